@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+'use strict';
+let cli;
+try {
+  cli = require('../dist/cli.js');
+} catch (err) {
+  if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli.js')) {
+    process.stderr.write('mixprec: the TypeScript sources are not built; run `npm install` (or `npm run build`) in the package folder\n');
+    process.exit(1);
+  }
+  throw err;
+}
+cli.main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

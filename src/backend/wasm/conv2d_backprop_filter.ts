@@ -1,0 +1,45 @@
+/**
+ * Conv2DBackpropFilter for the wasm backend, which ships without it.
+ *
+ * The filter gradient dW[i,j,ci,co] = Σ_{n,oh,ow} x[n, oh·s + i − pT, ow·s + j − pL, ci] · dy[n, oh, ow, co]
+ * is itself a convolution once batch and channels swap roles: x as [Ci, H, W, N] (batch Ci, channels N) convolved
+ * with dy as a [Ho, Wo, N, Co] filter dilated by the forward stride gives [Ci, kh, kw, Co]. That runs on the
+ * backend's XNNPACK convolution instead of a scalar loop.
+ */
+import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import { callWasmKernel, fitExtent, withScratch, type BackendWasm } from './kernel_call';
+
+function conv2DBackpropFilter(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+  if (dataFormat === 'NCHW') throw new Error('mixprec: wasm Conv2DBackpropFilter supports NHWC only');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const [n, h, w, ci] = x.shape;
+  const rows = fitExtent(h, info.padInfo.top, (info.filterHeight - 1) + (info.outHeight - 1) * info.strideHeight + 1);
+  const cols = fitExtent(w, info.padInfo.left, (info.filterWidth - 1) + (info.outWidth - 1) * info.strideWidth + 1);
+
+  return withScratch(backend, (track) => {
+    let input = x;
+    if (rows.keep !== h || cols.keep !== w) {
+      input = track(callWasmKernel(backend, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [n, rows.keep, cols.keep, ci] }));
+    }
+    const xT = track(callWasmKernel(backend, 'Transpose', { x: input }, { perm: [3, 1, 2, 0] }));
+    const dyT = track(callWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }));
+    const swapped = track(callWasmKernel(backend, 'Conv2D', { x: xT, filter: dyT }, {
+      strides: [1, 1],
+      dilations: [info.strideHeight, info.strideWidth],
+      pad: [[0, 0], [info.padInfo.top, rows.padAfter], [info.padInfo.left, cols.padAfter], [0, 0]],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined as unknown as string,
+    }));
+    return callWasmKernel(backend, 'Transpose', { x: swapped }, { perm: [1, 2, 0, 3] });
+  });
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as KernelConfig['kernelFunc'],
+};

@@ -1,0 +1,83 @@
+/**
+ * DepthwiseConv2dNativeBackpropInput for the wasm backend, which ships without it.
+ *
+ * dx[n,h,w,c] = Σ_{i,j,m} dy[n, oh, ow, c·M + m] · W[i,j,c,m] with h = oh·s + i·dil − pT. Spreading dy onto the
+ * stride-1 grid (zeros between samples) turns this into a stride-1 correlation with the spatially flipped filter,
+ * run as a depthwise convolution over the C·M channels of dy; summing the M products of each channel gives dx.
+ */
+import {
+  backend_util, DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
+import { callWasmKernel, fitExtent, withScratch, type BackendWasm } from './kernel_call';
+
+/** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
+function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [n, ho, wo, k] = dy.shape;
+  const hu = (ho - 1) * sh + 1;
+  const wu = (wo - 1) * sw + 1;
+  const out = backend.makeOutput([n, hu, wu, k], 'float32');
+  // Views are taken after makeOutput: allocating may grow the wasm heap and detach earlier views.
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = backend.typedArrayFromHeap(dy) as Float32Array;
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let oh = 0; oh < ho; oh++) {
+      for (let ow = 0; ow < wo; ow++) {
+        const from = ((b * ho + oh) * wo + ow) * k;
+        const to = ((b * hu + oh * sh) * wu + ow * sw) * k;
+        dst.set(src.subarray(from, from + k), to);
+      }
+    }
+  }
+  return out;
+}
+
+function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, inputShape } =
+    args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const [kh, kw, c, m] = filter.shape;
+  const info = backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
+  const [n, h, w] = inputShape;
+  const dh = info.dilationHeight;
+  const dw = info.dilationWidth;
+
+  return withScratch(backend, (track) => {
+    let spread = dy;
+    if (info.strideHeight > 1 || info.strideWidth > 1) spread = track(spreadByStride(backend, dy, info.strideHeight, info.strideWidth));
+    const [, hu, wu, k] = spread.shape;
+    // Output row h reads spread rows h + pT − i·dil, i.e. a correlation with the flipped filter whose padding before
+    // is (kh−1)·dil − pT; a negative padding means dropping leading rows of `spread` instead.
+    const padTop = (kh - 1) * dh - info.padInfo.top;
+    const padLeft = (kw - 1) * dw - info.padInfo.left;
+    const skipTop = Math.max(0, -padTop);
+    const skipLeft = Math.max(0, -padLeft);
+    const rows = fitExtent(hu - skipTop, Math.max(0, padTop), (kh - 1) * dh + h);
+    const cols = fitExtent(wu - skipLeft, Math.max(0, padLeft), (kw - 1) * dw + w);
+    let source = spread;
+    if (skipTop > 0 || skipLeft > 0 || rows.keep !== hu - skipTop || cols.keep !== wu - skipLeft) {
+      source = track(callWasmKernel(backend, 'Slice', { x: spread },
+        { begin: [0, skipTop, skipLeft, 0], size: [n, rows.keep, cols.keep, k] }));
+    }
+    const flipped = track(callWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] }));
+    const perChannel = track(callWasmKernel(backend, 'Reshape', { x: flipped }, { shape: [kh, kw, c * m, 1] }));
+    const products = track(callWasmKernel(backend, 'DepthwiseConv2dNative', { x: source, filter: perChannel }, {
+      strides: [1, 1],
+      dilations: [dh, dw],
+      pad: [[0, 0], [Math.max(0, padTop), rows.padAfter], [Math.max(0, padLeft), cols.padAfter], [0, 0]],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined as unknown as string,
+    }));
+    const split = track(callWasmKernel(backend, 'Reshape', { x: products }, { shape: [n, h, w, c, m] }));
+    return callWasmKernel(backend, 'Sum', { x: split }, { axis: [4], keepDims: false });
+  });
+}
+
+export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: depthwiseBackpropInput as unknown as KernelConfig['kernelFunc'],
+};

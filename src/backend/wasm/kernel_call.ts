@@ -1,0 +1,52 @@
+/**
+ * Calling the wasm backend's own kernels from inside a kernel we add, the way tfjs backends compose kernels:
+ * on TensorInfo handles, with every intermediate released through the backend before returning.
+ */
+import { getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type { BackendWasm };
+
+/** Runs one registered wasm kernel by name. */
+export function callWasmKernel(
+  backend: BackendWasm,
+  kernelName: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  const config = getKernel(kernelName, 'wasm');
+  if (config === undefined) {
+    throw new Error(`mixprec: the wasm backend has no ${kernelName} kernel to build on`);
+  }
+  const out = config.kernelFunc({ inputs, backend, attrs });
+  if (Array.isArray(out)) throw new Error(`mixprec: wasm kernel ${kernelName} returned several outputs`);
+  return out;
+}
+
+/**
+ * A scratch scope for intermediates: `track` registers a TensorInfo, and every tracked one except `result`
+ * is disposed when `body` returns (or throws), so a failing kernel leaks nothing.
+ */
+export function withScratch(backend: BackendWasm, body: (track: (t: TensorInfo) => TensorInfo) => TensorInfo): TensorInfo {
+  const scratch: TensorInfo[] = [];
+  let result: TensorInfo | undefined;
+  try {
+    result = body((t) => {
+      scratch.push(t);
+      return t;
+    });
+    return result;
+  } finally {
+    for (const t of scratch) if (t !== result) backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * Extent bookkeeping for the "swap roles" convolution tricks below: a stride-1 convolution that must read `needed`
+ * rows starting `padBefore` rows before row 0 of an input of `size` rows. Returns how many input rows to keep
+ * (cropping what lies past the end) and the padding after, never negative.
+ */
+export function fitExtent(size: number, padBefore: number, needed: number): { keep: number; padAfter: number } {
+  const padAfter = needed - size - padBefore;
+  return padAfter >= 0 ? { keep: size, padAfter } : { keep: size + padAfter, padAfter: 0 };
+}

@@ -1,0 +1,92 @@
+/**
+ * mixprec: the quantizers, models and training of "Mixed Precision DNNs: All you need is a good parametrization"
+ * (Uhlich et al., ICLR 2020) on TensorFlow.js, with the official nnabla code's forward passes and gradients.
+ *
+ * ```ts
+ * import { initBackend, createQuantizer, specFor } from 'mixprec';
+ * await initBackend();                                   // tensorflow-gpu, tensorflow, webgpu, wasm or cpu
+ * const q = createQuantizer(specFor('U3', { signed: true, init: { d: 2 ** -3, xmax: 0.875 } }));
+ * const y = q.apply(x);                                  // differentiable w.r.t. x, q.variables.d, q.variables.xmax
+ * const bits = q.bitwidth();                             // differentiable bitwidth for memory penalties
+ * q.project();                                           // after each optimizer step, as the code does
+ * ```
+ * @packageDocumentation
+ */
+
+// Backends: selection, reports, and the training kernels wasm lacks.
+export {
+  /** Selects and starts a compute backend (explicit name, MIXPREC_BACKEND, or the first that starts). */
+  initBackend,
+  /** The report of the running backend, if started through initBackend. */
+  currentBackend,
+  /** One-line description of a backend report. */
+  formatBackendReport,
+  /** Thrown when a requested backend cannot start; `reason` says why. */
+  BackendUnavailableError,
+  /** Backends in automatic selection order. */
+  BACKEND_ORDER,
+  registerWasmTrainingKernels,
+  type BackendName,
+  type BackendReport,
+  type AdapterInfo,
+  type InitBackendOptions,
+} from './backend';
+
+// Quantizers: the six parametrizations, the fixed baselines, bitwidths and projection.
+export {
+  /** Creates a quantizer whose parameters are tfjs Variables named as in the official code. */
+  createQuantizer,
+  /** Stateless quantization with explicit parameter tensors (differentiable w.r.t. them). */
+  quantize,
+  /** The memory bitwidth a parameter set implies, differentiable w.r.t. tensor parameters. */
+  bitwidthOf,
+  /** The code's clip_quant_vals projection for a set of variables. */
+  projectParams,
+  /** A spec from the paper's short name (U1, U2, U3, P1, P2, P3). */
+  specFor,
+  /** Validates a spec and fills in the code's defaults. */
+  resolveSpec,
+  /** The spec the official model uses for a layer (SPEC §6.2 initialisation, §6.3 ranges). */
+  layerQuantizerSpec,
+  /** model_resnet.find_delta. */
+  findDelta,
+  /** The official training configuration's defaults per role (weights, activations). */
+  CODE_CONFIG,
+  /** Thrown for a bad spec; `field` names the entry. */
+  QuantizerSpecError,
+  PARAMETRIZATIONS,
+  SHORT_NAME_LIST,
+  QUANTIZER_KINDS,
+  roundHalfAway,
+  pow2Round,
+  ceilLog2,
+  scopeName,
+  type Quantizer,
+  type QuantizerSpec,
+  type ResolvedSpec,
+  type QuantizerParams,
+  type QuantizerState,
+  type QuantizerKind,
+  type Parametrization,
+  type UniformParametrization,
+  type Pow2Parametrization,
+  type ParamName,
+  type ShortName,
+  type Range,
+  type QuantizerRole,
+  type RoleConfig,
+  type LayerQuantization,
+  type LayerQuantizerOptions,
+  type ParametrizationEntry,
+} from './quant';
+
+// Experiments.
+export {
+  /** The paper's Gaussian-data experiment (Fig. 3). */
+  gaussianExperiment,
+  type GaussianExperimentOptions,
+  type GaussianRun,
+} from './train/gaussian';
+
+// Benchmarks.
+export { runBench, BENCH_SUITES, type BenchOptions, type BenchRecord } from './bench';

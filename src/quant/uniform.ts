@@ -1,0 +1,133 @@
+/**
+ * Uniform (fixed-point) quantizers U1 = (b, d), U2 = (b, qmax), U3 = (d, qmax): SPEC §2.
+ *
+ * Forward, as parametric_quantization.py: q = d_q · round(clip(x, lo, X) / d_q), lo = −X (signed) or 0 (unsigned,
+ * which is the ReLU). Backward, as nnabla autodiff through it: ∂q/∂x = 1[lo < x < X], ∂q/∂d_q = (q − c)/d_q,
+ * ∂q/∂X = 1[x ≥ X] − 1[signed]·1[x ≤ −X]; each parametrization maps (d_q, X) back to its own parameters.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Family, Grid, ParametrizationEntry, RawParams, ScalarWithPartials } from './family';
+import { ceilLog2, clipScalar, exp2, pow2Round, roundHalfAway } from './round';
+import type { ResolvedSpec } from './spec';
+
+const LN2 = Math.LN2;
+
+function clipToRange(x: tf.Tensor, X: tf.Scalar, signed: boolean): { lo: tf.Tensor; c: tf.Tensor } {
+  const lo = signed ? tf.neg(X) : tf.zerosLike(X);
+  return { lo, c: tf.minimum(tf.maximum(x, lo), X) };
+}
+
+export const uniformFamily: Family = {
+  forward(x, step, X, spec) {
+    return tf.tidy(() => {
+      const { c } = clipToRange(x, X, spec.signed);
+      return tf.mul(roundHalfAway(tf.div(c, step)), step);
+    });
+  },
+  backward(dy, x, step, X, spec) {
+    return tf.tidy(() => {
+      const { lo, c } = clipToRange(x, X, spec.signed);
+      const q = tf.mul(roundHalfAway(tf.div(c, step)), step);
+      const inside = tf.logicalAnd(tf.greater(x, lo), tf.less(x, X));
+      const dx = tf.mul(dy, tf.cast(inside, 'float32'));
+      // ∂q/∂d_q = round(c/d_q) − c/d_q = (q − c)/d_q; d_q is a power of two, so dividing the sum is exact.
+      const dStep = tf.div(tf.sum(tf.mul(dy, tf.sub(q, c))), step) as tf.Scalar;
+      let out = tf.cast(tf.greaterEqual(x, X), 'float32');
+      if (spec.signed) out = tf.sub(out, tf.cast(tf.lessEqual(x, tf.neg(X)), 'float32'));
+      const dX = tf.sum(tf.mul(dy, out)) as tf.Scalar;
+      return { dx, dg0: dStep, dg1: dX };
+    });
+  },
+};
+
+/** nq = round(clip(n)) − [signed]: the magnitude bits of a b-parametrized uniform quantizer. */
+function magnitudeBits(p: RawParams, spec: ResolvedSpec) {
+  const n = clipScalar(p.n!, spec.ranges.n!);
+  const nq = tf.sub(roundHalfAway(n.value), spec.signed ? 1 : 0) as tf.Scalar;
+  const twoNq = exp2(nq);
+  return { gate: n.gate, twoNq, levels: tf.sub(twoNq, 1) as tf.Scalar };
+}
+
+/** Bitwidth of b-parametrized quantizers: round(clip(n)), straight-through (SPEC §5.2). */
+export function bitsFromN(p: RawParams, spec: ResolvedSpec): ScalarWithPartials {
+  const n = clipScalar(p.n!, spec.ranges.n!);
+  return { value: roundHalfAway(n.value), partials: { n: n.gate } };
+}
+
+/** U1 θ = [b, d]: d_q = pow2(clip(d)), X = d_q·(2^nq − 1). */
+const U1: ParametrizationEntry = {
+  kind: 'uniform', param: 'd_b', short: 'U1', family: uniformFamily,
+  grid(p, spec): Grid {
+    const { gate: gn, twoNq, levels } = magnitudeBits(p, spec);
+    const d = clipScalar(p.d!, spec.ranges.d!);
+    const step = pow2Round(d.value);
+    const X = tf.mul(step, levels) as tf.Scalar;
+    return {
+      values: [step, X],
+      partials: () => {
+        const dStepDd = tf.mul(d.gate, tf.div(step, d.value)) as tf.Scalar;
+        return [
+          { d: dStepDd },
+          { n: tf.mul(gn, tf.mul(tf.mul(step, twoNq), LN2)) as tf.Scalar, d: tf.mul(dStepDd, levels) as tf.Scalar },
+        ];
+      },
+    };
+  },
+  bitwidth: bitsFromN,
+};
+
+/** U2 θ = [b, qmax]: X = clip(xmax), d_q = pow2(X / (2^nq − 1)). */
+const U2: ParametrizationEntry = {
+  kind: 'uniform', param: 'b_xmax', short: 'U2', family: uniformFamily,
+  grid(p, spec): Grid {
+    const { gate: gn, twoNq, levels } = magnitudeBits(p, spec);
+    const X = clipScalar(p.xmax!, spec.ranges.xmax!);
+    const step = pow2Round(tf.div(X.value, levels)) as tf.Scalar;
+    return {
+      values: [step, X.value],
+      partials: () => [
+        {
+          n: tf.mul(gn, tf.div(tf.mul(tf.mul(tf.neg(step), twoNq), LN2), levels)) as tf.Scalar,
+          xmax: tf.mul(X.gate, tf.div(step, X.value)) as tf.Scalar,
+        },
+        { xmax: X.gate },
+      ],
+    };
+  },
+  bitwidth: bitsFromN,
+};
+
+/** U3 θ = [d, qmax]: d_q = pow2(clip(d)), X = clip(xmax); b = max(⌈log2(round(X/d_q) + 1)⌉ + [signed], b_min). */
+const U3: ParametrizationEntry = {
+  kind: 'uniform', param: 'd_xmax', short: 'U3', family: uniformFamily,
+  grid(p, spec): Grid {
+    const d = clipScalar(p.d!, spec.ranges.d!);
+    const X = clipScalar(p.xmax!, spec.ranges.xmax!);
+    const step = pow2Round(d.value);
+    return {
+      values: [step, X.value],
+      partials: () => [{ d: tf.mul(d.gate, tf.div(step, d.value)) as tf.Scalar }, { xmax: X.gate }],
+    };
+  },
+  bitwidth(p, spec) {
+    const d = clipScalar(p.d!, spec.ranges.d!);
+    const X = clipScalar(p.xmax!, spec.ranges.xmax!);
+    const step = pow2Round(d.value);
+    const levels = roundHalfAway(tf.div(X.value, step)); // r' = X'/d_q with X' = round(X/d_q)·d_q
+    const raw = tf.add(ceilLog2(tf.add(levels, 1)), spec.signed ? 1 : 0);
+    const bMin = spec.ranges.n![0];
+    const above = tf.cast(tf.greater(raw, bMin), 'float32'); // maximum_scalar passes the gradient iff raw > b_min
+    // d n/d X' = 1/((r'+1)·ln2·d_q); X' depends on X through round (STE) and on d_q (which cancels in r'), so
+    // ∂n/∂xmax = g_x·m/(d_q(r'+1)ln2) and ∂n/∂d = −g_d·m·X/(d_q·d̃·(r'+1)·ln2) (SPEC §5.2).
+    const slope = tf.div(above, tf.mul(tf.mul(step, tf.add(levels, 1)), LN2));
+    return {
+      value: tf.maximum(raw, bMin) as tf.Scalar,
+      partials: {
+        xmax: tf.mul(X.gate, slope) as tf.Scalar,
+        d: tf.neg(tf.mul(d.gate, tf.div(tf.mul(slope, X.value), d.value))) as tf.Scalar,
+      },
+    };
+  },
+};
+
+export const UNIFORM_ENTRIES: readonly ParametrizationEntry[] = [U1, U2, U3];

@@ -1,0 +1,183 @@
+/**
+ * The training kernels mixprec adds to the wasm backend (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter
+ * and ...BackpropInput) against naive float64 loops written from the definition, and against the cpu backend where
+ * that one is right (its depthwise gradients ignore dilation), over strides, paddings, dilations and shapes.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
+import { Random, testSeed } from '../helpers/random';
+
+const seed = testSeed();
+
+type Pad = 'same' | 'valid' | number;
+interface ConvCase { n: number; h: number; w: number; cin: number; cout: number; k: [number, number]; stride: [number, number]; dilation: [number, number]; pad: Pad; mult: number }
+
+function randomCase(r: Random, depthwise: boolean): ConvCase {
+  const stride: [number, number] = [r.int(1, 3), r.int(1, 2)];
+  const dilated = depthwise && stride[0] === 1 && stride[1] === 1 && r.next() < 0.4;
+  return {
+    n: r.int(1, 3), h: r.int(4, 11), w: r.int(4, 11), cin: r.int(1, 5), cout: r.int(1, 6),
+    k: [r.pick([1, 2, 3, 5]), r.pick([1, 3, 4])], stride,
+    dilation: dilated ? [r.int(1, 2), r.int(1, 3)] : [1, 1],
+    pad: r.pick<Pad>(['same', 'valid', 0, 1, 2]), mult: r.int(1, 3),
+  };
+}
+
+function data(r: Random, shape: number[]): Float32Array {
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal());
+}
+
+/** Runs a kernel by name on the active backend and reads the result. */
+async function kernel(name: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: Record<string, unknown>) {
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
+  const out = tf.engine().runKernel(name, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { shape: out.shape, values: await out.data() };
+  tf.dispose([out, ...Object.values(tensors)]);
+  return result;
+}
+
+function assertAllClose(got: { shape: number[]; values: ArrayLike<number> }, want: { shape: number[]; values: ArrayLike<number> }, what: string) {
+  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  let norm = 0;
+  for (let i = 0; i < want.values.length; i++) norm = Math.max(norm, Math.abs(want.values[i]!));
+  for (let i = 0; i < want.values.length; i++) {
+    const diff = Math.abs(got.values[i]! - want.values[i]!);
+    assert.ok(diff <= 1e-5 * (norm + 1), `${what}[${i}]: wasm ${got.values[i]} vs cpu ${want.values[i]}`);
+  }
+}
+
+type Info = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+type Dense = { shape: number[]; values: Float32Array };
+const at4 = (shape: number[], a: number, b: number, c: number, d: number) => ((a * shape[1]! + b) * shape[2]! + c) * shape[3]! + d;
+
+/** Σ over (n, oh, ow) of x[n, oh·s + i·dil − pad, ow·s + j·dil − pad, ·] · dy[n, oh, ow, ·], by definition. */
+function filterGradRef(x: Dense, dy: Dense, info: Info, depthwise: boolean): { shape: number[]; values: Float64Array } {
+  const [kh, kw] = [info.filterHeight, info.filterWidth];
+  const cin = info.inChannels;
+  const cols = depthwise ? info.outChannels / cin : info.outChannels;
+  const shape = [kh, kw, cin, cols];
+  const out = new Float64Array(kh * kw * cin * cols);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < cols; o++) {
+    let sum = 0;
+    for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
+      const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
+      const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
+      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+      sum += x.values[at4(x.shape, n, h, w, c)]! * dy.values[at4(dy.shape, n, oh, ow, depthwise ? c * cols + o : o)]!;
+    }
+    out[at4(shape, i, j, c, o)] = sum;
+  }
+  return { shape, values: out };
+}
+
+/** dx[n, h, w, c] = Σ dy[n, oh, ow, c·M + m] · W[i, j, c, m] over h = oh·s + i·dil − pad, by definition. */
+function depthwiseInputGradRef(dy: Dense, filter: Dense, info: Info): { shape: number[]; values: Float64Array } {
+  const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const mult = info.outChannels / info.inChannels;
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
+    for (let i = 0; i < info.filterHeight; i++) for (let j = 0; j < info.filterWidth; j++) {
+      const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
+      const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
+      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+      for (let c = 0; c < info.inChannels; c++) for (let m = 0; m < mult; m++) {
+        out[at4(shape, n, h, w, c)] += dy.values[at4(dy.shape, n, oh, ow, c * mult + m)]! * filter.values[at4(filter.shape, i, j, c, m)]!;
+      }
+    }
+  }
+  return { shape, values: out };
+}
+
+async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<number> }>) {
+  await initBackend('cpu');
+  const cpu = await fn();
+  await initBackend('wasm');
+  const wasm = await fn();
+  return { cpu, wasm };
+}
+
+describe('wasm training kernels agree with the cpu backend', () => {
+  it('Conv2DBackpropFilter', async () => {
+    const r = new Random(seed);
+    for (let t = 0; t < 60; t++) {
+      const c = randomCase(r, false);
+      const xShape = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, 1, c.pad);
+      } catch { continue; }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const x: Dense = { shape: xShape, values: data(r, xShape) };
+      const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
+      const { cpu, wasm } = await onBoth(() => kernel('Conv2DBackpropFilter', { x, dy }, attrs));
+      assertAllClose(wasm, filterGradRef(x, dy, info, false), `Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      assertAllClose(wasm, cpu, `Conv2DBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+    }
+  });
+
+  it('DepthwiseConv2dNativeBackpropFilter', async () => {
+    const r = new Random(seed + 1);
+    for (let t = 0; t < 60; t++) {
+      const c = randomCase(r, true);
+      const xShape = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.mult];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, c.dilation, c.pad, undefined, true);
+      } catch { continue; }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const x: Dense = { shape: xShape, values: data(r, xShape) };
+      const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+      const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad, dimRoundingMode: undefined, filterShape };
+      const { cpu, wasm } = await onBoth(() => kernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs));
+      assertAllClose(wasm, filterGradRef(x, dy, info, true), `DepthwiseConv2dNativeBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      if (c.dilation[0] === 1 && c.dilation[1] === 1) assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+    }
+  });
+
+  it('DepthwiseConv2dNativeBackpropInput', async () => {
+    const r = new Random(seed + 2);
+    for (let t = 0; t < 60; t++) {
+      const c = randomCase(r, true);
+      const inputShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.mult];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, c.stride, c.dilation, c.pad, undefined, true);
+      } catch { continue; }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+      const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
+      const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad, dimRoundingMode: undefined, inputShape };
+      const { cpu, wasm } = await onBoth(() => kernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs));
+      assertAllClose(wasm, depthwiseInputGradRef(dy, filter, info), `DepthwiseConv2dNativeBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      if (c.dilation[0] === 1 && c.dilation[1] === 1) assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropInput vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+    }
+  });
+
+  it('training through conv2d and depthwiseConv2d works on wasm (tf.grads) and leaks nothing', async () => {
+    const r = new Random(seed + 3);
+    const x = data(r, [2, 9, 9, 3]);
+    const f = data(r, [3, 3, 3, 4]);
+    const dw = data(r, [3, 3, 4, 2]);
+    const loss = (xx: tf.Tensor4D, ff: tf.Tensor4D, dd: tf.Tensor4D) =>
+      tf.sum(tf.square(tf.depthwiseConv2d(tf.relu(tf.conv2d(xx, ff, 2, 'same')), dd, 1, 'valid')));
+    const grads = async () => {
+      const g = tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)([tf.tensor4d(x, [2, 9, 9, 3]), tf.tensor4d(f, [3, 3, 3, 4]), tf.tensor4d(dw, [3, 3, 4, 2])]);
+      const values = await Promise.all(g.map((t) => t.data()));
+      tf.dispose(g);
+      return values;
+    };
+    await initBackend('cpu');
+    const cpu = await grads();
+    await initBackend('wasm');
+    const before = tf.memory().numTensors;
+    const wasm = await grads();
+    assert.ok(tf.memory().numTensors <= before + 3, 'no intermediate tensors left behind'); // the three inputs
+    cpu.forEach((c, k) => assertAllClose({ shape: [c.length], values: wasm[k]! }, { shape: [c.length], values: c }, `grad ${k} [seed ${seed}]`));
+  });
+});

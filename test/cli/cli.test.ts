@@ -1,0 +1,73 @@
+/** The `mixprec` command as a user runs it: the bin script over the built package. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'mixprec.js');
+
+function mixprec(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MIXPREC_BACKEND: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('mixprec CLI', () => {
+  it('prints its version and usage', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(mixprec('--version').stdout.trim(), pkg.version);
+    const help = mixprec('--help');
+    assert.equal(help.code, 0);
+    for (const command of ['demo', 'backend', 'bench']) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
+    assert.match(mixprec('bench', '--help').stdout, /--suite A\[,B\][\s\S]*--quick[\s\S]*--out VALUE/);
+  });
+
+  it('reports the backend it starts', () => {
+    const r = mixprec('backend', '--backend', 'cpu', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { name: string; threads: number };
+    assert.equal(report.name, 'cpu');
+    assert.equal(report.threads, 1);
+  });
+
+  it('runs the Gaussian demo and prints one row per parametrization', () => {
+    const r = mixprec('demo', '--steps', '3', '--samples', '500', '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    for (const short of ['U1', 'U2', 'U3', 'P1', 'P2', 'P3']) assert.match(r.stdout, new RegExp(`\\| ${short} +\\| +\\d\\.\\d+e-\\d`));
+    assert.match(r.stdout, /Lowest final MSE: (U|P)\d/);
+  });
+
+  it('benchmarks quantizers and writes the JSON record atomically', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-bench-'));
+    const out = path.join(dir, 'quant.json');
+    const r = mixprec('bench', '--quick', '--backend', 'cpu', '--elements', '4096', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\| identity +\| +[\d.]+ [kM]?elem\/s \(1\.00×\)/);
+    const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { quant: { quantizer: string; elementsPerSecond: number; backend: string }[] }; machine: { cores: number } };
+    const rows = record.suites.quant;
+    assert.deepEqual(rows.map((x) => x.quantizer), ['identity', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2']);
+    for (const row of rows) assert.ok(row.elementsPerSecond > 0 && row.backend === 'cpu');
+    assert.deepEqual(fs.readdirSync(dir), ['quant.json'], 'no temporary file left');
+  });
+
+  it('usage errors exit 2 and failures exit 1, each with one line naming the problem', () => {
+    const bad = mixprec('demo', '--steps', 'x');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim(), 'mixprec demo: --steps must be a number, got "x"');
+    const unknown = mixprec('frobnicate');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: demo, backend, bench/);
+    const option = mixprec('bench', '--suites', 'quant');
+    assert.equal(option.code, 2);
+    assert.match(option.stderr, /unknown option --suites for `mixprec bench`/);
+    const backend = mixprec('backend', '--backend', 'tensorflow');
+    assert.equal(backend.code, 1);
+    assert.match(backend.stderr, /^mixprec backend: backend "tensorflow" cannot start: @tensorflow\/tfjs-node/);
+    assert.equal(backend.stderr.trim().split('\n').length, 1);
+    const suite = mixprec('bench', '--suite', 'nope', '--backend', 'cpu');
+    assert.equal(suite.code, 1);
+    assert.match(suite.stderr, /unknown benchmark suite "nope"; available: quant/);
+  });
+});
