@@ -33,7 +33,7 @@ describe('backends agree on quantizer values and gradients', async () => {
     const r = new Random(seed);
     const cases = configurations().map(({ kind, signed, withZero }) => makeCase(r, kind, signed, withZero, 2048));
     await useBackend('cpu');
-    const expected = [];
+    const expected: Result[] = [];
     for (const c of cases) expected.push(await run(c));
     for (const backend of backends.filter((b) => b !== 'cpu')) {
       await useBackend(backend);
