@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Family, Grid, ParametrizationEntry, RawParams } from './family';
-import { ceilLog2, clipScalar, exp2, pow2Round, roundHalfAway, SQRT1_2_F32 } from './round';
+import { ceilLog2, exp2, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway, SQRT1_2_F32 } from './round';
 import type { ResolvedSpec } from './spec';
 import { bitsFromN } from './uniform';
 
@@ -54,16 +54,7 @@ export const pow2Family: Family = {
 
 /** nq = round(clip(n)) − [signed] − [zero], 2^nq exponents. */
 function exponentBits(p: RawParams, spec: ResolvedSpec) {
-  const n = clipScalar(p.n!, spec.ranges.n!);
-  const nq = tf.sub(roundHalfAway(n.value), (spec.signed ? 1 : 0) + (spec.withZero ? 1 : 0)) as tf.Scalar;
-  return { gate: n.gate, twoNq: exp2(nq) };
-}
-
-/** A level parameter clipped to its range and rounded to a power of two, with ∂level/∂param = g·level/clip(v). */
-function powerOfTwoParam(v: tf.Scalar, range: readonly [number, number]) {
-  const c = clipScalar(v, range);
-  const level = pow2Round(c.value);
-  return { level, slope: () => tf.mul(c.gate, tf.div(level, c.value)) as tf.Scalar };
+  return roundedBits(p.n!, spec.ranges.n!, (spec.signed ? 1 : 0) + (spec.withZero ? 1 : 0));
 }
 
 /** P1 θ = [b, qmax]: b = pow2(clip(xmax)), a = 2^(1−2^nq)·b. */
@@ -119,10 +110,10 @@ const P3: ParametrizationEntry = {
     return { values: [bottom.level, top.level], partials: () => [{ xmin: bottom.slope() }, { xmax: top.slope() }] };
   },
   bitwidth(p, spec) {
-    const bottom = clipScalar(p.xmin!, spec.ranges.xmin!);
-    const top = clipScalar(p.xmax!, spec.ranges.xmax!);
-    const a = pow2Round(bottom.value);
-    const b = pow2Round(top.value);
+    const bottom = powerOfTwoParam(p.xmin!, spec.ranges.xmin!);
+    const top = powerOfTwoParam(p.xmax!, spec.ranges.xmax!);
+    const a = bottom.level;
+    const b = top.level;
     // b/a is an exact power of two, so L = log2(b/a) is an integer. With xmin > xmax (L < 0, before projection)
     // the code's log2(L + 1) is NaN or −∞ and maximum_scalar returns b_min with a zero gradient; so does this.
     const Lraw = roundHalfAway(tf.mul(tf.log(tf.div(b, a)), Math.LOG2E));

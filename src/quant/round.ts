@@ -65,3 +65,28 @@ export interface Clipped {
 export function clipScalar(v: tf.Scalar, range: readonly [number, number]): Clipped {
   return { value: tf.clipByValue(v, range[0], range[1]), gate: insideOpen(v, range[0], range[1]) };
 }
+
+/**
+ * A parameter clipped to its range and rounded to a power of two, the code's `quantize_pow2(clip_scalar(v))`, with
+ * its straight-through derivative ∂level/∂v = gate·level/clip(v) (round inside log2 passes the gradient).
+ */
+export interface PowerOfTwoParam extends Clipped {
+  level: tf.Scalar;
+  slope(): tf.Scalar;
+}
+
+export function powerOfTwoParam(v: tf.Scalar, range: readonly [number, number]): PowerOfTwoParam {
+  const c = clipScalar(v, range);
+  const level = pow2Round(c.value);
+  return { ...c, level, slope: () => tf.mul(c.gate, tf.div(level, c.value)) as tf.Scalar };
+}
+
+/**
+ * A bitwidth parameter as the code uses it: round(clip(n)) minus the bits reserved for the sign (and the zero level
+ * of pow2), with the straight-through gate of its gradient and 2^nq.
+ */
+export function roundedBits(n: tf.Scalar, range: readonly [number, number], reserved: number): { nq: tf.Scalar; twoNq: tf.Scalar; gate: tf.Scalar } {
+  const c = clipScalar(n, range);
+  const nq = tf.sub(roundHalfAway(c.value), reserved) as tf.Scalar;
+  return { nq, twoNq: exp2(nq), gate: c.gate };
+}

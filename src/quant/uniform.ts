@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Family, Grid, ParametrizationEntry, RawParams, ScalarWithPartials } from './family';
-import { ceilLog2, clipScalar, exp2, pow2Round, roundHalfAway } from './round';
+import { ceilLog2, clipScalar, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway } from './round';
 import type { ResolvedSpec } from './spec';
 
 const LN2 = Math.LN2;
@@ -40,18 +40,16 @@ export const uniformFamily: Family = {
   },
 };
 
-/** nq = round(clip(n)) − [signed]: the magnitude bits of a b-parametrized uniform quantizer. */
+/** nq = round(clip(n)) − [signed] magnitude bits, 2^nq − 1 positive levels. */
 function magnitudeBits(p: RawParams, spec: ResolvedSpec) {
-  const n = clipScalar(p.n!, spec.ranges.n!);
-  const nq = tf.sub(roundHalfAway(n.value), spec.signed ? 1 : 0) as tf.Scalar;
-  const twoNq = exp2(nq);
-  return { gate: n.gate, twoNq, levels: tf.sub(twoNq, 1) as tf.Scalar };
+  const { gate, twoNq } = roundedBits(p.n!, spec.ranges.n!, spec.signed ? 1 : 0);
+  return { gate, twoNq, levels: tf.sub(twoNq, 1) as tf.Scalar };
 }
 
 /** Bitwidth of b-parametrized quantizers: round(clip(n)), straight-through (SPEC §5.2). */
 export function bitsFromN(p: RawParams, spec: ResolvedSpec): ScalarWithPartials {
-  const n = clipScalar(p.n!, spec.ranges.n!);
-  return { value: roundHalfAway(n.value), partials: { n: n.gate } };
+  const { nq, gate } = roundedBits(p.n!, spec.ranges.n!, 0);
+  return { value: nq, partials: { n: gate } };
 }
 
 /** U1 θ = [b, d]: d_q = pow2(clip(d)), X = d_q·(2^nq − 1). */
@@ -59,13 +57,13 @@ const U1: ParametrizationEntry = {
   kind: 'uniform', param: 'd_b', short: 'U1', family: uniformFamily,
   grid(p, spec): Grid {
     const { gate: gn, twoNq, levels } = magnitudeBits(p, spec);
-    const d = clipScalar(p.d!, spec.ranges.d!);
-    const step = pow2Round(d.value);
+    const d = powerOfTwoParam(p.d!, spec.ranges.d!);
+    const step = d.level;
     const X = tf.mul(step, levels) as tf.Scalar;
     return {
       values: [step, X],
       partials: () => {
-        const dStepDd = tf.mul(d.gate, tf.div(step, d.value)) as tf.Scalar;
+        const dStepDd = d.slope();
         return [
           { d: dStepDd },
           { n: tf.mul(gn, tf.mul(tf.mul(step, twoNq), LN2)) as tf.Scalar, d: tf.mul(dStepDd, levels) as tf.Scalar },
@@ -101,18 +99,14 @@ const U2: ParametrizationEntry = {
 const U3: ParametrizationEntry = {
   kind: 'uniform', param: 'd_xmax', short: 'U3', family: uniformFamily,
   grid(p, spec): Grid {
-    const d = clipScalar(p.d!, spec.ranges.d!);
+    const d = powerOfTwoParam(p.d!, spec.ranges.d!);
     const X = clipScalar(p.xmax!, spec.ranges.xmax!);
-    const step = pow2Round(d.value);
-    return {
-      values: [step, X.value],
-      partials: () => [{ d: tf.mul(d.gate, tf.div(step, d.value)) as tf.Scalar }, { xmax: X.gate }],
-    };
+    return { values: [d.level, X.value], partials: () => [{ d: d.slope() }, { xmax: X.gate }] };
   },
   bitwidth(p, spec) {
-    const d = clipScalar(p.d!, spec.ranges.d!);
+    const d = powerOfTwoParam(p.d!, spec.ranges.d!);
     const X = clipScalar(p.xmax!, spec.ranges.xmax!);
-    const step = pow2Round(d.value);
+    const step = d.level;
     const levels = roundHalfAway(tf.div(X.value, step)); // r' = X'/d_q with X' = round(X/d_q)·d_q
     const raw = tf.add(ceilLog2(tf.add(levels, 1)), spec.signed ? 1 : 0);
     const bMin = spec.ranges.n![0];
