@@ -1,0 +1,146 @@
+/**
+ * Quantized layers as the official code builds them (parametric_quantization.quantized_convolution / _affine,
+ * model_resnet.nonl): float weights W, b are the trainable variables; every forward computes Q_w(W), Q_b(b).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Quantizer } from '../quant';
+import { ModelBuilder } from './builder';
+
+export type Padding = number | 'same' | 'valid';
+
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
+/** nnabla pads symmetrically (`pad=(1, 1)`); tfjs 'same' pads stride-2 convolutions asymmetrically, so be explicit. */
+function explicitPad(pad: Padding): 'same' | 'valid' | ExplicitPadding {
+  return typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad;
+}
+
+/** nnabla's calc_uniform_lim_glorot: sqrt(6 / (K·(in + out))) with K the kernel area. */
+export function glorotLimit(inChannels: number, outChannels: number, kernelArea = 1): number {
+  return Math.sqrt(6 / (kernelArea * inChannels + kernelArea * outChannels));
+}
+
+function quantized(q: Quantizer | null, t: tf.Tensor): tf.Tensor {
+  return q === null ? t : q.apply(t);
+}
+
+export interface Conv2dOptions {
+  stride?: number;
+  /** Symmetric padding in pixels (nnabla `pad=(p, p)`), or tfjs 'same' / 'valid'. */
+  pad?: Padding;
+  bias?: boolean;
+}
+
+/** A convolution with quantized weights (and bias); filters in tfjs's HWIO layout (nnabla stores OIHW). */
+export class QConv2d {
+  readonly W: tf.Variable;
+  readonly b: tf.Variable | null;
+  readonly wq: Quantizer | null;
+  readonly bq: Quantizer | null;
+  readonly stride: number;
+  readonly pad: Padding;
+
+  constructor(m: ModelBuilder, readonly scope: string, inChannels: number, readonly outChannels: number, readonly kernel: number, options: Conv2dOptions = {}) {
+    this.stride = options.stride ?? 1;
+    this.pad = options.pad ?? 0;
+    this.W = m.uniform(`${scope}/quantized_conv/W`, [kernel, kernel, inChannels, outChannels], glorotLimit(inChannels, outChannels, kernel * kernel), 'weight');
+    this.b = options.bias ? m.constant(`${scope}/quantized_conv/b`, [outChannels], 0, 'bias') : null;
+    this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_conv/Wquant`, this.W.size, this.W);
+    this.bq = this.b ? m.quantizer(scope, 'bias', `${scope}/quantized_conv/bquant`, this.b.size, this.W) : null;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const y = tf.conv2d(x, quantized(this.wq, this.W) as tf.Tensor4D, this.stride, explicitPad(this.pad) as 'same');
+    return this.b ? tf.add(y, quantized(this.bq, this.b)) : y;
+  }
+}
+
+/** A depthwise convolution (channel multiplier 1) with quantized weights, for MobileNetV2. */
+export class QDepthwiseConv2d {
+  readonly W: tf.Variable;
+  readonly wq: Quantizer | null;
+
+  constructor(m: ModelBuilder, readonly scope: string, channels: number, readonly kernel: number, readonly stride: number, readonly pad: Padding) {
+    // nnabla's depthwise convolution initialiser sees one input map per group: glorot over (1, multiplier).
+    this.W = m.uniform(`${scope}/quantized_depthwise_conv/W`, [kernel, kernel, channels, 1], glorotLimit(1, 1, kernel * kernel), 'weight');
+    this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_depthwise_conv/Wquant`, this.W.size, this.W);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.depthwiseConv2d(x, quantized(this.wq, this.W) as tf.Tensor4D, this.stride, explicitPad(this.pad) as 'same');
+  }
+}
+
+/** A fully connected layer y = x·Q(W) + Q(b), W as (in, out) like nnabla's affine. */
+export class QDense {
+  readonly W: tf.Variable;
+  readonly b: tf.Variable;
+  readonly wq: Quantizer | null;
+  readonly bq: Quantizer | null;
+
+  constructor(m: ModelBuilder, readonly scope: string, inFeatures: number, outFeatures: number, limit: number, biasLimit: number | null) {
+    this.W = m.uniform(`${scope}/quantized_affine/W`, [inFeatures, outFeatures], limit, 'weight');
+    this.b = biasLimit === null
+      ? m.constant(`${scope}/quantized_affine/b`, [outFeatures], 0, 'bias')
+      : m.uniform(`${scope}/quantized_affine/b`, [outFeatures], biasLimit, 'bias');
+    this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_affine/Wquant`, this.W.size, this.W);
+    this.bq = m.quantizer(scope, 'bias', `${scope}/quantized_affine/bquant`, this.b.size, this.W);
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, quantized(this.wq, this.W) as tf.Tensor2D), quantized(this.bq, this.b));
+  }
+}
+
+/**
+ * Batch normalisation as nnabla's PF.batch_normalization: batch statistics while training (biased variance to
+ * normalise; the running variance is updated with the unbiased estimate), running statistics otherwise;
+ * decay 0.9, eps 1e-5. Not quantized and not counted in the memory (SPEC §6.1).
+ */
+export class BatchNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly mean: tf.Variable;
+  readonly variance: tf.Variable;
+  static readonly decay = 0.9;
+  static readonly eps = 1e-5;
+
+  constructor(m: ModelBuilder, readonly scope: string, channels: number) {
+    this.beta = m.constant(`${scope}/bn/beta`, [channels], 0, 'bn');
+    this.gamma = m.constant(`${scope}/bn/gamma`, [channels], 1, 'bn');
+    this.mean = m.constant(`${scope}/bn/mean`, [channels], 0, 'bn-stat', false);
+    this.variance = m.constant(`${scope}/bn/var`, [channels], 1, 'bn-stat', false);
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const [beta, gamma] = [this.beta as tf.Tensor as tf.Tensor1D, this.gamma as tf.Tensor as tf.Tensor1D];
+    if (!training) return tf.batchNorm4d(x, this.mean as tf.Tensor as tf.Tensor1D, this.variance as tf.Tensor as tf.Tensor1D, beta, gamma, BatchNorm.eps);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const n = x.size / x.shape[3];
+    // Running statistics are state: updating them adds tape nodes that do not lead to the loss, so backprop ignores them.
+    const decay = BatchNorm.decay;
+    this.mean.assign(tf.tidy(() => tf.add(tf.mul(this.mean, decay), tf.mul(mean, 1 - decay))));
+    this.variance.assign(tf.tidy(() =>
+      tf.add(tf.mul(this.variance, decay), tf.mul(variance, (1 - decay) * (n / Math.max(n - 1, 1))))));
+    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BatchNorm.eps);
+  }
+}
+
+/**
+ * The code's `nonl`: an unsigned activation quantizer replacing the ReLU (or ReLU/ReLU6 in float), registering the
+ * per-sample activation size C·H·W it accounts for.
+ */
+export class Nonlinearity {
+  readonly quantizer: Quantizer | null;
+
+  constructor(m: ModelBuilder, readonly scope: string, readonly shape: [number, number, number], readonly floatActivation: 'relu' | 'relu6' = 'relu') {
+    const size = shape[0] * shape[1] * shape[2];
+    m.activations.push({ layer: scope, size });
+    this.quantizer = m.quantizer(scope, 'activation', `${scope}/Aquant`, size);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.quantizer !== null) return this.quantizer.apply(x) as tf.Tensor4D;
+    return this.floatActivation === 'relu6' ? tf.relu6(x) : tf.relu(x);
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The training loop of the official code (train_resnet.py, SPEC §6.4), per iteration:
+ *   forward → loss (CE + memory penalties) → backward → weight decay on every parameter → [clip the gradients of
+ *   (d, xmax) / (xmin, xmax) to ±d / ±xmin when a memory target is set] → solver update → projection of the
+ *   quantizer parameters;
+ * per epoch: learning-rate schedule, test-set evaluation, the best model kept when the memory constraints hold,
+ * metrics appended to a JSON-lines log, a checkpoint for resuming. Progress is reported through events so that a
+ * terminal bar and a notebook widget draw from the same stream.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { currentBackend } from '../backend';
+import {
+  createModel, memoryReport, reinitializeWeightQuantizers, type MemoryReport, type ModelName, type QuantModel,
+  type QuantizerSlot,
+} from '../nn';
+import { writeFileAtomic } from '../util/files';
+import { loadModelVariables, readCheckpoint, saveCheckpoint } from './checkpoint';
+import type { TrainConfig } from './config';
+import { crossEntropy, hasTarget, trainingLoss } from './loss';
+import { createSolver, withWeightDecay, type Solver } from './optimizer';
+import { learningRateAt } from './schedule';
+
+/** A batch of examples: NHWC floats and integer labels. */
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+}
+
+/** Where batches come from (the Arrow loader, or anything else that yields batches). */
+export interface BatchSource {
+  readonly shape: readonly [number, number, number];
+  readonly numClasses: number;
+  readonly numExamples: number;
+  /** The batches of one epoch; deterministic for a given epoch so that resumed runs see the same data. */
+  batches(epoch: number, options: { batchSize: number; shuffle: boolean; augment: boolean; dropLast: boolean }): AsyncIterable<Batch>;
+}
+
+export interface LayerBits {
+  layer: string;
+  role: QuantizerSlot['role'];
+  bits: number;
+}
+
+export interface EpochMetrics {
+  /** 1-based epoch number. */
+  epoch: number;
+  learningRate: number;
+  loss: number;
+  crossEntropy: number;
+  weightPenalty: number;
+  activationPenalty: number;
+  trainError: number;
+  testError: number;
+  testLoss: number;
+  bestTestError: number | null;
+  weightKB: number;
+  activationMaxKB: number;
+  activationSumKB: number;
+  /** Whether the memory targets (if any) are met. */
+  constraintsMet: boolean;
+  bitwidths: LayerBits[];
+  steps: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export type TrainEvent =
+  | { type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number }
+  | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; error: number; learningRate: number; imagesPerSecond: number }
+  | { type: 'epoch'; metrics: EpochMetrics }
+  | { type: 'end'; result: TrainSummary };
+
+export interface TrainSummary {
+  epochsCompleted: number;
+  bestTestError: number | null;
+  finalTestError: number | null;
+  interrupted: boolean;
+  memory: MemoryReport;
+  outDir: string | null;
+}
+
+export interface TrainResult extends TrainSummary {
+  model: QuantModel;
+  history: EpochMetrics[];
+}
+
+export interface TrainOptions {
+  config: TrainConfig;
+  train: BatchSource;
+  test: BatchSource;
+  /** Output folder for config.json, metrics.jsonl, checkpoint.safetensors and best.safetensors; null writes nothing. */
+  outDir: string | null;
+  /** Continue from outDir/checkpoint.safetensors. */
+  resume?: boolean;
+  /** A checkpoint to initialise weights from (resolved by the caller from config.initFrom). */
+  initCheckpoint?: string | null;
+  /** Train this model instead of building one from the config (notebooks). */
+  model?: QuantModel;
+  /** Stops at the next step boundary; the model stays usable and the result says `interrupted`. */
+  signal?: AbortSignal;
+  onEvent?: (event: TrainEvent) => void;
+  /** Limits for smoke runs and tests. */
+  maxStepsPerEpoch?: number;
+  maxEvalBatches?: number;
+}
+
+/** The loss became NaN or infinite; the message names the step and the tensors where non-finite values appeared. */
+export class TrainingDivergedError extends Error {
+  constructor(message: string, readonly epoch: number, readonly step: number) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+interface NamedParam {
+  name: string;
+  variable: tf.Variable;
+}
+
+/** For U3 / P3 quantizers: the code's clip_quant_grads bounds both parameters' gradients by ±d or ±xmin. */
+function gradientClipBounds(model: QuantModel): Map<tf.Variable, tf.Variable> {
+  const bounds = new Map<tf.Variable, tf.Variable>();
+  for (const slot of model.quantizers) {
+    const { param } = slot.quantizer.spec;
+    const vars = slot.quantizer.variables;
+    const bound = param === 'd_xmax' ? vars.d : param === 'xmin_xmax' ? vars.xmin : undefined;
+    if (bound === undefined) continue;
+    for (const v of Object.values(vars)) bounds.set(v!, bound);
+  }
+  return bounds;
+}
+
+async function readScalars(...ts: tf.Tensor[]): Promise<number[]> {
+  const values = await Promise.all(ts.map((t) => t.data()));
+  return values.map((v) => v[0]!);
+}
+
+/** Which variable groups hold non-finite values, for the divergence message. */
+async function nonFiniteReport(model: QuantModel, grads: tf.NamedTensorMap): Promise<string> {
+  const badParams: string[] = [];
+  const badGrads: string[] = [];
+  for (const { name, variable } of model.variables) {
+    const finite = async (t: tf.Tensor) => {
+      const all = tf.tidy(() => tf.all(tf.isFinite(t)));
+      const ok = (await all.data())[0] === 1;
+      all.dispose();
+      return ok;
+    };
+    if (!(await finite(variable))) badParams.push(name);
+    const g = grads[variable.name];
+    if (g !== undefined && !(await finite(g))) badGrads.push(name);
+  }
+  const list = (xs: string[]) => (xs.length > 6 ? `${xs.slice(0, 6).join(', ')} and ${xs.length - 6} more` : xs.join(', '));
+  const parts = [];
+  if (badParams.length) parts.push(`non-finite parameters: ${list(badParams)}`);
+  if (badGrads.length) parts.push(`non-finite gradients: ${list(badGrads)}`);
+  return parts.join('; ') || 'all parameters and gradients are finite (the forward pass overflowed)';
+}
+
+async function quantizerBits(model: QuantModel): Promise<LayerBits[]> {
+  const out: LayerBits[] = [];
+  for (const slot of model.quantizers) {
+    const b = slot.quantizer.bitwidth();
+    out.push({ layer: slot.layer, role: slot.role, bits: (await b.data())[0]! });
+    b.dispose();
+  }
+  return out;
+}
+
+/** Test-set error and cross-entropy with BN in inference mode. */
+export async function evaluate(model: QuantModel, source: BatchSource, batchSize: number, maxBatches = Infinity): Promise<{ error: number; loss: number; examples: number }> {
+  const [H, W, C] = source.shape;
+  let wrong = 0;
+  let lossSum = 0;
+  let examples = 0;
+  let batches = 0;
+  for await (const batch of source.batches(0, { batchSize, shuffle: false, augment: false, dropLast: false })) {
+    if (batches++ >= maxBatches) break;
+    const [w, l] = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+      const y = tf.tensor1d(batch.y, 'int32');
+      const logits = model.forward(x, false);
+      const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), y), 'float32'));
+      return [miss, tf.mul(crossEntropy(logits, y), batch.size)];
+    });
+    const [missed, loss] = await readScalars(w, l);
+    tf.dispose([w, l]);
+    wrong += missed!;
+    lossSum += loss!;
+    examples += batch.size;
+  }
+  return { error: examples ? wrong / examples : NaN, loss: examples ? lossSum / examples : NaN, examples };
+}
+
+function constraintsMet(config: TrainConfig, memory: { weightKB: number; activationKB: number }): boolean {
+  const t = config.targets;
+  return (!hasTarget(t.weightKB) || memory.weightKB <= t.weightKB) && (!hasTarget(t.activationKB) || memory.activationKB <= t.activationKB);
+}
+
+function readHistory(file: string, upToEpoch: number): EpochMetrics[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    .map((line) => JSON.parse(line) as EpochMetrics)
+    .filter((m) => m.epoch <= upToEpoch);
+}
+
+export function modelForConfig(config: TrainConfig, shape: readonly [number, number, number], numClasses: number): QuantModel {
+  return createModel(config.model as ModelName, {
+    inputShape: shape,
+    numClasses,
+    quantization: {
+      weights: config.quant.weights, activations: config.quant.activations,
+      weightBits: config.quant.weightBits, activationBits: config.quant.activationBits,
+      weight: config.quant.weight, activation: config.quant.activation,
+    },
+    scaleLayer: config.scaleLayer,
+    seed: config.seed,
+  });
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { config, outDir } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  const model = options.model ?? modelForConfig(config, options.train.shape, options.train.numClasses);
+  const files = outDir === null ? null : {
+    config: path.join(outDir, 'config.json'),
+    metrics: path.join(outDir, 'metrics.jsonl'),
+    checkpoint: path.join(outDir, 'checkpoint.safetensors'),
+    best: path.join(outDir, 'best.safetensors'),
+  };
+  const named: NamedParam[] = model.variables.filter((v) => v.variable.trainable).map(({ name, variable }) => ({ name, variable }));
+  const solver: Solver = createSolver(config.optimizer, config.learningRate, config.momentum);
+  let startEpoch = 0;
+  let globalStep = 0;
+  let bestTestError: number | null = null;
+  let history: EpochMetrics[] = [];
+
+  if (options.resume) {
+    if (files === null || !fs.existsSync(files.checkpoint)) {
+      throw new Error(`cannot resume: ${files ? files.checkpoint : 'no output folder'} does not exist`);
+    }
+    const { meta, tensors } = readCheckpoint(files.checkpoint);
+    for (const key of ['model', 'quant', 'scaleLayer', 'optimizer'] as const) {
+      if (JSON.stringify(meta.config[key]) !== JSON.stringify(config[key])) {
+        throw new Error(`cannot resume from ${files.checkpoint}: it was trained with ${key} = ${JSON.stringify(meta.config[key])}, this run has ${JSON.stringify(config[key])}`);
+      }
+    }
+    loadModelVariables(files.checkpoint, model, tensors, () => true);
+    solver.restore(tensors, named.map((p) => p.name));
+    startEpoch = meta.epoch;
+    globalStep = meta.globalStep;
+    bestTestError = meta.bestTestError;
+    history = readHistory(files.metrics, startEpoch);
+    writeFileAtomic(files.metrics, history.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  } else {
+    if (options.initCheckpoint) {
+      // Float pre-training → quantized fine-tuning: weights, biases and BN from the checkpoint; quantizer parameters
+      // too if it has them (the FT runs), else initialised from the loaded weights as the code does.
+      const { tensors } = readCheckpoint(options.initCheckpoint);
+      const loaded = loadModelVariables(options.initCheckpoint, model, tensors, (_, kind) => kind === 'weight' || kind === 'bias');
+      const fresh = model.quantizers.filter((s) => Object.keys(s.quantizer.variables).some((p) => !loaded.has(`${s.quantizer.scope.split('/').slice(1).join('/')}/${p}`)));
+      await reinitializeWeightQuantizers(fresh, model.quantization);
+    }
+    if (files !== null) {
+      fs.mkdirSync(outDir!, { recursive: true });
+      writeFileAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
+      writeFileAtomic(files.metrics, '');
+    }
+  }
+
+  const [H, W, C] = options.train.shape;
+  const perEpoch = Math.floor(options.train.numExamples / config.batchSize);
+  const stepsPerEpoch = Math.min(perEpoch, options.maxStepsPerEpoch ?? Infinity);
+  const clipBounds = hasTarget(config.targets.weightKB) || hasTarget(config.targets.activationKB) ? gradientClipBounds(model) : new Map();
+  const augment = config.augment && C === 3; // the CIFAR augmentation flips and shifts; not for digits
+  const backend = currentBackend()?.name ?? tf.getBackend();
+  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch });
+
+  let interrupted = false;
+  for (let epoch = startEpoch; epoch < config.epochs && !interrupted; epoch++) {
+    solver.learningRate = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
+    const started = performance.now();
+    const sums = { loss: 0, ce: 0, wp: 0, ap: 0, wrong: 0, examples: 0 };
+    let step = 0;
+    for await (const batch of options.train.batches(epoch, { batchSize: config.batchSize, shuffle: true, augment, dropLast: true })) {
+      if (step >= stepsPerEpoch) break;
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+      const y = tf.tensor1d(batch.y, 'int32');
+      let kept: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const parts = trainingLoss(model, x, y, config.targets);
+        const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(parts.logits, 1), y), 'float32'));
+        kept = [parts.crossEntropy, parts.weightPenalty, parts.activationPenalty, miss].map((t) => tf.keep(t));
+        return parts.total;
+      }, named.map((p) => p.variable));
+      const [loss, ce, wp, ap, wrong] = await readScalars(value, ...kept);
+      if (!Number.isFinite(loss!)) {
+        const where = await nonFiniteReport(model, grads);
+        tf.dispose([x, y, value, ...kept, ...Object.values(grads)]);
+        throw new TrainingDivergedError(
+          `training diverged at epoch ${epoch + 1}, step ${step + 1} (global step ${globalStep + 1}): the loss is ${loss} ` +
+          `(cross-entropy ${ce}, weight-memory penalty ${wp}, activation-memory penalty ${ap}); ${where}`, epoch + 1, step + 1);
+      }
+      tf.tidy(() => {
+        const updates = named.map(({ name, variable }) => {
+          let g: tf.Tensor = grads[variable.name] ?? tf.zerosLike(variable);
+          g = withWeightDecay(g, variable, config.weightDecay);
+          const bound = clipBounds.get(variable);
+          if (bound !== undefined) g = tf.minimum(tf.maximum(g, tf.neg(bound)), bound);
+          return { name, variable, grad: g };
+        });
+        solver.update(updates);
+      });
+      for (const slot of model.quantizers) slot.quantizer.project();
+      tf.dispose([x, y, value, ...kept, ...Object.values(grads)]);
+      sums.loss += loss! * batch.size;
+      sums.ce += ce! * batch.size;
+      sums.wp += wp! * batch.size;
+      sums.ap += ap! * batch.size;
+      sums.wrong += wrong!;
+      sums.examples += batch.size;
+      step++;
+      globalStep++;
+      const elapsed = (performance.now() - started) / 1000;
+      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss: loss!, error: wrong! / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed });
+    }
+    // An interrupted epoch is not evaluated, logged or checkpointed: the run resumes from the last complete epoch.
+    if (interrupted) break;
+    const seconds = (performance.now() - started) / 1000;
+    const test = await evaluate(model, options.test, config.evalBatchSize, options.maxEvalBatches);
+    const memory = await memoryReport(model);
+    const activationKB = config.targets.activationType === 'max' ? memory.activationsMaxKB : memory.activationsSumKB;
+    const met = constraintsMet(config, { weightKB: memory.weightsKB, activationKB });
+    const improved = met && (bestTestError === null || test.error < bestTestError);
+    if (improved) bestTestError = test.error;
+    const n = Math.max(sums.examples, 1);
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1, learningRate: solver.learningRate,
+      loss: sums.loss / n, crossEntropy: sums.ce / n, weightPenalty: sums.wp / n, activationPenalty: sums.ap / n,
+      trainError: sums.wrong / n, testError: test.error, testLoss: test.loss, bestTestError,
+      weightKB: memory.weightsKB, activationMaxKB: memory.activationsMaxKB, activationSumKB: memory.activationsSumKB,
+      constraintsMet: met, bitwidths: await quantizerBits(model), steps: step, seconds, imagesPerSecond: sums.examples / seconds,
+    };
+    history.push(metrics);
+    if (files !== null) {
+      fs.appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
+      const meta = { epoch: epoch + 1, globalStep, bestTestError, config };
+      if (improved) await saveCheckpoint(files.best, model, null, meta);
+      await saveCheckpoint(files.checkpoint, model, solver, meta);
+    }
+    emit({ type: 'epoch', metrics });
+  }
+
+  const last = history.at(-1);
+  const summary: TrainSummary = {
+    epochsCompleted: last?.epoch ?? startEpoch,
+    bestTestError,
+    finalTestError: last?.testError ?? null,
+    interrupted,
+    memory: await memoryReport(model),
+    outDir,
+  };
+  solver.dispose();
+  emit({ type: 'end', result: summary });
+  return { ...summary, model, history };
+}
