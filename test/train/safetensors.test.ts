@@ -1,0 +1,67 @@
+/** safetensors files: layout per the format, read back exactly, parsed by an independent reader, bad files named. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CheckpointError, encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/train/safetensors';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-st-'));
+
+describe('safetensors', () => {
+  const tensors = {
+    'conv1/quantized_conv/W': { dtype: 'F32' as const, shape: [3, 3, 1, 2], data: Float32Array.from({ length: 18 }, (_, i) => i * 0.5 - 3) },
+    'optimizer/adam/t': { dtype: 'I32' as const, shape: [], data: Int32Array.of(7) },
+    scalar: { dtype: 'F32' as const, shape: [], data: Float32Array.of(Math.PI) },
+  };
+
+  it('round-trips tensors and metadata exactly, with an 8-byte aligned data section', () => {
+    const file = path.join(dir, 'a.safetensors');
+    writeSafetensors(file, tensors, { epoch: '3' });
+    const back = readSafetensors(file);
+    assert.deepEqual(back.metadata, { epoch: '3' });
+    for (const [name, t] of Object.entries(tensors)) {
+      assert.deepEqual(back.tensors[name]!.shape, t.shape);
+      assert.deepEqual(Array.from(back.tensors[name]!.data), Array.from(t.data));
+    }
+    const bytes = fs.readFileSync(file);
+    assert.equal((8 + Number(bytes.readBigUInt64LE(0))) % 8, 0);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+  });
+
+  it('is readable by an independent parser (Python struct + json, little-endian float32)', () => {
+    const file = path.join(dir, 'b.safetensors');
+    writeSafetensors(file, tensors);
+    const script = [
+      'import json, struct, sys',
+      'b = open(sys.argv[1], "rb").read()',
+      'n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8+n]); base = 8 + n',
+      'e = h["conv1/quantized_conv/W"]; s, t = e["data_offsets"]',
+      'vals = struct.unpack("<18f", b[base+s:base+t])',
+      'i = h["optimizer/adam/t"]; s2, t2 = i["data_offsets"]',
+      'print(json.dumps({"shape": e["shape"], "dtype": e["dtype"], "vals": vals, "t": struct.unpack("<i", b[base+s2:base+t2])[0]}))',
+    ].join('\n');
+    const r = spawnSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const parsed = JSON.parse(r.stdout) as { shape: number[]; dtype: string; vals: number[]; t: number };
+    assert.deepEqual(parsed.shape, [3, 3, 1, 2]);
+    assert.equal(parsed.dtype, 'F32');
+    assert.deepEqual(parsed.vals, Array.from(tensors['conv1/quantized_conv/W'].data));
+    assert.equal(parsed.t, 7);
+  });
+
+  it('names the file and the problem for truncated, non-safetensors and missing files', () => {
+    const good = encodeSafetensors(tensors);
+    const cut = path.join(dir, 'cut.safetensors');
+    fs.writeFileSync(cut, good.subarray(0, good.length - 10));
+    assert.throws(() => readSafetensors(cut), (e: unknown) => e instanceof CheckpointError && e.file === cut && /truncated: tensor \S+ ends at byte \d+ of \d+/.test(e.message));
+    const junk = path.join(dir, 'junk.safetensors');
+    fs.writeFileSync(junk, Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
+    assert.throws(() => readSafetensors(junk), /junk\.safetensors: not a safetensors file \(the header is not JSON\)/);
+    assert.throws(() => readSafetensors(path.join(dir, 'none.safetensors')), /none\.safetensors: cannot read: ENOENT/);
+    const tiny = path.join(dir, 'tiny.safetensors');
+    fs.writeFileSync(tiny, Buffer.from([1, 2]));
+    assert.throws(() => readSafetensors(tiny), /truncated: 2 bytes, not even a header length/);
+  });
+});
