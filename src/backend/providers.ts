@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from './names';
 import type { AdapterInfo } from './report';
 import { describeAdapter, probeWebGpuAdapter } from './webgpu';
-import { registerWasmTrainingKernels } from './wasm';
+import { registerCpuKernels, registerWasmTrainingKernels } from './kernels';
 
 export interface StartOptions {
   /** Accept a software WebGPU adapter (lavapipe, SwiftShader): for tests of the WebGPU code path without a GPU. */
@@ -163,6 +163,7 @@ const cpu: BackendProvider = {
   tfjsBackend: 'cpu',
   async load() {
     await import('@tensorflow/tfjs-backend-cpu');
+    registerCpuKernels();
   },
   async details() {
     return {

@@ -18,8 +18,9 @@ import {
 import { writeFileAtomic } from '../util/files';
 import { loadModelVariables, readCheckpoint, saveCheckpoint } from './checkpoint';
 import type { TrainConfig } from './config';
-import { crossEntropy, hasTarget, trainingLoss } from './loss';
-import { createSolver, withWeightDecay, type Solver } from './optimizer';
+import { crossEntropy, hasTarget } from './loss';
+import { createSolver, type Solver } from './optimizer';
+import { createTrainingStep, readScalars, trainableParams } from './step';
 import { learningRateAt } from './schedule';
 
 /** A batch of examples: NHWC floats and integer labels. */
@@ -115,51 +116,6 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-interface NamedParam {
-  name: string;
-  variable: tf.Variable;
-}
-
-/** For U3 / P3 quantizers: the code's clip_quant_grads bounds both parameters' gradients by ±d or ±xmin. */
-function gradientClipBounds(model: QuantModel): Map<tf.Variable, tf.Variable> {
-  const bounds = new Map<tf.Variable, tf.Variable>();
-  for (const slot of model.quantizers) {
-    const { param } = slot.quantizer.spec;
-    const vars = slot.quantizer.variables;
-    const bound = param === 'd_xmax' ? vars.d : param === 'xmin_xmax' ? vars.xmin : undefined;
-    if (bound === undefined) continue;
-    for (const v of Object.values(vars)) bounds.set(v!, bound);
-  }
-  return bounds;
-}
-
-async function readScalars(...ts: tf.Tensor[]): Promise<number[]> {
-  const values = await Promise.all(ts.map((t) => t.data()));
-  return values.map((v) => v[0]!);
-}
-
-/** Which variable groups hold non-finite values, for the divergence message. */
-async function nonFiniteReport(model: QuantModel, grads: tf.NamedTensorMap): Promise<string> {
-  const badParams: string[] = [];
-  const badGrads: string[] = [];
-  for (const { name, variable } of model.variables) {
-    const finite = async (t: tf.Tensor) => {
-      const all = tf.tidy(() => tf.all(tf.isFinite(t)));
-      const ok = (await all.data())[0] === 1;
-      all.dispose();
-      return ok;
-    };
-    if (!(await finite(variable))) badParams.push(name);
-    const g = grads[variable.name];
-    if (g !== undefined && !(await finite(g))) badGrads.push(name);
-  }
-  const list = (xs: string[]) => (xs.length > 6 ? `${xs.slice(0, 6).join(', ')} and ${xs.length - 6} more` : xs.join(', '));
-  const parts = [];
-  if (badParams.length) parts.push(`non-finite parameters: ${list(badParams)}`);
-  if (badGrads.length) parts.push(`non-finite gradients: ${list(badGrads)}`);
-  return parts.join('; ') || 'all parameters and gradients are finite (the forward pass overflowed)';
-}
-
 async function quantizerBits(model: QuantModel): Promise<LayerBits[]> {
   const out: LayerBits[] = [];
   for (const slot of model.quantizers) {
@@ -231,7 +187,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     checkpoint: path.join(outDir, 'checkpoint.safetensors'),
     best: path.join(outDir, 'best.safetensors'),
   };
-  const named: NamedParam[] = model.variables.filter((v) => v.variable.trainable).map(({ name, variable }) => ({ name, variable }));
+  const named = trainableParams(model);
   const solver: Solver = createSolver(config.optimizer, config.learningRate, config.momentum);
   let startEpoch = 0;
   let globalStep = 0;
@@ -274,7 +230,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const [H, W, C] = options.train.shape;
   const perEpoch = Math.floor(options.train.numExamples / config.batchSize);
   const stepsPerEpoch = Math.min(perEpoch, options.maxStepsPerEpoch ?? Infinity);
-  const clipBounds = hasTarget(config.targets.weightKB) || hasTarget(config.targets.activationKB) ? gradientClipBounds(model) : new Map();
+  const stepper = createTrainingStep(model, config, solver);
   const augment = config.augment && C === 3; // the CIFAR augmentation flips and shifts; not for digits
   const backend = currentBackend()?.name ?? tf.getBackend();
   emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch });
@@ -293,43 +249,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
       const y = tf.tensor1d(batch.y, 'int32');
-      let kept: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const parts = trainingLoss(model, x, y, config.targets);
-        const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(parts.logits, 1), y), 'float32'));
-        kept = [parts.crossEntropy, parts.weightPenalty, parts.activationPenalty, miss].map((t) => tf.keep(t));
-        return parts.total;
-      }, named.map((p) => p.variable));
-      const [loss, ce, wp, ap, wrong] = await readScalars(value, ...kept);
-      if (!Number.isFinite(loss!)) {
-        const where = await nonFiniteReport(model, grads);
-        tf.dispose([x, y, value, ...kept, ...Object.values(grads)]);
+      const result = await stepper.step(x, y);
+      tf.dispose([x, y]);
+      if (!result.finite) {
         throw new TrainingDivergedError(
-          `training diverged at epoch ${epoch + 1}, step ${step + 1} (global step ${globalStep + 1}): the loss is ${loss} ` +
-          `(cross-entropy ${ce}, weight-memory penalty ${wp}, activation-memory penalty ${ap}); ${where}`, epoch + 1, step + 1);
+          `training diverged at epoch ${epoch + 1}, step ${step + 1} (global step ${globalStep + 1}): the loss is ${result.loss} ` +
+          `(cross-entropy ${result.crossEntropy}, weight-memory penalty ${result.weightPenalty}, activation-memory penalty ` +
+          `${result.activationPenalty}); ${result.nonFinite}`, epoch + 1, step + 1);
       }
-      tf.tidy(() => {
-        const updates = named.map(({ name, variable }) => {
-          let g: tf.Tensor = grads[variable.name] ?? tf.zerosLike(variable);
-          g = withWeightDecay(g, variable, config.weightDecay);
-          const bound = clipBounds.get(variable);
-          if (bound !== undefined) g = tf.minimum(tf.maximum(g, tf.neg(bound)), bound);
-          return { name, variable, grad: g };
-        });
-        solver.update(updates);
-      });
-      for (const slot of model.quantizers) slot.quantizer.project();
-      tf.dispose([x, y, value, ...kept, ...Object.values(grads)]);
-      sums.loss += loss! * batch.size;
-      sums.ce += ce! * batch.size;
-      sums.wp += wp! * batch.size;
-      sums.ap += ap! * batch.size;
-      sums.wrong += wrong!;
+      const { loss, crossEntropy: ce, weightPenalty: wp, activationPenalty: ap, wrong } = result;
+      sums.loss += loss * batch.size;
+      sums.ce += ce * batch.size;
+      sums.wp += wp * batch.size;
+      sums.ap += ap * batch.size;
+      sums.wrong += wrong;
       sums.examples += batch.size;
       step++;
       globalStep++;
       const elapsed = (performance.now() - started) / 1000;
-      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss: loss!, error: wrong! / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed });
+      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss, error: wrong / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed });
     }
     // An interrupted epoch is not evaluated, logged or checkpointed: the run resumes from the last complete epoch.
     if (interrupted) break;

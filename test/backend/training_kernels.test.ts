@@ -1,7 +1,8 @@
 /**
- * The training kernels mixprec adds to the wasm backend (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter
- * and ...BackpropInput) against naive float64 loops written from the definition, and against the cpu backend where
- * that one is right (its depthwise gradients ignore dilation), over strides, paddings, dilations and shapes.
+ * The training kernels mixprec adds (wasm: Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter and
+ * ...BackpropInput; cpu: a faster Conv2DBackpropFilter) against naive float64 loops written from the definition,
+ * and wasm against cpu where the cpu kernel is tfjs's own and right (its depthwise gradients ignore dilation), over
+ * strides, paddings, dilations and shapes.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -11,7 +12,10 @@ import { Random, testSeed } from '../helpers/random';
 
 const seed = testSeed();
 
-type Pad = 'same' | 'valid' | number;
+/** tfjs computes a numeric padding's output size with the height's kernel and stride for both axes, so numeric
+ * paddings are given as the explicit arrays mixprec's layers use. */
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const symmetric = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
 interface ConvCase { n: number; h: number; w: number; cin: number; cout: number; k: [number, number]; stride: [number, number]; dilation: [number, number]; pad: Pad; mult: number }
 
 function randomCase(r: Random, depthwise: boolean): ConvCase {
@@ -21,7 +25,7 @@ function randomCase(r: Random, depthwise: boolean): ConvCase {
     n: r.int(1, 3), h: r.int(4, 11), w: r.int(4, 11), cin: r.int(1, 5), cout: r.int(1, 6),
     k: [r.pick([1, 2, 3, 5]), r.pick([1, 3, 4])], stride,
     dilation: dilated ? [r.int(1, 2), r.int(1, 3)] : [1, 1],
-    pad: r.pick<Pad>(['same', 'valid', 0, 1, 2]), mult: r.int(1, 3),
+    pad: r.pick<Pad>(['same', 'valid', symmetric(0), symmetric(1), symmetric(2), [[0, 0], [0, 2], [1, 0], [0, 0]]]), mult: r.int(1, 3),
   };
 }
 
@@ -98,7 +102,7 @@ async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<num
   return { cpu, wasm };
 }
 
-describe('wasm training kernels agree with the cpu backend', () => {
+describe('training kernels mixprec registers', () => {
   it('Conv2DBackpropFilter', async () => {
     const r = new Random(seed);
     for (let t = 0; t < 60; t++) {
@@ -114,8 +118,9 @@ describe('wasm training kernels agree with the cpu backend', () => {
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
       const { cpu, wasm } = await onBoth(() => kernel('Conv2DBackpropFilter', { x, dy }, attrs));
-      assertAllClose(wasm, filterGradRef(x, dy, info, false), `Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
-      assertAllClose(wasm, cpu, `Conv2DBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+      const ref = filterGradRef(x, dy, info, false);
+      assertAllClose(wasm, ref, `wasm Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      assertAllClose(cpu, ref, `cpu Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
     }
   });
 

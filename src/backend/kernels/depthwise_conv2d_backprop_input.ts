@@ -9,7 +9,7 @@ import {
   backend_util, DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { callWasmKernel, fitExtent, withScratch, type BackendWasm } from './kernel_call';
+import { callKernel, fitExtent, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 /** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
 function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
@@ -35,6 +35,7 @@ function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: nu
 
 function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
+  const handle: BackendHandle = { name: 'wasm', backend };
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } =
     args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
@@ -59,20 +60,20 @@ function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; back
     const cols = fitExtent(wu - skipLeft, Math.max(0, padLeft), (kw - 1) * dw + w);
     let source = spread;
     if (skipTop > 0 || skipLeft > 0 || rows.keep !== hu - skipTop || cols.keep !== wu - skipLeft) {
-      source = track(callWasmKernel(backend, 'Slice', { x: spread },
+      source = track(callKernel(handle, 'Slice', { x: spread },
         { begin: [0, skipTop, skipLeft, 0], size: [n, rows.keep, cols.keep, k] }));
     }
-    const flipped = track(callWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] }));
-    const perChannel = track(callWasmKernel(backend, 'Reshape', { x: flipped }, { shape: [kh, kw, c * m, 1] }));
-    const products = track(callWasmKernel(backend, 'DepthwiseConv2dNative', { x: source, filter: perChannel }, {
+    const flipped = track(callKernel(handle, 'Reverse', { x: filter }, { dims: [0, 1] }));
+    const perChannel = track(callKernel(handle, 'Reshape', { x: flipped }, { shape: [kh, kw, c * m, 1] }));
+    const products = track(callKernel(handle, 'DepthwiseConv2dNative', { x: source, filter: perChannel }, {
       strides: [1, 1],
       dilations: [dh, dw],
       pad: [[0, 0], [Math.max(0, padTop), rows.padAfter], [Math.max(0, padLeft), cols.padAfter], [0, 0]],
       dataFormat: 'NHWC',
       dimRoundingMode: undefined as unknown as string,
     }));
-    const split = track(callWasmKernel(backend, 'Reshape', { x: products }, { shape: [n, h, w, c, m] }));
-    return callWasmKernel(backend, 'Sum', { x: split }, { axis: [4], keepDims: false });
+    const split = track(callKernel(handle, 'Reshape', { x: products }, { shape: [n, h, w, c, m] }));
+    return callKernel(handle, 'Sum', { x: split }, { axis: [4], keepDims: false });
   });
 }
 

@@ -1,25 +1,31 @@
 /**
- * Calling the wasm backend's own kernels from inside a kernel we add, the way tfjs backends compose kernels:
- * on TensorInfo handles, with every intermediate released through the backend before returning.
+ * Calling a backend's own kernels from inside a kernel we add, the way tfjs backends compose kernels: on TensorInfo
+ * handles, with every intermediate released through the backend before returning.
  */
-import { getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type { BackendWasm };
 
-/** Runs one registered wasm kernel by name. */
-export function callWasmKernel(
-  backend: BackendWasm,
+/** A backend plus the name it is registered under (kernels are looked up per backend name). */
+export interface BackendHandle {
+  name: string;
+  backend: KernelBackend;
+}
+
+/** Runs one registered kernel of the handle's backend by name. */
+export function callKernel(
+  handle: BackendHandle,
   kernelName: string,
   inputs: Record<string, TensorInfo>,
   attrs: NamedAttrMap = {},
 ): TensorInfo {
-  const config = getKernel(kernelName, 'wasm');
+  const config = getKernel(kernelName, handle.name);
   if (config === undefined) {
-    throw new Error(`mixprec: the wasm backend has no ${kernelName} kernel to build on`);
+    throw new Error(`mixprec: the ${handle.name} backend has no ${kernelName} kernel to build on`);
   }
-  const out = config.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) throw new Error(`mixprec: wasm kernel ${kernelName} returned several outputs`);
+  const out = config.kernelFunc({ inputs, backend: handle.backend, attrs });
+  if (Array.isArray(out)) throw new Error(`mixprec: ${handle.name} kernel ${kernelName} returned several outputs`);
   return out;
 }
 
@@ -27,7 +33,7 @@ export function callWasmKernel(
  * A scratch scope for intermediates: `track` registers a TensorInfo, and every tracked one except `result`
  * is disposed when `body` returns (or throws), so a failing kernel leaks nothing.
  */
-export function withScratch(backend: BackendWasm, body: (track: (t: TensorInfo) => TensorInfo) => TensorInfo): TensorInfo {
+export function withScratch(backend: KernelBackend, body: (track: (t: TensorInfo) => TensorInfo) => TensorInfo): TensorInfo {
   const scratch: TensorInfo[] = [];
   let result: TensorInfo | undefined;
   try {

@@ -9,10 +9,11 @@ import {
   backend_util, DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { callWasmKernel, fitExtent, withScratch, type BackendWasm } from './kernel_call';
+import { callKernel, fitExtent, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
+  const handle: BackendHandle = { name: 'wasm', backend };
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } =
     args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
@@ -26,23 +27,23 @@ function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; bac
   return withScratch(backend, (track) => {
     let input = x;
     if (rows.keep !== h || cols.keep !== w) {
-      input = track(callWasmKernel(backend, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [n, rows.keep, cols.keep, c] }));
+      input = track(callKernel(handle, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [n, rows.keep, cols.keep, c] }));
     }
-    const xT = track(callWasmKernel(backend, 'Transpose', { x: input }, { perm: [1, 2, 0, 3] }));
-    const xImage = track(callWasmKernel(backend, 'Reshape', { x: xT }, { shape: [1, rows.keep, cols.keep, n * c] }));
-    const dy5 = track(callWasmKernel(backend, 'Reshape', { x: dy }, { shape: [n, info.outHeight, info.outWidth, c, m] }));
-    const dyT = track(callWasmKernel(backend, 'Transpose', { x: dy5 }, { perm: [1, 2, 0, 3, 4] }));
-    const dyFilter = track(callWasmKernel(backend, 'Reshape', { x: dyT }, { shape: [info.outHeight, info.outWidth, n * c, m] }));
-    const perSample = track(callWasmKernel(backend, 'DepthwiseConv2dNative', { x: xImage, filter: dyFilter }, {
+    const xT = track(callKernel(handle, 'Transpose', { x: input }, { perm: [1, 2, 0, 3] }));
+    const xImage = track(callKernel(handle, 'Reshape', { x: xT }, { shape: [1, rows.keep, cols.keep, n * c] }));
+    const dy5 = track(callKernel(handle, 'Reshape', { x: dy }, { shape: [n, info.outHeight, info.outWidth, c, m] }));
+    const dyT = track(callKernel(handle, 'Transpose', { x: dy5 }, { perm: [1, 2, 0, 3, 4] }));
+    const dyFilter = track(callKernel(handle, 'Reshape', { x: dyT }, { shape: [info.outHeight, info.outWidth, n * c, m] }));
+    const perSample = track(callKernel(handle, 'DepthwiseConv2dNative', { x: xImage, filter: dyFilter }, {
       strides: [info.dilationHeight, info.dilationWidth],
       dilations: [info.strideHeight, info.strideWidth],
       pad: [[0, 0], [info.padInfo.top, rows.padAfter], [info.padInfo.left, cols.padAfter], [0, 0]],
       dataFormat: 'NHWC',
       dimRoundingMode: undefined as unknown as string,
     }));
-    const bySample = track(callWasmKernel(backend, 'Reshape', { x: perSample }, { shape: [kh, kw, n, c * m] }));
-    const summed = track(callWasmKernel(backend, 'Sum', { x: bySample }, { axis: [2], keepDims: false }));
-    return callWasmKernel(backend, 'Reshape', { x: summed }, { shape: [kh, kw, c, m] });
+    const bySample = track(callKernel(handle, 'Reshape', { x: perSample }, { shape: [kh, kw, n, c * m] }));
+    const summed = track(callKernel(handle, 'Sum', { x: bySample }, { axis: [2], keepDims: false }));
+    return callKernel(handle, 'Reshape', { x: summed }, { shape: [kh, kw, c, m] });
   });
 }
 
