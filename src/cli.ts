@@ -122,6 +122,7 @@ const commands: Command[] = [
       { name: 'suite', type: 'list', description: `suites to run (${BENCH_SUITES.map((s) => `${s.name}: ${s.description}`).join('; ')})`, default: 'all' },
       { name: 'backend', type: 'list', description: 'backends to measure (default: every one that starts here)' },
       { name: 'elements', type: 'number', description: 'tensor size for the quant suite', default: '1048576' },
+      { name: 'batch', type: 'list', description: 'batch sizes for the train suite', default: '32,128' },
       { name: 'quick', type: 'boolean', description: 'small sizes and short time budgets (smoke test)' },
       { name: 'out', type: 'string', description: 'JSON output file', default: 'bench-results/<suites>.json' },
     ],
@@ -131,6 +132,11 @@ const commands: Command[] = [
         backends: opts.backend as string[] | undefined,
         quick: opts.quick === true,
         ...(opts.elements !== undefined ? { elements: positiveInteger(opts, 'elements', 1) } : {}),
+        ...(opts.batch !== undefined ? { batches: (opts.batch as string[]).map((b) => {
+          const n = Number(b);
+          if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--batch takes positive integers, got "${b}"`);
+          return n;
+        }) } : {}),
         ...(opts.out !== undefined ? { out: opts.out as string } : {}),
         print: out,
       });

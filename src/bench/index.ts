@@ -3,15 +3,18 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/files';
 import { benchBackends, machineInfo } from './harness';
 import { quantSuite } from './quant';
+import { trainSuite } from './train';
 import { switchBackend, type BenchContext, type BenchSuite } from './suite';
 
-export const BENCH_SUITES: readonly BenchSuite<unknown>[] = [quantSuite as BenchSuite<unknown>];
+export const BENCH_SUITES: readonly BenchSuite<unknown>[] = [quantSuite as BenchSuite<unknown>, trainSuite as BenchSuite<unknown>];
 
 export interface BenchOptions {
   suites?: string[];
   backends?: string[];
   quick?: boolean;
   elements?: number;
+  /** Batch sizes for the train suite. */
+  batches?: number[];
   /** Output JSON file (default bench-results/<suites>.json). */
   out?: string;
   progress?: boolean;
@@ -37,7 +40,7 @@ export async function runBench(options: BenchOptions = {}): Promise<{ record: Be
   const ctx: BenchContext = {
     backends,
     quick: options.quick ?? false,
-    options: { ...(options.elements !== undefined ? { elements: options.elements } : {}) },
+    options: { ...(options.elements !== undefined ? { elements: options.elements } : {}), ...(options.batches ? { batches: options.batches } : {}) },
     progress: options.progress ?? process.stderr.isTTY === true,
     switchTo: switchBackend,
   };

@@ -23,12 +23,9 @@ import { createSolver, type Solver } from './optimizer';
 import { createTrainingStep, readScalars, trainableParams } from './step';
 import { learningRateAt } from './schedule';
 
-/** A batch of examples: NHWC floats and integer labels. */
-export interface Batch {
-  x: Float32Array;
-  y: Int32Array;
-  size: number;
-}
+import type { Batch } from '../data';
+
+export type { Batch };
 
 /** Where batches come from (the Arrow loader, or anything else that yields batches). */
 export interface BatchSource {
