@@ -8,12 +8,21 @@ import { gaussianExperiment } from './train/gaussian';
 import { formatTable } from './util/table';
 import { progressBar } from './util/progress';
 import { SHORT_NAME_LIST } from './quant';
+import { CONVERT_FORMATS, DEFAULT_DATASET_DIR, convertDataset, ensureDefaultDatasets, openImageDataset, type ConvertFormat } from './data';
+import { listPresets } from './train/presets';
+import { runTrainingSession } from './train/session';
+import { terminalReporter, trainingSummary } from './train/terminal';
+import type { TrainConfigOverrides } from './train/config';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list';
 interface OptionSpec { name: string; type: OptionType; description: string; default?: string }
 interface Command {
   name: string;
   summary: string;
+  /** Positional arguments, in order (e.g. the action of `mixprec data convert`). */
+  positionals?: { name: string; description: string; choices?: readonly string[]; optional?: boolean }[];
   options: OptionSpec[];
   run(opts: Record<string, unknown>, out: (s: string) => void): Promise<void>;
 }
@@ -32,9 +41,16 @@ const BACKEND_OPTION: OptionSpec = {
 
 function parseOptions(command: Command, argv: string[]): Record<string, unknown> {
   const result: Record<string, unknown> = {};
+  const positionals = [...(command.positionals ?? [])];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}" for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
+    if (!arg.startsWith('--')) {
+      const spec = positionals.shift();
+      if (spec === undefined) throw new UsageError(`unexpected argument "${arg}" for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
+      if (spec.choices && !spec.choices.includes(arg)) throw new UsageError(`unknown ${spec.name} "${arg}" for \`mixprec ${command.name}\`; expected one of ${spec.choices.join(', ')}`);
+      result[spec.name] = arg;
+      continue;
+    }
     const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const spec = command.options.find((o) => o.name === key);
     if (spec === undefined) throw new UsageError(`unknown option --${key} for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
@@ -55,6 +71,8 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
       result[key] = value;
     }
   }
+  const missing = positionals.find((p) => !p.optional);
+  if (missing) throw new UsageError(`\`mixprec ${command.name}\` needs ${missing.name === 'action' ? 'an action' : `a ${missing.name}`}: ${missing.choices?.join(', ') ?? missing.description}`);
   return result;
 }
 
@@ -98,6 +116,126 @@ const commands: Command[] = [
       out(formatTable(['θ', 'MSE start', 'MSE end', 'MSE min', 'bits', 'final parameters'], rows, ['l', 'r', 'r', 'r', 'r', 'l']));
       const best = [...runs].sort((a, b) => a.mse.at(-1)! - b.mse.at(-1)!)[0]!;
       out(`Lowest final MSE: ${best.short}. The paper (Fig. 3) finds U3 and P3 converge to the lowest MSE without oscillation.`);
+    },
+  },
+  {
+    name: 'train',
+    summary: 'train a network as the official code does: a preset (cfg section) with overrides, on an Arrow dataset',
+    options: [
+      { name: 'preset', type: 'string', description: 'cfg section, e.g. PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT (mixprec train --list-presets)', default: 'DEFAULT' },
+      { name: 'dataset', type: 'string', description: 'train split (<name>-train.arrow)', default: 'datasets/mnist-train.arrow' },
+      { name: 'test-dataset', type: 'string', description: 'test split', default: 'the train split with -test' },
+      { name: 'config', type: 'string', description: 'JSON file of config overrides (fields of TrainConfig)' },
+      { name: 'model', type: 'string', description: 'resnet20 … resnet110, mobilenetv2-cifar, mobilenetv2-imagenet, mnistnet', default: 'the preset\'s' },
+      { name: 'weights', type: 'string', description: 'weight quantization: float, fp, pow2, U1, U2, U3, P1, P2, P3', default: 'the preset\'s' },
+      { name: 'activations', type: 'string', description: 'activation quantization (same choices)', default: 'the preset\'s' },
+      { name: 'weight-target', type: 'number', description: 'weight memory target in KB' },
+      { name: 'activation-target', type: 'number', description: 'activation memory target in KB (see --activation-type)' },
+      { name: 'activation-type', type: 'string', description: 'max (largest layer) or sum (all layers)' },
+      { name: 'epochs', type: 'number', description: 'epochs (the schedule\'s milestones scale with it)', default: '160' },
+      { name: 'batch', type: 'number', description: 'batch size', default: '128' },
+      { name: 'lr', type: 'number', description: 'initial learning rate', default: 'the preset\'s' },
+      { name: 'optimizer', type: 'string', description: 'momentum or adam', default: 'the preset\'s' },
+      { name: 'seed', type: 'number', description: 'seed of initialisation, shuffling and augmentation', default: '313' },
+      BACKEND_OPTION,
+      { name: 'out', type: 'string', description: 'output folder', default: 'runs/<preset>' },
+      { name: 'resume', type: 'boolean', description: 'continue from <out>/checkpoint.safetensors' },
+      { name: 'init', type: 'string', description: 'checkpoint to initialise from (instead of the preset\'s pre-training run)' },
+      { name: 'no-pretrain', type: 'boolean', description: 'fail instead of training a missing pre-training run first' },
+      { name: 'max-steps', type: 'number', description: 'at most this many steps per epoch (smoke runs)' },
+      { name: 'list-presets', type: 'boolean', description: 'list the presets and exit' },
+    ],
+    async run(opts, out) {
+      if (opts['list-presets']) {
+        for (const p of listPresets()) out(`${p.lookupName.padEnd(48)} ${p.description}`);
+        return;
+      }
+      const overrides: TrainConfigOverrides = {};
+      if (opts.config !== undefined) {
+        const file = opts.config as string;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new UsageError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${file}: expected a JSON object of config fields`);
+        Object.assign(overrides, parsed);
+      }
+      const quant: Record<string, unknown> = { ...(overrides.quant ?? {}) };
+      if (opts.weights !== undefined) quant.weights = opts.weights;
+      if (opts.activations !== undefined) quant.activations = opts.activations;
+      if (Object.keys(quant).length) overrides.quant = quant as TrainConfigOverrides['quant'];
+      const targets: Record<string, unknown> = { ...(overrides.targets ?? {}) };
+      if (opts['weight-target'] !== undefined) targets.weightKB = opts['weight-target'];
+      if (opts['activation-target'] !== undefined) targets.activationKB = opts['activation-target'];
+      if (opts['activation-type'] !== undefined) targets.activationType = opts['activation-type'];
+      if (Object.keys(targets).length) overrides.targets = targets as TrainConfigOverrides['targets'];
+      if (opts.model !== undefined) overrides.model = opts.model as TrainConfigOverrides['model'];
+      if (opts.epochs !== undefined) overrides.epochs = positiveInteger(opts, 'epochs', 1);
+      if (opts.batch !== undefined) overrides.batchSize = positiveInteger(opts, 'batch', 1);
+      if (opts.lr !== undefined) overrides.learningRate = opts.lr as number;
+      if (opts.optimizer !== undefined) overrides.optimizer = opts.optimizer as 'momentum';
+      if (opts.seed !== undefined) overrides.seed = positiveInteger(opts, 'seed', 1);
+      const dataset = (opts.dataset as string | undefined) ?? path.join(DEFAULT_DATASET_DIR, 'mnist-train.arrow');
+      if (opts.dataset === undefined) await ensureDefaultDatasets();
+      const report = await initBackend(opts.backend as string | undefined);
+      out(`backend: ${formatBackendReport(report)}`);
+      const results = await runTrainingSession({
+        preset: (opts.preset as string | undefined) ?? 'DEFAULT',
+        overrides,
+        dataset,
+        ...(opts['test-dataset'] !== undefined ? { testDataset: opts['test-dataset'] as string } : {}),
+        ...(opts.out !== undefined ? { outDir: opts.out as string } : {}),
+        resume: opts.resume === true,
+        ...(opts.init !== undefined ? { init: opts.init as string } : {}),
+        pretrain: opts['no-pretrain'] !== true,
+        ...(opts['max-steps'] !== undefined ? { maxStepsPerEpoch: positiveInteger(opts, 'max-steps', 1) } : {}),
+        onEvent: terminalReporter(out),
+        onPretrain: (run, forRun) => out(`${forRun} initialises from run ${run}, which has no checkpoint yet: training it first`),
+      });
+      for (const r of results) {
+        out('');
+        out(trainingSummary(r.outDir ? path.basename(r.outDir) : 'run', r));
+        r.model.dispose();
+      }
+    },
+  },
+  {
+    name: 'data',
+    summary: 'datasets: convert IDX / Fashion-MNIST / CIFAR-10 binaries to Arrow, build the MNIST default, describe a file',
+    positionals: [{ name: 'action', description: 'what to do', choices: ['convert', 'default', 'info'] }, { name: 'file', description: 'the Arrow file (info)', optional: true }],
+    options: [
+      { name: 'format', type: 'string', description: `source format for convert: ${CONVERT_FORMATS.join(', ')}` },
+      { name: 'input', type: 'string', description: 'source folder or files for convert (fashion-mnist: default the Debian package folder)' },
+      { name: 'out', type: 'string', description: 'output folder for convert and default', default: 'datasets' },
+      { name: 'name', type: 'string', description: 'dataset name: files <out>/<name>-{train,test}.arrow', default: 'the format\'s' },
+      { name: 'force', type: 'boolean', description: 'default: rebuild even if the files are up to date' },
+      { name: 'quiet', type: 'boolean', description: 'print nothing on success' },
+    ],
+    async run(opts, out) {
+      const say = opts.quiet ? () => undefined : out;
+      if (opts.action === 'default') {
+        const r = await ensureDefaultDatasets((opts.out as string | undefined) ?? DEFAULT_DATASET_DIR, { force: opts.force === true });
+        say(`${r.built ? 'built' : 'up to date'}: ${r.train}, ${r.test}`);
+      } else if (opts.action === 'convert') {
+        if (opts.format === undefined) throw new UsageError(`convert needs --format (${CONVERT_FORMATS.join(', ')})`);
+        if (!(CONVERT_FORMATS as readonly string[]).includes(opts.format as string)) throw new UsageError(`unknown --format "${String(opts.format)}"; expected one of ${CONVERT_FORMATS.join(', ')}`);
+        const r = await convertDataset({
+          format: opts.format as ConvertFormat,
+          outDir: (opts.out as string | undefined) ?? 'datasets',
+          ...(opts.input !== undefined ? { input: opts.input as string } : {}),
+          ...(opts.name !== undefined ? { name: opts.name as string } : {}),
+        });
+        for (const split of r.splits) say(`${split.file}: ${split.rows} ${split.split} examples`);
+      } else {
+        if (opts.file === undefined) throw new UsageError('info needs a FILE');
+        const ds = await openImageDataset(opts.file as string);
+        const i = ds.info;
+        out(`${i.file}: ${i.numRows} ${i.split} examples of ${i.shape.join('×')}, ${i.numClasses} classes (${i.classes.join(', ')}), ` +
+          `${i.recordBatchRows.length} record batches; source: ${i.source}`);
+        await ds.close();
+      }
     },
   },
   {
@@ -162,7 +300,11 @@ function usage(): string {
 }
 
 function commandHelp(c: Command): string {
-  const lines = [`usage: mixprec ${c.name} [options]`, '', c.summary, '', 'options:'];
+  const pos = (c.positionals ?? []).map((p) => (p.optional ? `[${p.name.toUpperCase()}]` : p.name.toUpperCase())).join(' ');
+  const lines = [`usage: mixprec ${c.name}${pos ? ` ${pos}` : ''} [options]`, '', c.summary, ''];
+  for (const p of c.positionals ?? []) lines.push(`${p.name.toUpperCase()}: ${p.description}${p.choices ? ` (${p.choices.join(', ')})` : ''}`);
+  if (c.positionals?.length) lines.push('');
+  lines.push('options:');
   for (const o of c.options) {
     const flag = `--${o.name}${o.type === 'boolean' ? '' : o.type === 'list' ? ' A[,B]' : o.type === 'number' ? ' N' : ' VALUE'}`;
     lines.push(`  ${flag.padEnd(22)} ${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`);

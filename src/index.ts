@@ -80,6 +80,73 @@ export {
   type ParametrizationEntry,
 } from './quant';
 
+// Models: quantized layers, architectures, memory accounting.
+export {
+  /** Builds a model by name: resnet20…110, mobilenetv2-cifar, mobilenetv2-imagenet, mnistnet. */
+  createModel,
+  MODEL_NAMES,
+  /** Differentiable weight memory in KB (SPEC §5). */
+  weightMemoryKB,
+  /** Differentiable activation memory in KB, max or sum over layers. */
+  activationMemoryKB,
+  /** Current per-layer bits and kilobytes. */
+  memoryReport,
+  parameterCount,
+  reinitializeWeightQuantizers,
+  QConv2d, QDepthwiseConv2d, QDense, BatchNorm, Nonlinearity,
+  type QuantModel,
+  type ModelName,
+  type CreateModelOptions,
+  type ModelQuantization,
+  type QuantizerSlot,
+  type NamedVariable,
+  type WeightLayer,
+  type MemoryReport,
+  type LayerMemory,
+} from './nn';
+
+// Datasets: the Arrow format, converters, the MNIST default, the training loader.
+export * from './data';
+
+// Training.
+export {
+  /** The training loop of the official code, with events for progress displays. */
+  train,
+  /** Test-set error and loss of a model. */
+  evaluate,
+  TrainingDivergedError,
+  type TrainOptions,
+  type TrainResult,
+  type TrainSummary,
+  type TrainEvent,
+  type EpochMetrics,
+  type BatchSource,
+  type LayerBits,
+} from './train/trainer';
+export {
+  type TrainConfig, type TrainConfigOverrides, type QuantizationConfig, type MemoryTargets, type LearningRateSchedule,
+  DEFAULT_TRAIN_CONFIG, mergeTrainConfig, validateTrainConfig, TrainConfigError,
+} from './train/config';
+export {
+  /** Runs a preset (and the float run it initialises from, if missing) on a dataset's splits. */
+  runTrainingSession,
+  type TrainingSessionOptions,
+} from './train/session';
+export {
+  /** Every cfg section of the official code, by name. */
+  listPresets,
+  presetConfiguration,
+  /** A preset as a TrainConfig, with overrides. */
+  presetToTrainConfig,
+  PAPER_TABLE1, PAPER_TABLE3, PAPER_TABLE4, PAPER_FIG5_BITWIDTHS,
+  type CodeConfiguration,
+  type PresetInfo,
+} from './train/presets';
+export { momentumSolver, adamSolver, createSolver, type Solver } from './train/optimizer';
+export { saveCheckpoint, readCheckpoint, loadModelVariables, type CheckpointMeta } from './train/checkpoint';
+export { learningRateAt } from './train/schedule';
+export { crossEntropy, memoryPenalty, trainingLoss } from './train/loss';
+
 // Experiments.
 export {
   /** The paper's Gaussian-data experiment (Fig. 3). */

@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelBuilder, type ModelQuantization } from './builder';
-import { BatchNorm, Nonlinearity, QConv2d, QDense } from './layers';
-import type { QuantModel } from './model';
+import { BatchNorm, Nonlinearity, QConv2d } from './layers';
+import { assembleModel, ClassifierHead, type QuantModel, type WeightLayer } from './model';
 
 export interface MnistNetOptions {
   inputShape: readonly [number, number, number];
@@ -28,28 +28,14 @@ export function createMnistNet(o: MnistNetOptions): QuantModel {
   const bn2 = new BatchNorm(m, 'conv2', 32);
   const nonl2 = new Nonlinearity(m, 'conv2', [h2, w2, 32]);
   const features = Math.floor(h2 / 2) * Math.floor(w2 / 2) * 32;
-  const limit = 1 / Math.sqrt(features);
-  const fc = new QDense(m, 'fc', features, o.numClasses, limit, limit);
-  const scale = o.scaleLayer ? m.constant('fc/scale_layer', [1, 1], 1, 'scale') : null;
-  return {
-    name: 'mnistnet', inputShape: o.inputShape, numClasses: o.numClasses, quantization: o.quantization,
-    variables: m.variables, quantizers: m.quantizers, activationLayers: m.activations,
-    weightLayers: [
-      { name: 'conv1', kind: 'conv', weightCount: conv1.W.size, biasCount: 0 },
-      { name: 'conv2', kind: 'conv', weightCount: conv2.W.size, biasCount: 0 },
-      { name: 'fc', kind: 'dense', weightCount: fc.W.size, biasCount: fc.b.size },
-    ],
-    forward(x, training) {
-      return tf.tidy(() => {
-        let h = tf.maxPool(nonl1.apply(bn1.apply(conv1.apply(x), training)), 2, 2, 'valid');
-        h = tf.maxPool(nonl2.apply(bn2.apply(conv2.apply(h), training)), 2, 2, 'valid');
-        const logits = fc.apply(tf.reshape(h, [h.shape[0], features]) as tf.Tensor2D);
-        return scale ? tf.mul(logits, scale) : logits;
-      });
-    },
-    trainableVariables: () => m.variables.filter((v) => v.variable.trainable).map((v) => v.variable),
-    dispose: () => {
-      for (const v of m.variables) v.variable.dispose();
-    },
-  };
+  const layers: WeightLayer[] = [
+    { name: 'conv1', kind: 'conv', weightCount: conv1.W.size, biasCount: 0 },
+    { name: 'conv2', kind: 'conv', weightCount: conv2.W.size, biasCount: 0 },
+  ];
+  const head = new ClassifierHead(m, features, o.numClasses, o.scaleLayer, layers);
+  return assembleModel(m, { name: 'mnistnet', inputShape: o.inputShape, numClasses: o.numClasses }, layers, (x, training) => {
+    let h = tf.maxPool(nonl1.apply(bn1.apply(conv1.apply(x), training)), 2, 2, 'valid');
+    h = tf.maxPool(nonl2.apply(bn2.apply(conv2.apply(h), training)), 2, 2, 'valid');
+    return head.apply(tf.reshape(h, [h.shape[0], features]));
+  });
 }

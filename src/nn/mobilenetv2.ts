@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelBuilder, type ModelQuantization } from './builder';
-import { BatchNorm, Nonlinearity, QConv2d, QDense, QDepthwiseConv2d } from './layers';
-import type { QuantModel, WeightLayer } from './model';
+import { BatchNorm, Nonlinearity, QConv2d, QDepthwiseConv2d } from './layers';
+import { assembleModel, ClassifierHead, type QuantModel, type WeightLayer } from './model';
 
 /** (expansion t, output channels c, repeats n, first stride s) of the inverted-residual groups. */
 const IMAGENET_SETTINGS: readonly [number, number, number, number][] = [
@@ -89,26 +89,10 @@ export function createMobileNetV2(o: MobileNetV2Options): QuantModel {
   const headBn = new BatchNorm(m, 'conv_last', lastChannels);
   const headAct = new Nonlinearity(m, 'conv_last', [h, w, lastChannels], 'relu6');
   layers.push({ name: 'conv_last', kind: 'conv', weightCount: head.W.size, biasCount: 0 });
-  const limit = 1 / Math.sqrt(lastChannels);
-  const fc = new QDense(m, 'fc', lastChannels, o.numClasses, limit, limit);
-  layers.push({ name: 'fc', kind: 'dense', weightCount: fc.W.size, biasCount: fc.b.size });
-  const scale = o.scaleLayer ? m.constant('fc/scale_layer', [1, 1], 1, 'scale') : null;
-
-  return {
-    name, inputShape: o.inputShape, numClasses: o.numClasses, quantization: o.quantization,
-    variables: m.variables, quantizers: m.quantizers, activationLayers: m.activations, weightLayers: layers,
-    forward(x, training) {
-      return tf.tidy(() => {
-        let y = stemAct.apply(stemBn.apply(stemConv.apply(x), training));
-        for (const block of blocks) y = block(y, training);
-        y = headAct.apply(headBn.apply(head.apply(y), training));
-        const logits = fc.apply(tf.mean(y, [1, 2]) as tf.Tensor2D);
-        return scale ? tf.mul(logits, scale) : logits;
-      });
-    },
-    trainableVariables: () => m.variables.filter((v) => v.variable.trainable).map((v) => v.variable),
-    dispose: () => {
-      for (const v of m.variables) v.variable.dispose();
-    },
-  };
+  const classifier = new ClassifierHead(m, lastChannels, o.numClasses, o.scaleLayer, layers);
+  return assembleModel(m, { name, inputShape: o.inputShape, numClasses: o.numClasses }, layers, (x, training) => {
+    let y = stemAct.apply(stemBn.apply(stemConv.apply(x), training));
+    for (const block of blocks) y = block(y, training);
+    return classifier.apply(headAct.apply(headBn.apply(head.apply(y), training)));
+  });
 }

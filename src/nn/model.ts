@@ -1,6 +1,7 @@
 /** The model interface every architecture implements, and the registry that builds them by name. */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelQuantization, NamedVariable, QuantizerSlot } from './builder';
+import type { ModelBuilder, ModelQuantization, NamedVariable, QuantizerSlot } from './builder';
+import { QDense } from './layers';
 
 /** One layer with weights, for memory reports and per-layer bitwidth charts. */
 export interface WeightLayer {
@@ -30,4 +31,45 @@ export interface QuantModel {
 /** Number of trainable parameters (weights, biases, BN scale/shift, quantizer parameters, scale layer). */
 export function parameterCount(model: QuantModel, kinds: readonly NamedVariable['kind'][] = ['weight', 'bias', 'bn', 'quantizer', 'scale']): number {
   return model.variables.filter((v) => kinds.includes(v.kind)).reduce((n, v) => n + v.variable.size, 0);
+}
+
+/**
+ * The classifier every model ends with: global average pooling of the features, the quantized fc layer (weights and
+ * bias initialised U(±1/√features) as the code's `affi`), and the optional learnable scale of the logits.
+ */
+export class ClassifierHead {
+  readonly fc: QDense;
+  readonly scale: tf.Variable | null;
+
+  constructor(m: ModelBuilder, features: number, numClasses: number, scaleLayer: boolean, layers: WeightLayer[]) {
+    const limit = 1 / Math.sqrt(features);
+    this.fc = new QDense(m, 'fc', features, numClasses, limit, limit);
+    layers.push({ name: 'fc', kind: 'dense', weightCount: this.fc.W.size, biasCount: this.fc.b.size });
+    this.scale = scaleLayer ? m.constant('fc/scale_layer', [1, 1], 1, 'scale') : null;
+  }
+
+  /** Logits from NHWC features (pooled over H and W) or from already flat features. */
+  apply(features: tf.Tensor): tf.Tensor2D {
+    const flat = features.rank === 4 ? (tf.mean(features, [1, 2]) as tf.Tensor2D) : (features as tf.Tensor2D);
+    const logits = this.fc.apply(flat);
+    return this.scale ? tf.mul(logits, this.scale) : logits;
+  }
+}
+
+/** The QuantModel of a built network: `body` maps a batch to logits; everything else comes from the builder. */
+export function assembleModel(
+  m: ModelBuilder,
+  o: { name: string; inputShape: readonly [number, number, number]; numClasses: number },
+  weightLayers: readonly WeightLayer[],
+  body: (x: tf.Tensor4D, training: boolean) => tf.Tensor2D,
+): QuantModel {
+  return {
+    name: o.name, inputShape: o.inputShape, numClasses: o.numClasses, quantization: m.quantization,
+    variables: m.variables, quantizers: m.quantizers, activationLayers: m.activations, weightLayers,
+    forward: (x, training) => tf.tidy(() => body(x, training)),
+    trainableVariables: () => m.variables.filter((v) => v.variable.trainable).map((v) => v.variable),
+    dispose: () => {
+      for (const v of m.variables) v.variable.dispose();
+    },
+  };
 }

@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelBuilder, type ModelQuantization } from './builder';
-import { BatchNorm, Nonlinearity, QConv2d, QDense } from './layers';
-import type { QuantModel, WeightLayer } from './model';
+import { BatchNorm, Nonlinearity, QConv2d } from './layers';
+import { assembleModel, ClassifierHead, type QuantModel, type WeightLayer } from './model';
 
 export const RESNET_DEPTHS = { 20: 3, 32: 5, 44: 7, 56: 9, 110: 18 } as const;
 export type ResNetDepth = keyof typeof RESNET_DEPTHS;
@@ -74,26 +74,10 @@ export function createResNet(o: ResNetOptions): QuantModel {
       channels = outC;
     }
   });
-  const limit = 1 / Math.sqrt(channels);
-  const fc = new QDense(m, 'fc', channels, o.numClasses, limit, limit);
-  layers.push({ name: 'fc', kind: 'dense', weightCount: fc.W.size, biasCount: fc.b.size });
-  const scale = o.scaleLayer ? m.constant('fc/scale_layer', [1, 1], 1, 'scale') : null;
-
-  return {
-    name, inputShape: o.inputShape, numClasses: o.numClasses, quantization: o.quantization,
-    variables: m.variables, quantizers: m.quantizers, activationLayers: m.activations, weightLayers: layers,
-    forward(x, training) {
-      return tf.tidy(() => {
-        let h = nonl1.apply(bn1.apply(conv1.apply(x), training));
-        for (const block of blocks) h = block.apply(h, training);
-        const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-        const logits = fc.apply(pooled);
-        return scale ? tf.mul(logits, scale) : logits;
-      });
-    },
-    trainableVariables: () => m.variables.filter((v) => v.variable.trainable).map((v) => v.variable),
-    dispose: () => {
-      for (const v of m.variables) v.variable.dispose();
-    },
-  };
+  const head = new ClassifierHead(m, channels, o.numClasses, o.scaleLayer, layers);
+  return assembleModel(m, { name, inputShape: o.inputShape, numClasses: o.numClasses }, layers, (x, training) => {
+    let h = nonl1.apply(bn1.apply(conv1.apply(x), training));
+    for (const block of blocks) h = block.apply(h, training);
+    return head.apply(h);
+  });
 }

@@ -112,3 +112,47 @@ export function mergeTrainConfig(base: TrainConfig, overrides: TrainConfigOverri
     targets: { ...base.targets, ...overrides.targets },
   } as TrainConfig;
 }
+
+/** A TrainConfig field that is out of its domain; `field` names it (dotted path). */
+export class TrainConfigError extends Error {
+  constructor(readonly field: string, problem: string) {
+    super(`config ${field}: ${problem}`);
+    this.name = 'TrainConfigError';
+  }
+}
+
+const QUANTIZATIONS = ['float', 'fp', 'pow2', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3'];
+
+/** Checks the fields a user can get wrong (from a JSON override file or the command line). */
+export function validateTrainConfig(c: TrainConfig, models: readonly string[]): TrainConfig {
+  const positiveInt = (field: string, v: unknown) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new TrainConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  };
+  const positive = (field: string, v: unknown) => {
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new TrainConfigError(field, `must be a positive number, got ${JSON.stringify(v)}`);
+  };
+  if (!models.includes(c.model)) throw new TrainConfigError('model', `unknown model ${JSON.stringify(c.model)}; models: ${models.join(', ')}`);
+  for (const role of ['weights', 'activations'] as const) {
+    if (!QUANTIZATIONS.includes(c.quant[role])) {
+      throw new TrainConfigError(`quant.${role}`, `unknown quantization ${JSON.stringify(c.quant[role])}; expected one of ${QUANTIZATIONS.join(', ')}`);
+    }
+  }
+  positiveInt('quant.weightBits', c.quant.weightBits);
+  positiveInt('quant.activationBits', c.quant.activationBits);
+  positiveInt('epochs', c.epochs);
+  positiveInt('batchSize', c.batchSize);
+  positiveInt('evalBatchSize', c.evalBatchSize);
+  positive('learningRate', c.learningRate);
+  positiveInt('seed', c.seed);
+  if (c.optimizer !== 'momentum' && c.optimizer !== 'adam') throw new TrainConfigError('optimizer', `must be "momentum" or "adam", got ${JSON.stringify(c.optimizer)}`);
+  if (typeof c.weightDecay !== 'number' || c.weightDecay < 0) throw new TrainConfigError('weightDecay', `must be a number ≥ 0, got ${JSON.stringify(c.weightDecay)}`);
+  if (c.targets.activationType !== 'max' && c.targets.activationType !== 'sum') {
+    throw new TrainConfigError('targets.activationType', `must be "max" or "sum", got ${JSON.stringify(c.targets.activationType)}`);
+  }
+  const s = c.schedule;
+  if (s.kind === 'step' && (!Array.isArray(s.milestones) || s.milestones.some((m) => !(m > 0 && m < 1)))) {
+    throw new TrainConfigError('schedule.milestones', `must be fractions of the run in (0, 1), got ${JSON.stringify(s.milestones)}`);
+  }
+  if (!['step', 'constant', 'cosine'].includes(s.kind)) throw new TrainConfigError('schedule.kind', `must be step, constant or cosine, got ${JSON.stringify(s.kind)}`);
+  return c;
+}

@@ -2,22 +2,15 @@
  * Seeded randomness for tests: a fresh seed every run (printed, and in every failure message), or a fixed one from
  * MIXPREC_TEST_SEED to reproduce a failure.
  */
+import { mulberry32 } from '../../src/data/random';
+
 export function testSeed(): number {
   const fromEnv = process.env.MIXPREC_TEST_SEED;
   return fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 }
 
-/** mulberry32: small, fast, good enough for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the library's generator; any decent one would do for test inputs). */
+export const rng = mulberry32;
 
 export class Random {
   readonly next: () => number;

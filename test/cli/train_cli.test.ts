@@ -1,0 +1,85 @@
+/** `mixprec train` and `mixprec data` as a user runs them (the bin over the built package, real files). */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readCheckpoint } from '../../src/train/checkpoint';
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'mixprec.js');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-cli-train-'));
+
+function mixprec(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, MIXPREC_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function idxFiles(dir: string, n: number) {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [prefix, count] of [['train', n], ['t10k', Math.ceil(n / 2)]] as const) {
+    const images = Buffer.alloc(16 + count * 784);
+    images.writeUInt32BE(2051, 0); images.writeUInt32BE(count, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
+    for (let i = 16; i < images.length; i++) images[i] = (i * 31) % 256;
+    const labels = Buffer.alloc(8 + count);
+    labels.writeUInt32BE(2049, 0); labels.writeUInt32BE(count, 4);
+    for (let i = 0; i < count; i++) labels[8 + i] = i % 10;
+    fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
+    fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
+  }
+}
+
+describe('mixprec train and data', () => {
+  it('converts IDX files and describes the result', () => {
+    idxFiles(path.join(work, 'idx'), 200);
+    const r = mixprec('data', 'convert', '--format', 'idx', '--input', 'idx', '--out', 'ds', '--name', 'tiny');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ds\/tiny-train\.arrow: 200 train examples/);
+    const info = mixprec('data', 'info', 'ds/tiny-test.arrow');
+    assert.match(info.stdout, /^ds\/tiny-test\.arrow: 100 test examples of 28×28×1, 10 classes/);
+    const bad = mixprec('data', 'info', 'idx/train-labels-idx1-ubyte');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^mixprec data: idx\/train-labels-idx1-ubyte: /);
+  });
+
+  it('trains a fine-tuning preset, pre-training its float run first, and writes both runs', () => {
+    const r = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
+      '--epochs', '1', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /PARAMETRIC_FP_WQ_DELTA_XMAX_INIT initialises from run DEFAULT, which has no checkpoint yet: training it first/);
+    assert.match(r.stdout, /DEFAULT epoch 1\/1: loss [\d.]+ · train [\d.]+% · test [\d.]+%/);
+    assert.match(r.stdout, /\| conv2 +\| +\d+ \| +\| +32 \| +[\d.]+ \|/, 'per-layer table: quantized weights, float activations');
+    for (const f of ['runs/DEFAULT/best.safetensors', 'runs/u3/checkpoint.safetensors', 'runs/u3/metrics.jsonl', 'runs/u3/config.json']) {
+      assert.ok(fs.existsSync(path.join(work, f)), `${f} written`);
+    }
+    const { meta } = readCheckpoint(path.join(work, 'runs/u3/checkpoint.safetensors'));
+    assert.equal(meta.config.quant.weights, 'U3');
+    assert.equal(meta.config.initFrom, 'DEFAULT');
+    // resume continues after the last complete epoch
+    const resumed = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
+      '--epochs', '2', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3', '--resume');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resuming after epoch 1/);
+    assert.deepEqual(fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch), [1, 2]);
+  });
+
+  it('lists the presets', () => {
+    const r = mixprec('train', '--list-presets');
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.trim().split('\n').length, 157);
+    assert.match(r.stdout, /\nPARAMETRIC_POW2_WAMQ_XMIN_XMAX_CON_INIT +/);
+  });
+
+  it('names the problem for a bad preset, config file, field or dataset', () => {
+    const preset = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INT', '--dataset', 'ds/tiny-train.arrow');
+    assert.equal(preset.code, 1);
+    assert.match(preset.stderr, /PARAMETRIC_FP_WQ_DELTA_XMAX_INT.*PARAMETRIC_FP_WQ_DELTA_XMAX_INIT/);
+    fs.writeFileSync(path.join(work, 'bad.json'), '{"epochs": 3,');
+    assert.match(mixprec('train', '--config', 'bad.json', '--dataset', 'ds/tiny-train.arrow').stderr, /^mixprec train: bad\.json: not valid JSON/);
+    fs.writeFileSync(path.join(work, 'field.json'), '{"quant": {"weights": "U4"}}');
+    assert.match(mixprec('train', '--config', 'field.json', '--dataset', 'ds/tiny-train.arrow').stderr, /config quant\.weights: unknown quantization "U4"/);
+    assert.match(mixprec('train', '--dataset', 'ds/none-train.arrow').stderr, /ds\/none-train\.arrow: no such dataset file/);
+    assert.match(mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'vgg16').stderr, /config model: unknown model "vgg16"/);
+  });
+});
