@@ -18,7 +18,8 @@ export function terminalReporter(out: (line: string) => void, stream: NodeJS.Wri
         break;
       case 'step':
         if (bar === null || e.step === 1) bar = progressBar(`${run} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch, stream);
-        bar.update(e.step, `loss ${e.loss.toFixed(4)} err ${pct(e.error)} lr ${e.learningRate.toPrecision(3)} ${e.imagesPerSecond.toFixed(1)} img/s`);
+        const bits = [e.meanBits.weights === null ? '' : `w ${e.meanBits.weights.toFixed(2)}`, e.meanBits.activations === null ? '' : `a ${e.meanBits.activations.toFixed(2)}`].filter(Boolean).join(' ');
+        bar.update(e.step, `loss ${e.loss.toFixed(4)} err ${pct(e.error)}${bits ? ` bits ${bits}` : ''} lr ${e.learningRate.toPrecision(3)} ${e.imagesPerSecond.toFixed(1)} img/s`);
         break;
       case 'epoch': {
         bar?.finish(`${e.metrics.steps} steps`);

@@ -67,7 +67,11 @@ export interface EpochMetrics {
 
 export type TrainEvent =
   | { type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number }
-  | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; error: number; learningRate: number; imagesPerSecond: number }
+  | {
+    type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; error: number; learningRate: number; imagesPerSecond: number;
+    /** Mean bitwidth of the weight and of the activation quantizers (null: not quantized), refreshed every 20 steps. */
+    meanBits: { weights: number | null; activations: number | null };
+  }
   | { type: 'epoch'; metrics: EpochMetrics }
   | { type: 'end'; result: TrainSummary };
 
@@ -121,6 +125,14 @@ async function quantizerBits(model: QuantModel): Promise<LayerBits[]> {
     b.dispose();
   }
   return out;
+}
+
+function summarizeBits(bits: readonly LayerBits[]): { weights: number | null; activations: number | null } {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  return {
+    weights: mean(bits.filter((b) => b.role !== 'activation').map((b) => b.bits)),
+    activations: mean(bits.filter((b) => b.role === 'activation').map((b) => b.bits)),
+  };
 }
 
 /** Test-set error and cross-entropy with BN in inference mode. */
@@ -233,6 +245,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch });
 
   let interrupted = false;
+  let meanBits: { weights: number | null; activations: number | null } = { weights: null, activations: null };
   for (let epoch = startEpoch; epoch < config.epochs && !interrupted; epoch++) {
     solver.learningRate = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
     const started = performance.now();
@@ -263,8 +276,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       sums.examples += batch.size;
       step++;
       globalStep++;
+      if (options.onEvent && (step === 1 || step % 20 === 0)) meanBits = summarizeBits(await quantizerBits(model));
       const elapsed = (performance.now() - started) / 1000;
-      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss, error: wrong / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed });
+      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss, error: wrong / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed, meanBits });
     }
     // An interrupted epoch is not evaluated, logged or checkpointed: the run resumes from the last complete epoch.
     if (interrupted) break;
