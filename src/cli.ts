@@ -15,6 +15,8 @@ import { terminalReporter, trainingSummary } from './train/terminal';
 import type { TrainConfigOverrides } from './train/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/install';
+import type { InstallTarget } from './jupyter/kernelspec';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list';
 interface OptionSpec { name: string; type: OptionType; description: string; default?: string }
@@ -235,6 +237,33 @@ const commands: Command[] = [
         out(`${i.file}: ${i.numRows} ${i.split} examples of ${i.shape.join('×')}, ${i.numClasses} classes (${i.classes.join(', ')}), ` +
           `${i.recordBatchRows.length} record batches; source: ${i.source}`);
         await ds.close();
+      }
+    },
+  },
+  {
+    name: 'kernel',
+    summary: 'install or uninstall the "TypeScript (mixprec)" Jupyter kernelspec',
+    positionals: [{ name: 'action', description: 'what to do', choices: ['install', 'uninstall'] }],
+    options: [
+      { name: 'user', type: 'boolean', description: 'the user\'s Jupyter data folder (the default)' },
+      { name: 'sys-prefix', type: 'boolean', description: 'the active Python environment\'s prefix (sys.prefix/share/jupyter)' },
+      { name: 'prefix', type: 'string', description: 'PREFIX/share/jupyter/kernels' },
+      { name: 'name', type: 'string', description: 'kernel name', default: DEFAULT_KERNEL_NAME },
+      { name: 'display-name', type: 'string', description: 'name shown in the notebook\'s kernel menu', default: 'TypeScript (mixprec)' },
+    ],
+    async run(opts, out) {
+      const chosen = [opts.user === true, opts['sys-prefix'] === true, opts.prefix !== undefined].filter(Boolean).length;
+      if (chosen > 1) throw new UsageError('choose one of --user, --sys-prefix, --prefix');
+      const target: InstallTarget | undefined = opts.prefix !== undefined ? { kind: 'prefix', prefix: opts.prefix as string }
+        : opts['sys-prefix'] ? { kind: 'sys-prefix' } : opts.user ? { kind: 'user' } : undefined;
+      const name = opts.name as string | undefined;
+      if (opts.action === 'install') {
+        const dir = installKernel({ target: target ?? { kind: 'user' }, ...(name ? { name } : {}), ...(opts['display-name'] ? { displayName: opts['display-name'] as string } : {}) });
+        out(`installed kernelspec ${name ?? DEFAULT_KERNEL_NAME} in ${dir}`);
+      } else {
+        const removed = uninstallKernel({ ...(target ? { target } : {}), ...(name ? { name } : {}) });
+        if (removed.length === 0) throw new Error(`no kernelspec named ${name ?? DEFAULT_KERNEL_NAME} is installed${target ? ' there' : ''}`);
+        for (const dir of removed) out(`removed ${dir}`);
       }
     },
   },

@@ -7,8 +7,8 @@
  * (seed, e, row). A loader created at epoch k, or an iteration started at batch j, yields exactly what an
  * uninterrupted run yields there; different epochs give different orders and augmentations.
  */
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/worker';
 import { openImageDataset, type DatasetInfo, type ImageDataset } from './arrow_reader';
 import { BatchAssembler, batchCount, type AssemblerConfig, type Batch, type BatchRequest } from './batches';
 import { validateNormalization, type Normalization } from './normalize';
@@ -93,17 +93,6 @@ class InThreadProducer implements BatchProducer {
   }
 }
 
-/**
- * The worker script next to this file, in the same language: loader_worker.js when built, loader_worker.ts when this
- * module runs under tsx (the tests). A worker does not inherit tsx's loader; on Node 20 `--import tsx` in the
- * worker's execArgv does not reach its entry module ("Unknown file extension .ts"), tsx's CommonJS hook does.
- */
-function workerScript(): { file: string; execArgv?: string[] } {
-  const ext = path.extname(__filename);
-  const file = path.join(__dirname, `loader_worker${ext}`);
-  return ext === '.ts' ? { file, execArgv: ['--require', 'tsx/cjs'] } : { file };
-}
-
 class WorkerProducer implements BatchProducer {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve(batch: Batch): void; reject(err: Error): void }>();
@@ -111,9 +100,8 @@ class WorkerProducer implements BatchProducer {
   private failure: Error | undefined;
 
   constructor(readonly info: DatasetInfo, config: AssemblerConfig, readonly ahead: number) {
-    const { file, execArgv } = workerScript();
     const workerData: WorkerInit = { file: info.file, config };
-    this.worker = new Worker(file, { workerData, ...(execArgv === undefined ? {} : { execArgv }) });
+    this.worker = startWorker(__filename, 'loader_worker', { workerData });
     this.worker.unref(); // referenced only while batches are awaited (see request)
     this.worker.on('message', (message: FromWorker) => {
       const waiter = this.waiting.get(message.id);

@@ -1,0 +1,157 @@
+/**
+ * Rich output from cells: `display(value)`, `display.html(…)`, `display.vegalite(spec)`, … send display_data on
+ * IOPub; handles update their output in place (update_display_data). A Vega-Lite plot is one bundle with the
+ * Vega-Lite spec, an SVG and a PNG rendered here, and text, so it shows in JupyterLab, the classic notebook (which
+ * has no Vega-Lite renderer) and static viewers.
+ */
+import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import { isVegaLiteSpec, plotBundle, type VegaLiteSpec } from '../plot/render';
+import { formatTable } from '../util/table';
+
+export type MimeBundle = Record<string, unknown>;
+
+/** Where display messages go (the kernel); `track` keeps a cell open until pending work (rendering) settles. */
+export interface DisplaySink {
+  publish(msgType: 'display_data' | 'update_display_data' | 'clear_output', content: Record<string, unknown>): void;
+  track(work: Promise<unknown>): void;
+}
+
+let sink: DisplaySink | null = null;
+
+export function setDisplaySink(s: DisplaySink | null): void {
+  sink = s;
+}
+
+function requireSink(): DisplaySink {
+  if (sink === null) throw new Error('display: not running in a mixprec kernel');
+  return sink;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+function isTensor(value: unknown): value is { shape: number[]; dtype: string; array(): Promise<unknown> } {
+  return typeof value === 'object' && value !== null && 'dataId' in value && 'shape' in value && typeof (value as { array?: unknown }).array === 'function';
+}
+
+/** The MIME bundle of any value: its own `toMimeBundle()`, a plot for a Vega-Lite spec, a tensor's values, else text. */
+export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
+  if (typeof value === 'object' && value !== null && typeof (value as { toMimeBundle?: unknown }).toMimeBundle === 'function') {
+    return await (value as { toMimeBundle(): MimeBundle | Promise<MimeBundle> }).toMimeBundle();
+  }
+  if (isVegaLiteSpec(value)) return { ...(await plotBundle(value)) };
+  if (isTensor(value)) {
+    // Tensors are read asynchronously (WebGPU forbids synchronous reads).
+    const values = await value.array();
+    return { 'text/plain': `Tensor ${value.dtype} [${value.shape.join(', ')}]\n${inspect(values, { depth: 8, maxArrayLength: 50, breakLength: 100 })}` };
+  }
+  if (typeof value === 'string') return { 'text/plain': inspect(value) };
+  return { 'text/plain': inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100, colors: false }) };
+}
+
+export interface TableOptions {
+  /** Column order (default: the keys of the rows, in order of appearance). */
+  columns?: string[];
+  /** Rows shown (default 50); the rest are counted. */
+  maxRows?: number;
+  caption?: string;
+}
+
+/** A small data-frame-like table: HTML for notebooks, aligned text for terminals. */
+export function tableBundle(rows: readonly Record<string, unknown>[], o: TableOptions = {}): MimeBundle {
+  const columns = o.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const shown = rows.slice(0, o.maxRows ?? 50);
+  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === undefined || v === null ? '' : String(v));
+  const more = rows.length > shown.length ? `${rows.length - shown.length} more rows` : '';
+  const html = [
+    '<table class="mixprec-table">',
+    o.caption ? `<caption>${escapeHtml(o.caption)}</caption>` : '',
+    `<thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead>`,
+    `<tbody>${shown.map((r) => `<tr>${columns.map((c) => `<td style="text-align:${typeof r[c] === 'number' ? 'right' : 'left'}">${escapeHtml(cell(r[c]))}</td>`).join('')}</tr>`).join('')}</tbody>`,
+    '</table>',
+    more ? `<p>${more}</p>` : '',
+  ].join('');
+  const text = formatTable(columns, shown.map((r) => columns.map((c) => cell(r[c])))) + (more ? `\n${more}` : '');
+  return { 'text/html': html, 'text/plain': (o.caption ? `${o.caption}\n` : '') + text };
+}
+
+/** Marks display handles, which a cell's last expression shows nothing for. */
+export const DISPLAY_HANDLE: unique symbol = Symbol.for('mixprec.displayHandle') as never;
+
+export interface DisplayHandle {
+  readonly [DISPLAY_HANDLE]: true;
+  /** The display_id: updates replace this output in place. */
+  readonly id: string;
+  /** Replaces the output with the bundle of `value` (as display() builds it). */
+  update(value: unknown): Promise<void>;
+  /** Replaces the output with a ready bundle. */
+  updateBundle(data: MimeBundle, metadata?: Record<string, unknown>): void;
+}
+
+function send(id: string, update: boolean, data: MimeBundle, metadata: Record<string, unknown> = {}): void {
+  requireSink().publish(update ? 'update_display_data' : 'display_data', { data, metadata, transient: { display_id: id } });
+}
+
+export function isDisplayHandle(value: unknown): value is DisplayHandle {
+  return typeof value === 'object' && value !== null && DISPLAY_HANDLE in value;
+}
+
+function handle(id: string): DisplayHandle {
+  return {
+    [DISPLAY_HANDLE]: true as const,
+    id,
+    update: async (value) => send(id, true, await mimeBundleOf(value)),
+    updateBundle: (data, metadata) => send(id, true, data, metadata),
+  };
+}
+
+function show(data: MimeBundle, metadata?: Record<string, unknown>, id: string = randomUUID()): DisplayHandle {
+  send(id, false, data, metadata);
+  return handle(id);
+}
+
+const toBase64 = (bytes: string | Uint8Array) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('base64'));
+
+/** The `display` global of mixprec notebooks. */
+export interface Display {
+  /** Shows any value as rich output (see {@link mimeBundleOf}); resolves when it has been sent. */
+  (value: unknown, options?: { id?: string }): Promise<DisplayHandle>;
+  html(html: string): DisplayHandle;
+  markdown(markdown: string): DisplayHandle;
+  svg(svg: string): DisplayHandle;
+  /** PNG bytes or base64. */
+  png(png: string | Uint8Array, options?: { width?: number; height?: number }): DisplayHandle;
+  jpeg(jpeg: string | Uint8Array): DisplayHandle;
+  json(value: unknown): DisplayHandle;
+  text(text: string): DisplayHandle;
+  table(rows: readonly Record<string, unknown>[], options?: TableOptions): DisplayHandle;
+  /** A Vega-Lite plot: the spec plus SVG and PNG renderings. */
+  vegalite(spec: VegaLiteSpec, options?: { id?: string }): Promise<DisplayHandle>;
+  /** A raw MIME bundle. */
+  bundle(data: MimeBundle, metadata?: Record<string, unknown>): DisplayHandle;
+  /** Clears the cell's output (with wait: when the next output arrives). */
+  clear(wait?: boolean): void;
+}
+
+function track<T>(work: Promise<T>): Promise<T> {
+  requireSink().track(work);
+  return work;
+}
+
+export const display: Display = Object.assign(
+  (value: unknown, options: { id?: string } = {}) => track(mimeBundleOf(value).then((data) => show(data, {}, options.id))),
+  {
+    html: (html: string) => show({ 'text/html': html, 'text/plain': html.replace(/<[^>]*>/g, '') }),
+    markdown: (md: string) => show({ 'text/markdown': md, 'text/plain': md }),
+    svg: (svg: string) => show({ 'image/svg+xml': svg, 'text/plain': '<SVG image>' }),
+    png: (png: string | Uint8Array, o: { width?: number; height?: number } = {}) =>
+      show({ 'image/png': toBase64(png), 'text/plain': '<PNG image>' }, o.width || o.height ? { 'image/png': o } : {}),
+    jpeg: (jpeg: string | Uint8Array) => show({ 'image/jpeg': toBase64(jpeg), 'text/plain': '<JPEG image>' }),
+    json: (value: unknown) => show({ 'application/json': value, 'text/plain': JSON.stringify(value, null, 2) }),
+    text: (text: string) => show({ 'text/plain': text }),
+    table: (rows: readonly Record<string, unknown>[], o?: TableOptions) => show(tableBundle(rows, o)),
+    vegalite: (spec: VegaLiteSpec, o: { id?: string } = {}) => track(plotBundle(spec).then((data) => show({ ...data }, {}, o.id))),
+    bundle: (data: MimeBundle, metadata?: Record<string, unknown>) => show(data, metadata),
+    clear: (wait = false) => requireSink().publish('clear_output', { wait }),
+  },
+);

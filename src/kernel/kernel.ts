@@ -1,0 +1,478 @@
+/**
+ * The mixprec Jupyter kernel: the whole messaging protocol (5.3) over ZeroMQ, TypeScript cells through the executor,
+ * rich displays, stdin, comms, history, interrupts, shutdown/restart. Shell requests are handled one at a time, each
+ * between status busy and idle on IOPub; control and heartbeat live on a worker thread (control_worker.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { Console } from 'node:console';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
+import * as zmq from 'zeromq';
+import { formatBackendReport, initBackend, type BackendReport } from '../backend';
+import { endpoint, type ConnectionInfo } from '../jupyter/connection';
+import { decodeMessage, encodeMessage, MessageError, newMessage, PROTOCOL_VERSION, type JupyterMessage } from '../jupyter/message';
+import { MessageSender } from '../jupyter/socket';
+import { setAmbientSignal } from '../util/interrupt';
+import { startWorker } from '../util/worker';
+import type { FromControlWorker, ToControlWorker } from './control_worker';
+import { display, isDisplayHandle, mimeBundleOf, setDisplaySink } from './display';
+import { CellExecutor, CompileError, InterruptedError, moduleGlobal, PACKAGE_ROOT, type Global } from './executor';
+
+type Content = Record<string, unknown>;
+
+/** Output of the cell running now (or, after it, the last one: late asynchronous output goes there, as in IPython). */
+class StreamBuffer {
+  private segments: { name: 'stdout' | 'stderr'; text: string }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly publish: (name: 'stdout' | 'stderr', text: string) => Promise<void>) {}
+
+  write(name: 'stdout' | 'stderr', text: string): void {
+    const last = this.segments.at(-1);
+    if (last && last.name === name) last.text += text;
+    else this.segments.push({ name, text });
+    // Batched: a tight loop of console.log becomes a few large messages instead of one per line.
+    this.timer ??= setTimeout(() => void this.flush(), 50);
+  }
+
+  /** Sends everything written so far, in order; resolves when it has been handed to ZeroMQ. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const segments = this.segments;
+    this.segments = [];
+    const MAX = 1 << 20;
+    this.sending = this.sending.then(async () => {
+      for (const s of segments) {
+        for (let i = 0; i < s.text.length; i += MAX) await this.publish(s.name, s.text.slice(i, i + MAX));
+      }
+    });
+    return this.sending;
+  }
+}
+
+interface CurrentCell {
+  parent: JupyterMessage;
+  /** execute_reply payloads (the pager). */
+  payload: Content[];
+  abort: AbortController;
+  allowStdin: boolean;
+  interrupted: boolean;
+  pending: Set<Promise<unknown>>;
+}
+
+interface HistoryEntry {
+  session: number;
+  line: number;
+  input: string;
+  /** text/plain of the execute_result, if any. */
+  output: string | null;
+}
+
+export interface KernelOptions {
+  /** Compute backend (default: MIXPREC_BACKEND, else the first that starts). */
+  backend?: string;
+}
+
+export class Kernel {
+  readonly session = randomUUID();
+  private shell!: zmq.Router;
+  private stdin!: zmq.Router;
+  private iopub!: zmq.Publisher;
+  private shellSender!: MessageSender;
+  private stdinSender!: MessageSender;
+  private iopubSender!: MessageSender;
+  private control!: Worker;
+  private executor!: CellExecutor;
+  private backend: Promise<BackendReport> | undefined;
+  private executionCount = 0;
+  private readonly history: HistoryEntry[] = [];
+  private current: CurrentCell | undefined;
+  private lastParent: JupyterMessage | undefined;
+  private readonly streams: StreamBuffer;
+  private readonly comms = new Map<string, string>();
+  private readonly stdinWaiters = new Map<string, (value: string) => void>();
+  private queue: Promise<void> = Promise.resolve();
+  /** execute_requests received but not started: aborted when an earlier one fails with stop_on_error. */
+  private readonly queuedExecutes = new Set<JupyterMessage>();
+  private readonly abortedExecutes = new Set<JupyterMessage>();
+  private readonly originalStderr = process.stderr.write.bind(process.stderr);
+  private closing = false;
+
+  constructor(private readonly info: ConnectionInfo, private readonly options: KernelOptions = {}) {
+    this.streams = new StreamBuffer((name, text) => this.publish('stream', { name, text }, this.lastParent));
+  }
+
+  private log(text: string): void {
+    this.originalStderr(`[mixprec kernel] ${text}\n`);
+  }
+
+  async start(): Promise<void> {
+    process.on('SIGINT', () => this.interrupt());
+    this.control = startWorker(__filename, 'control_worker', { workerData: { info: this.info, session: this.session } });
+    const controlReady = new Promise<void>((resolve) => {
+      this.control.on('message', (m: FromControlWorker) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'interrupt') this.interrupt();
+        else if (m.type === 'log') this.log(m.text);
+        else if (m.type === 'control') this.onControl(m.frames.map((f) => Buffer.from(f)));
+      });
+    });
+    this.control.on('error', (err) => this.log(`control worker: ${err.stack ?? err.message}`));
+
+    // The compiler worker starts warming up now, while this thread loads the library and the backend.
+    this.executor = new CellExecutor(process.cwd(), this.globals());
+    this.shell = new zmq.Router();
+    this.stdin = new zmq.Router();
+    this.iopub = new zmq.Publisher();
+    await Promise.all([
+      this.shell.bind(endpoint(this.info, 'shell')),
+      this.stdin.bind(endpoint(this.info, 'stdin')),
+      this.iopub.bind(endpoint(this.info, 'iopub')),
+    ]);
+    this.shellSender = new MessageSender(this.shell, this.info.key);
+    this.stdinSender = new MessageSender(this.stdin, this.info.key);
+    this.iopubSender = new MessageSender(this.iopub, this.info.key);
+    this.captureOutput();
+    setDisplaySink({
+      publish: (type, content) => void this.publish(type, content, this.current?.parent ?? this.lastParent),
+      track: (work) => {
+        const cell = this.current;
+        if (!cell) return;
+        cell.pending.add(work);
+        work.then(() => cell.pending.delete(work), () => cell.pending.delete(work));
+      },
+    });
+    this.backend = initBackend(this.options.backend);
+    this.backend.catch((err: Error) => this.log(`backend: ${err.message}`));
+    await controlReady;
+    void this.publish('status', { execution_state: 'starting' });
+    void this.serveShell();
+    void this.serveStdin();
+  }
+
+  /** The preloaded globals of every cell: the library, tfjs, display, prompt. */
+  private globals(): Global[] {
+    const dist = (p: string) => path.join(PACKAGE_ROOT, 'dist', p);
+    return [
+      moduleGlobal('mixprec', require('../index'), dist('index')),
+      moduleGlobal('tf', require('@tensorflow/tfjs'), path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'index')),
+      moduleGlobal('display', display, dist('kernel/display'), 'Display'),
+      {
+        name: 'page',
+        value: (text: unknown) => this.page(text),
+        declaration: 'declare function page(text: unknown): void;',
+      },
+      {
+        name: 'prompt',
+        value: (message = '', options: { password?: boolean } = {}) => this.requestInput(message, options.password ?? false),
+        declaration: 'declare function prompt(message?: string, options?: { password?: boolean }): Promise<string>;',
+      },
+    ];
+  }
+
+  /** Cell output: console, process.stdout and process.stderr go to IOPub streams. */
+  private captureOutput(): void {
+    const stream = (name: 'stdout' | 'stderr') => new Writable({
+      write: (chunk: Buffer | string, _enc, done) => {
+        this.streams.write(name, chunk.toString());
+        done();
+      },
+    });
+    const out = stream('stdout');
+    const err = stream('stderr');
+    globalThis.console = new Console({ stdout: out, stderr: err });
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      this.streams.write('stdout', chunk.toString());
+      return true;
+    }) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      this.streams.write('stderr', chunk.toString());
+      return true;
+    }) as typeof process.stderr.write;
+  }
+
+  private publish(type: string, content: Content, parent?: JupyterMessage): Promise<void> {
+    return this.iopubSender.send(newMessage(type, content, { session: this.session, parent, identities: [Buffer.from(type)] }));
+  }
+
+  private reply(socket: 'shell' | 'control', request: JupyterMessage, type: string, content: Content): Promise<void> {
+    const msg = newMessage(type, content, { session: this.session, parent: request });
+    if (socket === 'shell') return this.shellSender.send(msg);
+    this.control.postMessage({ type: 'send', frames: this.encode(msg) } satisfies ToControlWorker);
+    return Promise.resolve();
+  }
+
+  private encode(msg: JupyterMessage): Buffer[] {
+    return encodeMessage(msg, this.info.key);
+  }
+
+  private async serveShell(): Promise<void> {
+    for await (const frames of this.shell) {
+      let msg: JupyterMessage;
+      try {
+        msg = decodeMessage(frames, this.info.key);
+      } catch (err) {
+        if (err instanceof MessageError) this.log(`shell: rejected a message: ${err.message}`);
+        continue;
+      }
+      if (msg.header.msg_type === 'execute_request') this.queuedExecutes.add(msg);
+      this.queue = this.queue.then(() => this.handle('shell', msg)).catch((err: Error) => this.log(`shell: ${err.stack ?? err.message}`));
+    }
+  }
+
+  private async serveStdin(): Promise<void> {
+    for await (const frames of this.stdin) {
+      try {
+        const msg = decodeMessage<{ value: string }>(frames, this.info.key);
+        if (msg.header.msg_type !== 'input_reply') continue;
+        const id = msg.parent_header.msg_id ?? '';
+        const waiter = this.stdinWaiters.get(id) ?? [...this.stdinWaiters.values()][0];
+        this.stdinWaiters.delete(id);
+        waiter?.(String(msg.content.value ?? ''));
+      } catch (err) {
+        if (err instanceof MessageError) this.log(`stdin: rejected a message: ${err.message}`);
+      }
+    }
+  }
+
+  private onControl(frames: Buffer[]): void {
+    let msg: JupyterMessage;
+    try {
+      msg = decodeMessage(frames, this.info.key);
+    } catch {
+      return;
+    }
+    // Control requests do not wait behind queued shell requests.
+    void this.handle('control', msg).catch((err: Error) => this.log(`control: ${err.stack ?? err.message}`));
+  }
+
+  private async handle(channel: 'shell' | 'control', msg: JupyterMessage): Promise<void> {
+    const type = msg.header.msg_type;
+    await this.publish('status', { execution_state: 'busy' }, msg);
+    try {
+      switch (type) {
+        case 'kernel_info_request':
+          await this.reply(channel, msg, 'kernel_info_reply', await this.kernelInfo());
+          break;
+        case 'execute_request':
+          await this.execute(msg);
+          break;
+        case 'complete_request':
+          await this.reply(channel, msg, 'complete_reply', await this.complete(msg.content));
+          break;
+        case 'inspect_request':
+          await this.reply(channel, msg, 'inspect_reply', await this.inspect(msg.content));
+          break;
+        case 'is_complete_request':
+          await this.reply(channel, msg, 'is_complete_reply', await this.executor.isComplete(String(msg.content.code ?? '')));
+          break;
+        case 'history_request':
+          await this.reply(channel, msg, 'history_reply', this.historyReply(msg.content));
+          break;
+        case 'comm_info_request': {
+          const target = msg.content.target_name as string | undefined;
+          const comms = Object.fromEntries([...this.comms].filter(([, t]) => !target || t === target).map(([id, t]) => [id, { target_name: t }]));
+          await this.reply(channel, msg, 'comm_info_reply', { status: 'ok', comms });
+          break;
+        }
+        case 'comm_open': {
+          // No comm targets are registered: the protocol's answer to an unknown target is comm_close.
+          const id = String(msg.content.comm_id ?? '');
+          await this.publish('comm_close', { comm_id: id, data: {} }, msg);
+          break;
+        }
+        case 'comm_msg':
+        case 'comm_close':
+          this.comms.delete(String(msg.content.comm_id ?? ''));
+          break;
+        case 'shutdown_request':
+          await this.shutdown(channel, msg);
+          return;
+        case 'interrupt_request':
+          this.interrupt();
+          await this.reply(channel, msg, 'interrupt_reply', { status: 'ok' });
+          break;
+        default:
+          if (type.endsWith('_request')) {
+            await this.reply(channel, msg, type.replace(/_request$/, '_reply'), { status: 'error', ename: 'NotImplemented', evalue: `${type} is not supported`, traceback: [] });
+          }
+      }
+    } finally {
+      await this.publish('status', { execution_state: 'idle' }, msg);
+    }
+  }
+
+  private async kernelInfo(): Promise<Content> {
+    let banner = 'mixprec TypeScript kernel';
+    try {
+      banner += ` · backend ${formatBackendReport(await this.backend!)}`;
+    } catch (err) {
+      banner += ` · no backend: ${(err as Error).message}`;
+    }
+    const pkg = require('../../package.json') as { version: string };
+    return {
+      status: 'ok',
+      protocol_version: PROTOCOL_VERSION,
+      implementation: 'mixprec',
+      implementation_version: pkg.version,
+      language_info: {
+        name: 'typescript',
+        version: (require('@tslab/typescript-for-tslab/package.json') as { version: string }).version,
+        mimetype: 'text/typescript',
+        file_extension: '.ts',
+        codemirror_mode: { name: 'javascript', typescript: true },
+        pygments_lexer: 'typescript',
+      },
+      banner: `${banner}\nGlobals: mixprec (the library), tf (TensorFlow.js), display, prompt, page.`,
+      help_links: [{ text: 'mixprec README', url: 'https://www.npmjs.com/package/mixprec' }],
+    };
+  }
+
+  private async complete(content: Content): Promise<Content> {
+    const code = String(content.code ?? '');
+    const cursor = Number(content.cursor_pos ?? code.length);
+    const r = await this.executor.complete(code, cursor);
+    return { status: 'ok', matches: r.candidates, cursor_start: r.start, cursor_end: r.end, metadata: {} };
+  }
+
+  private async inspect(content: Content): Promise<Content> {
+    const code = String(content.code ?? '');
+    const r = await this.executor.inspect(code, Number(content.cursor_pos ?? code.length));
+    return { status: 'ok', found: r.found, data: r.found ? { 'text/plain': r.text } : {}, metadata: {} };
+  }
+
+  private historyReply(content: Content): Content {
+    const access = content.hist_access_type;
+    let entries: HistoryEntry[] = [];
+    if (access === 'tail') {
+      entries = this.history.slice(-Math.max(0, Number(content.n ?? 10)));
+    } else if (access === 'range') {
+      const start = Number(content.start ?? 0);
+      const stop = content.stop === undefined || content.stop === null ? Infinity : Number(content.stop);
+      entries = this.history.filter((h) => h.line >= start && h.line < stop);
+    } else if (access === 'search') {
+      const glob = String(content.pattern ?? '*');
+      const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+      entries = this.history.filter((h) => re.test(h.input));
+      if (content.unique) entries = entries.filter((h, i) => entries.findIndex((o) => o.input === h.input) === i);
+      if (content.n !== undefined && content.n !== null) entries = entries.slice(-Number(content.n));
+    }
+    const output = content.output === true;
+    return { status: 'ok', history: entries.map((h) => [h.session, h.line, output ? [h.input, h.output] : h.input]) };
+  }
+
+  /** Shows text in the frontend's pager (an execute_reply payload), as IPython's `?` does. */
+  private page(text: unknown): void {
+    const cell = this.current;
+    if (cell === undefined) throw new Error('page: no cell is running');
+    cell.payload.push({ source: 'page', data: { 'text/plain': typeof text === 'string' ? text : require('node:util').inspect(text) }, start: 0 });
+  }
+
+  /** Reads one line from the frontend through the stdin channel (a cell's `await prompt('…')`). */
+  private requestInput(prompt: string, password: boolean): Promise<string> {
+    const cell = this.current;
+    if (cell === undefined) return Promise.reject(new Error('prompt: no cell is running'));
+    if (!cell.allowStdin) return Promise.reject(new Error('prompt: this frontend does not accept input (allow_stdin is false)'));
+    const request = newMessage('input_request', { prompt, password }, { session: this.session, parent: cell.parent });
+    return new Promise<string>((resolve, reject) => {
+      this.stdinWaiters.set(cell.parent.header.msg_id, resolve);
+      cell.abort.signal.addEventListener('abort', () => reject(new InterruptedError()), { once: true });
+      void this.stdinSender.send(request);
+    });
+  }
+
+  /** Stops the running cell: SIGINT already broke synchronous code; this ends its waits and aborts training loops. */
+  interrupt(): void {
+    const cell = this.current;
+    if (!cell || cell.interrupted) return;
+    cell.interrupted = true;
+    cell.abort.abort();
+    // Give code that honours the signal (training stops at its next step) a moment to finish cleanly.
+    setTimeout(() => {
+      if (this.current === cell) this.executor.interrupt();
+    }, 2000).unref();
+  }
+
+  private errorContent(err: unknown): { ename: string; evalue: string; traceback: string[] } {
+    if (err instanceof CompileError) {
+      return { ename: 'CompileError', evalue: err.diagnostics[0] ?? 'TypeScript error', traceback: ['TypeScript compilation failed:', ...err.diagnostics] };
+    }
+    if (err instanceof Error) {
+      const stack = (err.stack ?? `${err.name}: ${err.message}`).split('\n').filter((l) => !/node:internal|node:vm|\/kernel\/(executor|kernel)\.[jt]s/.test(l));
+      return { ename: err.name || 'Error', evalue: err.message, traceback: stack };
+    }
+    return { ename: 'Error', evalue: String(err), traceback: [`Thrown: ${String(err)}`] };
+  }
+
+  private async execute(msg: JupyterMessage): Promise<void> {
+    this.queuedExecutes.delete(msg);
+    const c = msg.content;
+    const code = String(c.code ?? '');
+    const silent = c.silent === true;
+    const storeHistory = c.store_history === undefined ? !silent : c.store_history === true;
+    if (this.abortedExecutes.delete(msg)) {
+      await this.reply('shell', msg, 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
+      return;
+    }
+    if (storeHistory) {
+      this.executionCount++;
+      this.history.push({ session: 1, line: this.executionCount, input: code, output: null });
+    }
+    const count = this.executionCount;
+    if (!silent) await this.publish('execute_input', { code, execution_count: count }, msg);
+    const cell: CurrentCell = { parent: msg, payload: [], abort: new AbortController(), allowStdin: c.allow_stdin === true, interrupted: false, pending: new Set() };
+    this.current = cell;
+    this.lastParent = msg;
+    setAmbientSignal(cell.abort.signal);
+    let reply: Content;
+    try {
+      await this.executor.ready();
+      const result = await this.executor.execute(code);
+      // A promise as the last value (e.g. display.vegalite(…)) is awaited and its result shown.
+      let value = result.value;
+      if (result.hasValue && typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await (value as PromiseLike<unknown>);
+      while (cell.pending.size > 0) await Promise.all([...cell.pending]);
+      if (cell.interrupted) throw new InterruptedError();
+      if (result.hasValue && value !== undefined && !isDisplayHandle(value) && !silent) {
+        const data = await mimeBundleOf(value);
+        await this.streams.flush();
+        await this.publish('execute_result', { execution_count: count, data, metadata: {} }, msg);
+        const entry = this.history.at(-1);
+        if (storeHistory && entry?.line === count) entry.output = String(data['text/plain'] ?? '');
+      }
+      reply = { status: 'ok', execution_count: count, user_expressions: {}, payload: cell.payload };
+    } catch (err) {
+      const error = this.errorContent(cell.interrupted && !(err instanceof CompileError) ? new InterruptedError() : err);
+      await this.streams.flush();
+      if (!silent) await this.publish('error', error, msg);
+      reply = { status: 'error', execution_count: count, ...error };
+      if (c.stop_on_error !== false) {
+        for (const queued of this.queuedExecutes) this.abortedExecutes.add(queued);
+      }
+    } finally {
+      setAmbientSignal(undefined);
+      this.current = undefined;
+    }
+    await this.streams.flush();
+    await this.reply('shell', msg, 'execute_reply', reply);
+  }
+
+  private async shutdown(channel: 'shell' | 'control', msg: JupyterMessage): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const restart = msg.content.restart === true;
+    await this.streams.flush();
+    await this.reply(channel, msg, 'shutdown_reply', { status: 'ok', restart });
+    await this.publish('status', { execution_state: 'idle' }, msg);
+    await Promise.all([this.shellSender.flushed(), this.iopubSender.flushed()]);
+    // Let the control worker send its reply, then close every socket before the process ends.
+    setTimeout(() => {
+      this.control.postMessage({ type: 'close' } satisfies ToControlWorker);
+      for (const socket of [this.shell, this.stdin, this.iopub]) socket.close();
+      void this.executor.close().finally(() => setTimeout(() => process.exit(0), 50));
+    }, 100);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * tslab's TypeScript converter (type checking, completion, inspection, is-complete) loaded with two fixes applied to
+ * its source in memory, so nothing in node_modules is modified:
+ *  - top-level names starting with `__` are exported under their escaped form (`___x`), so a cell declaring
+ *    `const __x` failed with "Cannot find name '___x'": the exported names are unescaped;
+ *  - type roots and module paths come from the notebook folder only, so cells failed with "Cannot find name
+ *    'console'" unless @types/node sat above the notebook, and could not see mixprec's own packages: compiler options
+ *    from {@link setConverterCompilerOptions} are merged in.
+ */
+import * as fs from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+
+export interface Diagnostic {
+  start: { offset: number; line: number; character: number };
+  end: { offset: number; line: number; character: number };
+  messageText: string;
+  category: number;
+  code: number;
+  fileName?: string;
+}
+
+export interface ConvertResult {
+  output?: string;
+  declOutput?: string;
+  diagnostics: Diagnostic[];
+  lastExpressionVar?: string;
+  hasToplevelAwait?: boolean;
+  sideOutputs?: { path: string; data: string }[];
+}
+
+export interface QuickInfo {
+  textSpan: { start: number; length: number };
+  displayParts?: { text: string }[];
+  documentation?: { text: string }[];
+  tags?: { name: string; text?: { text: string }[] }[];
+}
+
+export interface Converter {
+  convert(prevDecl: string, src: string): ConvertResult;
+  inspect(prevDecl: string, src: string, position: number): QuickInfo | undefined;
+  complete(prevDecl: string, src: string, position: number): { start: number; end: number; candidates: string[] };
+  addModule(name: string, content: string): Diagnostic[];
+  close(): void;
+}
+
+interface ConverterModule {
+  createConverter(options?: { isJS?: boolean; isBrowser?: boolean }): Converter;
+  isCompleteCode(content: string): { completed: boolean; indent?: string };
+}
+
+const OPTIONS_KEY = '__mixprec_tslab_compiler_options__';
+
+const FIXES: readonly { find: string; replace: string; why: string }[] = [
+  { find: 'keys.add(key);', replace: 'keys.add(ts.unescapeLeadingUnderscores(key));', why: 'unescape __names' },
+  { find: 'typeRoots: getTypeRoots(),', replace: `typeRoots: getTypeRoots(), ...(globalThis.${OPTIONS_KEY} || {}),`, why: 'extra compiler options' },
+];
+
+let loaded: ConverterModule | undefined;
+
+/** Compiler options merged into tslab's (typeRoots, baseUrl, paths); set before creating a converter. */
+export function setConverterCompilerOptions(options: Record<string, unknown>): void {
+  (globalThis as Record<string, unknown>)[OPTIONS_KEY] = options;
+}
+
+export function loadTslabConverter(): ConverterModule {
+  if (loaded) return loaded;
+  const file = require.resolve('tslab/dist/converter');
+  let source = fs.readFileSync(file, 'utf8');
+  for (const fix of FIXES) {
+    if (source.split(fix.find).length !== 2) {
+      throw new Error(`mixprec: tslab's converter (${file}) changed; cannot apply the fix "${fix.why}" (pin tslab 1.0.22)`);
+    }
+    source = source.replace(fix.find, fix.replace);
+  }
+  const mod = new Module(file, module) as Module & { _compile(src: string, file: string): void; paths: string[] };
+  mod.filename = file;
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+  mod._compile(source, file);
+  loaded = mod.exports as ConverterModule;
+  return loaded;
+}

@@ -1,0 +1,1 @@
+export { renderSvg, svgToPng, plotBundle, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle } from './render';

@@ -1,0 +1,77 @@
+/**
+ * One renderer for every static output of a Vega-Lite spec: compile with vega-lite, render to SVG with a headless
+ * vega View (no canvas needed in Node), rasterise the SVG to PNG with resvg. vega and vega-lite 6 are ESM-only (with
+ * top-level await), so they are loaded with a real dynamic import(), which TypeScript keeps as such for Node16.
+ */
+import type { Resvg as ResvgType } from '@resvg/resvg-js';
+
+/** A Vega-Lite specification (an object; see https://vega.github.io/vega-lite/). */
+export type VegaLiteSpec = Record<string, unknown>;
+
+/** The MIME bundle of a plot: Vega-Lite for renderers that have it, SVG/PNG for the rest, text for terminals. */
+export interface PlotBundle {
+  'application/vnd.vegalite.v5+json': VegaLiteSpec;
+  'image/svg+xml': string;
+  'image/png': string;
+  'text/plain': string;
+}
+
+interface VegaModules {
+  vega: { parse(spec: unknown): unknown; View: new (runtime: unknown, options: Record<string, unknown>) => { toSVG(scale?: number): Promise<string>; finalize(): void } };
+  vegaLite: { compile(spec: unknown): { spec: unknown } };
+}
+
+let modules: Promise<VegaModules> | undefined;
+
+function loadVega(): Promise<VegaModules> {
+  modules ??= (async () => {
+    const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+    return { vega: vega as unknown as VegaModules['vega'], vegaLite: vegaLite as unknown as VegaModules['vegaLite'] };
+  })();
+  return modules;
+}
+
+/** Whether a value looks like a Vega-Lite spec (its `$schema` names vega-lite). */
+export function isVegaLiteSpec(value: unknown): value is VegaLiteSpec {
+  return typeof value === 'object' && value !== null && typeof (value as { $schema?: unknown }).$schema === 'string'
+    && /vega-lite/.test((value as { $schema: string }).$schema);
+}
+
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+/** SVG of a Vega-Lite spec. Throws with vega-lite's message for an invalid spec. */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega, vegaLite } = await loadVega();
+  const compiled = vegaLite.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+let resvg: typeof ResvgType | undefined;
+
+/** PNG bytes of an SVG (system fonts; white background; `scale` times the SVG's size). */
+export function svgToPng(svg: string, scale = 2): Buffer {
+  resvg ??= (require('@resvg/resvg-js') as { Resvg: typeof ResvgType }).Resvg;
+  const r = new resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: scale },
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  });
+  return Buffer.from(r.render().asPng());
+}
+
+/** The full display bundle of a Vega-Lite spec. */
+export async function plotBundle(spec: VegaLiteSpec, description = 'Vega-Lite chart'): Promise<PlotBundle> {
+  const withSchema = { $schema: VEGA_LITE_SCHEMA, ...spec };
+  const svg = await renderSvg(withSchema);
+  return {
+    'application/vnd.vegalite.v5+json': withSchema,
+    'image/svg+xml': svg,
+    'image/png': svgToPng(svg).toString('base64'),
+    'text/plain': `<${description}${typeof spec.title === 'string' ? `: ${spec.title}` : ''}>`,
+  };
+}
