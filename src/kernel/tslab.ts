@@ -5,7 +5,8 @@
  *    `const __x` failed with "Cannot find name '___x'": the exported names are unescaped;
  *  - type roots and module paths come from the notebook folder only, so cells failed with "Cannot find name
  *    'console'" unless @types/node sat above the notebook, and could not see mixprec's own packages: compiler options
- *    from {@link setConverterCompilerOptions} are merged in.
+ *    from {@link setConverterCompilerOptions} are merged in;
+ *  - declaration-emit diagnostics (TS2742) no longer reject cells that use types of packages outside the notebook.
  */
 import * as fs from 'node:fs';
 import Module from 'node:module';
@@ -52,6 +53,14 @@ interface ConverterModule {
 const OPTIONS_KEY = '__mixprec_tslab_compiler_options__';
 
 const FIXES: readonly { find: string; replace: string; why: string }[] = [
+  {
+    // TS2742/TS2883 ("the inferred type … cannot be named without a reference to …") concern only the declarations
+    // tslab emits for the next cells (whose relative import paths resolve from the notebook folder anyway); left in,
+    // they reject any cell whose locals have types from packages outside the notebook folder.
+    find: 'return ts.getPreEmitDiagnosticsOfFiles(builder.getProgram(), files);',
+    replace: 'return ts.getPreEmitDiagnosticsOfFiles(builder.getProgram(), files).filter((d) => d.code !== 2742 && d.code !== 2883);',
+    why: 'declaration-only diagnostics',
+  },
   { find: 'keys.add(key);', replace: 'keys.add(ts.unescapeLeadingUnderscores(key));', why: 'unescape __names' },
   { find: 'typeRoots: getTypeRoots(),', replace: `typeRoots: getTypeRoots(), ...(globalThis.${OPTIONS_KEY} || {}),`, why: 'extra compiler options' },
 ];

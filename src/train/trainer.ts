@@ -16,6 +16,7 @@ import {
   type QuantizerSlot,
 } from '../nn';
 import { writeFileAtomic } from '../util/files';
+import { ambientSignal } from '../util/interrupt';
 import { loadModelVariables, readCheckpoint, saveCheckpoint } from './checkpoint';
 import type { TrainConfig } from './config';
 import { crossEntropy, hasTarget } from './loss';
@@ -101,7 +102,7 @@ export interface TrainOptions {
   initCheckpoint?: string | null;
   /** Train this model instead of building one from the config (notebooks). */
   model?: QuantModel;
-  /** Stops at the next step boundary; the model stays usable and the result says `interrupted`. */
+  /** Stops at the next step boundary; the model stays usable and the result says `interrupted` (default: the ambient signal a host such as the kernel sets). */
   signal?: AbortSignal;
   onEvent?: (event: TrainEvent) => void;
   /** Limits for smoke runs and tests. */
@@ -189,6 +190,8 @@ export function modelForConfig(config: TrainConfig, shape: readonly [number, num
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config, outDir } = options;
   const emit = options.onEvent ?? (() => undefined);
+  // A host (the Jupyter kernel) may provide the interrupt signal without the caller passing it.
+  const signal = options.signal ?? ambientSignal();
   const model = options.model ?? modelForConfig(config, options.train.shape, options.train.numClasses);
   const files = outDir === null ? null : {
     config: path.join(outDir, 'config.json'),
@@ -253,7 +256,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let step = 0;
     for await (const batch of options.train.batches(epoch, { batchSize: config.batchSize, shuffle: true, augment, dropLast: true })) {
       if (step >= stepsPerEpoch) break;
-      if (options.signal?.aborted) {
+      // Yield to the event loop between steps: on CPU backends every await resolves at once, and a loop that never
+      // yields would starve timers, progress displays and interrupt handling.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) {
         interrupted = true;
         break;
       }

@@ -1,0 +1,16 @@
+/**
+ * Kernel behaviour through jupyter_client (the reference client): types and globals in a folder without
+ * node_modules, `__` names, ESM-only packages, 50,000 output lines, errors and aborted queues, stdin, interrupts of
+ * synchronous loops, asynchronous waits and training, comms, heartbeat while busy, signature checks, display
+ * updates, restart.
+ */
+import { describe, it } from 'node:test';
+import { jupyterWithKernel, missingPython, runPythonUnittest } from '../helpers/jupyter';
+
+const missing = missingPython('jupyter_client', 'jupyter-client');
+
+describe('kernel protocol through jupyter_client', { skip: missing || false }, () => {
+  it('passes every scenario of kernel_protocol.py', () => {
+    runPythonUnittest('kernel_protocol', 17, jupyterWithKernel().env);
+  });
+});
