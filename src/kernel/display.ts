@@ -131,9 +131,12 @@ export interface Display {
   bundle(data: MimeBundle, metadata?: Record<string, unknown>): DisplayHandle;
   /** Clears the cell's output (with wait: when the next output arrives). */
   clear(wait?: boolean): void;
+  /** A live training display: pass the result as `train({ onEvent })`. */
+  training(options?: import('./widget').TrainingWidgetOptions): (event: import('../train/trainer').TrainEvent) => void;
 }
 
-function track<T>(work: Promise<T>): Promise<T> {
+/** Keeps the running cell open until `work` (rendering, a display update) settles. */
+export function track<T>(work: Promise<T>): Promise<T> {
   requireSink().track(work);
   return work;
 }
@@ -153,5 +156,7 @@ export const display: Display = Object.assign(
     vegalite: (spec: VegaLiteSpec, o: { id?: string } = {}) => track(plotBundle(spec).then((data) => show({ ...data }, {}, o.id))),
     bundle: (data: MimeBundle, metadata?: Record<string, unknown>) => show(data, metadata),
     clear: (wait = false) => requireSink().publish('clear_output', { wait }),
+    // Loaded on use: the widget module imports this one.
+    training: (options?: import('./widget').TrainingWidgetOptions) => (require('./widget') as typeof import('./widget')).trainingWidget(options),
   },
 );

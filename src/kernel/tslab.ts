@@ -6,7 +6,8 @@
  *  - type roots and module paths come from the notebook folder only, so cells failed with "Cannot find name
  *    'console'" unless @types/node sat above the notebook, and could not see mixprec's own packages: compiler options
  *    from {@link setConverterCompilerOptions} are merged in;
- *  - declaration-emit diagnostics (TS2742) no longer reject cells that use types of packages outside the notebook.
+ *  - declaration-emit diagnostics (TS2742) no longer reject cells that use types of packages outside the notebook;
+ *  - shorthand properties (`{ values }`) that name an earlier cell's variable no longer throw "not defined".
  */
 import * as fs from 'node:fs';
 import Module from 'node:module';
@@ -53,6 +54,22 @@ interface ConverterModule {
 const OPTIONS_KEY = '__mixprec_tslab_compiler_options__';
 
 const FIXES: readonly { find: string; replace: string; why: string }[] = [
+  {
+    // A shorthand property `{ values }` naming an earlier cell's variable was left as is (the variable lives on
+    // `exports`), failing with "values is not defined": it becomes `{ values: exports.values }`.
+    find: '        function wrapPrevIdentifier(node) {\n',
+    replace: `        function wrapPrevIdentifier(node) {
+            if (ts.isShorthandPropertyAssignment(node)) {
+                const sym = checker.getShorthandAssignmentValueSymbol(node);
+                if (sym && (sym.declarations || []).some((d) => d.getSourceFile() === declsFile)) {
+                    return ts.factory.createPropertyAssignment(ts.factory.createIdentifier(node.name.text),
+                        ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), ts.factory.createIdentifier(node.name.text)));
+                }
+                return node;
+            }
+`,
+    why: 'shorthand properties of earlier variables',
+  },
   {
     // TS2742/TS2883 ("the inferred type … cannot be named without a reference to …") concern only the declarations
     // tslab emits for the next cells (whose relative import paths resolve from the notebook folder anyway); left in,

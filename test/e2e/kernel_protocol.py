@@ -47,6 +47,12 @@ class KernelProtocolTests(unittest.TestCase):
         results = [m for m in outputs if m["msg_type"] == "execute_result"]
         self.assertEqual(results[0]["content"]["data"]["text/plain"], "42")
 
+    def test_shorthand_property_of_an_earlier_variable(self):
+        self.assertEqual(self.run_cell("const shorthand = [1, 2, 3];")[0]["status"], "ok")
+        reply, outputs = self.run_cell("({ shorthand, tf: typeof tf }).shorthand.length")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual([m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"], ["3"])
+
     def test_esm_only_package_from_a_cell(self):
         reply, outputs = self.run_cell('import * as vl from "vega-lite"; const compiled = vl.compile({ mark: "point", data: { values: [] } }); console.log(typeof compiled.spec)')
         self.assertEqual(reply["status"], "ok", reply)

@@ -1,6 +1,6 @@
 /**
  * Kernel behaviour through jupyter_client (the reference client): types and globals in a folder without
- * node_modules, `__` names, ESM-only packages, 50,000 output lines, errors and aborted queues, stdin, interrupts of
+ * node_modules, `__` names, shorthand properties of earlier variables, ESM-only packages, 50,000 output lines, errors and aborted queues, stdin, interrupts of
  * synchronous loops, asynchronous waits and training, comms, heartbeat while busy, signature checks, display
  * updates, restart.
  */
@@ -11,6 +11,6 @@ const missing = missingPython('jupyter_client', 'jupyter-client');
 
 describe('kernel protocol through jupyter_client', { skip: missing || false }, () => {
   it('passes every scenario of kernel_protocol.py', () => {
-    runPythonUnittest('kernel_protocol', 17, jupyterWithKernel().env);
+    runPythonUnittest('kernel_protocol', 18, jupyterWithKernel().env);
   });
 });
