@@ -1,0 +1,121 @@
+/**
+ * Starting a kernel the way Jupyter does: find its kernelspec (the mixprec kernel is known even when not installed),
+ * write a fresh connection file, spawn the spec's argv with {connection_file} filled in, connect a client and wait
+ * until it answers. The handle detects the process exiting, and interrupts, restarts and shuts down by the spec's
+ * interrupt mode.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KernelClient } from '../jupyter/client';
+import { createConnectionFile, type ConnectionInfo } from '../jupyter/connection';
+import { findKernelSpecs, type FoundKernelSpec, type KernelSpec } from '../jupyter/kernelspec';
+import { DEFAULT_KERNEL_NAME, mixprecKernelSpec } from '../kernel/install';
+
+export class KernelNotFoundError extends Error {
+  constructor(readonly kernel: string, available: string[]) {
+    super(`no kernel named "${kernel}" (kernelspecs found: ${available.join(', ') || 'none'}; the mixprec kernel is always available as "mixprec")`);
+    this.name = 'KernelNotFoundError';
+  }
+}
+
+/** The kernelspec of `name`: installed ones first (Jupyter's search order), then mixprec's own. */
+export function resolveKernelSpec(name: string): FoundKernelSpec {
+  const specs = findKernelSpecs();
+  const found = specs.get(name.toLowerCase());
+  if (found) return found;
+  if (name.toLowerCase() === DEFAULT_KERNEL_NAME) return { name: DEFAULT_KERNEL_NAME, resourceDir: '', spec: mixprecKernelSpec() };
+  throw new KernelNotFoundError(name, [...specs.keys(), DEFAULT_KERNEL_NAME].filter((v, i, a) => a.indexOf(v) === i));
+}
+
+export interface LaunchOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  startupTimeoutMs?: number;
+  /** Where the kernel's stderr goes (default: inherited). */
+  stderr?: 'inherit' | 'ignore' | 'pipe';
+}
+
+export interface RunningKernel {
+  name: string;
+  spec: KernelSpec;
+  info: ConnectionInfo;
+  client: KernelClient;
+  process: ChildProcess;
+  /** Resolves with the exit code (or signal) when the kernel process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isAlive(): boolean;
+  interrupt(): Promise<void>;
+  /** Asks the kernel to shut down, then kills it if it does not exit in time. */
+  shutdown(): Promise<void>;
+  kill(): void;
+}
+
+function fill(argv: string[], connectionFile: string, resourceDir: string): string[] {
+  return argv.map((a) => a.replaceAll('{connection_file}', connectionFile).replaceAll('{resource_dir}', resourceDir));
+}
+
+/** Starts the kernel named `kernel` (or given as a spec) and resolves once it answers kernel_info. */
+export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOptions = {}): Promise<RunningKernel> {
+  const found = typeof kernel === 'string' ? resolveKernelSpec(kernel) : kernel;
+  const name = found.name;
+  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-kernel-'));
+  const connectionFile = path.join(runtime, 'kernel.json');
+  const info = await createConnectionFile(connectionFile, found.name);
+  const [command, ...args] = fill(found.spec.argv, connectionFile, found.resourceDir);
+  const child = spawn(command!, args, {
+    cwd: o.cwd ?? process.cwd(),
+    env: { ...process.env, ...o.env, ...found.spec.env },
+    stdio: ['ignore', 'ignore', o.stderr ?? 'inherit'],
+  });
+  let alive = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      alive = false;
+      fs.rmSync(runtime, { recursive: true, force: true });
+      resolve({ code, signal });
+    });
+    child.on('error', () => {
+      alive = false;
+      resolve({ code: null, signal: null });
+    });
+  });
+  const spawnError = new Promise<never>((_, reject) => child.on('error', (err) => reject(new Error(`cannot start kernel "${name}" (${command}): ${err.message}`))));
+  spawnError.catch(() => undefined);
+  const client = new KernelClient(info);
+  await client.connect();
+  try {
+    await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError]);
+  } catch (err) {
+    client.close();
+    child.kill('SIGKILL');
+    const { code, signal } = await exited;
+    throw new Error(`kernel "${name}" did not start: ${(err as Error).message}${!alive ? ` (exit ${code ?? signal})` : ''}`);
+  }
+  return {
+    name: found.name, spec: found.spec, info, client, process: child, exited,
+    isAlive: () => alive,
+    async interrupt() {
+      if (found.spec.interrupt_mode === 'message') await client.request('control', 'interrupt_request', {}, 10_000);
+      else child.kill('SIGINT');
+    },
+    async shutdown() {
+      if (alive) {
+        try {
+          await client.request('control', 'shutdown_request', { restart: false }, 5000);
+        } catch {
+          // it may be gone already
+        }
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      client.close();
+    },
+    kill() {
+      child.kill('SIGKILL');
+      client.close();
+    },
+  };
+}
