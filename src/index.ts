@@ -155,5 +155,16 @@ export {
   type GaussianRun,
 } from './train/gaussian';
 
+// Plots, the Jupyter protocol, the kernel.
+export { renderSvg, svgToPng, plotBundle, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle } from './plot';
+export { KernelClient, type ExecuteOptions, type ExecuteResult } from './jupyter/client';
+export { type JupyterMessage, type MessageHeader, encodeMessage, decodeMessage, newMessage, MessageError } from './jupyter/message';
+export { readConnectionFile, createConnectionFile, type ConnectionInfo } from './jupyter/connection';
+export { findKernelSpecs, jupyterDataPath, type KernelSpec, type FoundKernelSpec } from './jupyter/kernelspec';
+export { display, mimeBundleOf, tableBundle, type Display, type DisplayHandle, type MimeBundle, type TableOptions } from './kernel/display';
+export { trainingWidget, type TrainingWidgetOptions } from './kernel/widget';
+export { installKernel, uninstallKernel, mixprecKernelSpec } from './kernel/install';
+export { launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions } from './run/launch';
+
 // Benchmarks.
 export { runBench, BENCH_SUITES, type BenchOptions, type BenchRecord } from './bench';

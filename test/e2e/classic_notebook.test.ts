@@ -11,11 +11,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { jupyterWithKernel, missingPython } from '../helpers/jupyter';
+import { jupyterWithKernel, missingPython, missingTool } from '../helpers/jupyter';
 import { codeNotebook, writeNotebook } from '../helpers/notebooks';
 
 const CHROMIUM = '/usr/bin/chromium';
-const missing = missingPython('notebook', 'jupyter-notebook') || (fs.existsSync(CHROMIUM) ? '' : 'chromium is not installed (apt-get install chromium)');
+const missing = missingPython('notebook', 'jupyter-notebook') || (fs.existsSync(CHROMIUM) ? '' : missingTool('chromium is not installed (apt-get install chromium)'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-classic-'));
 
 async function freePort(): Promise<number> {
@@ -72,10 +72,10 @@ describe('classic notebook in headless Chromium', { skip: missing || false }, ()
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/notebooks/plot.ipynb`);
     await page.waitForFunction(() => {
-      const j = (window as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean } } } }).Jupyter;
+      const j = (globalThis as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean } } } }).Jupyter;
       return j?.notebook?.kernel?.is_connected() === true;
     }, undefined, { timeout: 60_000 });
-    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells());
+    await page.evaluate(() => (globalThis as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells());
     const plot = page.locator('.output_area .output_svg svg, .output_area .output_png img').first();
     await plot.waitFor({ state: 'visible', timeout: 120_000 });
     const box = await plot.boundingBox();

@@ -11,10 +11,18 @@ import * as path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const PYTHON = '/usr/bin/python3';
 
-/** Why a Python module is unusable here ('' when it imports). */
+/**
+ * Why a Python module is unusable here ('' when it imports). With MIXPREC_TEST_REQUIRE_TOOLS=1 (CI, which installs
+ * them) a missing tool is an error instead of a reason to skip.
+ */
 export function missingPython(module: string, debianPackage: string): string {
   const r = spawnSync(PYTHON, ['-c', `import ${module}`], { encoding: 'utf8' });
-  return r.status === 0 ? '' : `${module} is not importable (apt-get install ${debianPackage})`;
+  return r.status === 0 ? '' : missingTool(`${module} is not importable (apt-get install ${debianPackage})`);
+}
+
+export function missingTool(reason: string): string {
+  if (process.env.MIXPREC_TEST_REQUIRE_TOOLS === '1') throw new Error(`required test tool missing: ${reason}`);
+  return reason;
 }
 
 /** A fresh Jupyter data folder with the mixprec kernelspec installed the way a user installs it. */

@@ -42,10 +42,15 @@ describe('backends agree on quantizer values and gradients', async () => {
         const got = await run(c);
         const where = `${backend} vs cpu, ${c.label} [seed ${seed}]`;
         assertSameF32(got.q, expected[i]!.q, `q ${where}`, c.x);
+        const names = Object.keys(c.params) as ParamName[];
         got.grads.forEach((g, k) => {
           const e = expected[i]!.grads[k]!;
-          const norm = Math.sqrt(e.reduce((s, v) => s + v * v, 0)) + Math.sqrt(g.reduce((s, v) => s + v * v, 0));
-          for (let j = 0; j < e.length; j++) assertClose(g[j]!, e[j]!, `gradient ${k} [${j}] ${where}`, { rtol: 1e-5, scale: Math.max(Math.abs(e[j]!), norm * 1e-2), atol: 1e-30 });
+          // Parameter gradients are float32 sums whose order differs between backends: their error scales with the
+          // sum of the magnitudes of the terms (from the float64 reference), not with the (cancelling) result.
+          const scale = k === 0 ? undefined : c.x.reduce((acc, x, j) => acc + Math.abs(c.w[j]! * c.ref.element(x).dqdp[names[k - 1]!]!), 0);
+          for (let j = 0; j < e.length; j++) {
+            assertClose(g[j]!, e[j]!, `gradient ${k} [${j}] ${where}`, { rtol: k === 0 ? 1e-6 : 4e-6, scale: scale ?? Math.abs(e[j]!), atol: 1e-30 });
+          }
         });
       }
     }
