@@ -17,9 +17,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/install';
 import type { InstallTarget } from './jupyter/kernelspec';
+import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunReporter, terminalSweepReporter, type RunOptions } from './run';
+import { stripAnsi } from './run/terminal';
 
-type OptionType = 'string' | 'number' | 'boolean' | 'list';
-interface OptionSpec { name: string; type: OptionType; description: string; default?: string }
+type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
+/** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
+interface OptionSpec { name: string; short?: string; type: OptionType; description: string; default?: string }
 interface Command {
   name: string;
   summary: string;
@@ -46,6 +49,27 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
   const positionals = [...(command.positionals ?? [])];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const short = /^-[A-Za-z]$/.test(arg) ? command.options.find((o) => o.short === arg.slice(1)) : undefined;
+    if (/^-[A-Za-z]$/.test(arg) && short === undefined) throw new UsageError(`unknown option ${arg} for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
+    if (short !== undefined || (arg.startsWith('--') && command.options.find((o) => o.name === arg.slice(2))?.type === 'pair')) {
+      const spec = short ?? command.options.find((o) => o.name === arg.slice(2))!;
+      const flag = short ? arg : `--${spec.name}`;
+      if (spec.type === 'pair') {
+        const [name, value] = [argv[i + 1], argv[i + 2]];
+        if (name === undefined || value === undefined) throw new UsageError(`${flag} needs a name and a value (${flag} NAME VALUE)`);
+        result[spec.name] = [...((result[spec.name] as [string, string][] | undefined) ?? []), [name, value]];
+        i += 2;
+        continue;
+      }
+      if (spec.type === 'boolean') {
+        result[spec.name] = true;
+        continue;
+      }
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError(`${flag} needs a value`);
+      result[spec.name] = spec.type === 'strings' ? [...((result[spec.name] as string[] | undefined) ?? []), value] : value;
+      continue;
+    }
     if (!arg.startsWith('--')) {
       const spec = positionals.shift();
       if (spec === undefined) throw new UsageError(`unexpected argument "${arg}" for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
@@ -69,6 +93,8 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
       result[key] = n;
     } else if (spec.type === 'list') {
       result[key] = [...((result[key] as string[] | undefined) ?? []), ...value.split(',').filter(Boolean)];
+    } else if (spec.type === 'strings') {
+      result[key] = [...((result[key] as string[] | undefined) ?? []), value];
     } else {
       result[key] = value;
     }
@@ -82,6 +108,55 @@ function positiveInteger(opts: Record<string, unknown>, key: string, fallback: n
   const v = opts[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UsageError(`--${key} must be a positive integer, got ${String(v)}`);
   return v;
+}
+
+/** Options shared by `run` and `sweep`. */
+const RUN_OPTIONS: OptionSpec[] = [
+  { name: 'parameters', short: 'p', type: 'pair', description: 'a parameter: numbers, true/false, null, JSON lists/objects, else a string (repeatable)' },
+  { name: 'parameters-file', short: 'f', type: 'strings', description: 'YAML or JSON mapping of parameters (repeatable; -p wins)' },
+  { name: 'kernel', short: 'k', type: 'string', description: 'kernel name', default: 'the notebook\'s metadata.kernelspec.name' },
+  { name: 'cwd', type: 'string', description: 'the kernel\'s working folder', default: 'the notebook\'s folder' },
+  { name: 'timeout', type: 'number', description: 'seconds a cell may run before it is interrupted', default: 'no limit' },
+  { name: 'startup-timeout', type: 'number', description: 'seconds to wait for the kernel to start', default: '60' },
+  { name: 'log-output', type: 'boolean', description: 'stream cell outputs to the terminal' },
+  { name: 'no-progress', type: 'boolean', description: 'no progress bar or per-cell lines' },
+];
+
+function positiveSeconds(opts: Record<string, unknown>, key: string): number | undefined {
+  const v = opts[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0)) throw new UsageError(`--${key} must be a positive number of seconds, got ${String(v)}`);
+  return v;
+}
+
+function runOptions(opts: Record<string, unknown>): RunOptions {
+  const timeoutSec = positiveSeconds(opts, 'timeout');
+  const startupTimeoutSec = positiveSeconds(opts, 'startup-timeout');
+  return {
+    ...(opts.kernel !== undefined ? { kernel: opts.kernel as string } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd as string } : {}),
+    ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+    ...(startupTimeoutSec !== undefined ? { startupTimeoutSec } : {}),
+    ...(opts['allow-errors'] === true ? { allowErrors: true } : {}),
+  };
+}
+
+/** Runs `work` with an AbortSignal that the first Ctrl-C / SIGTERM aborts (a second Ctrl-C exits at once). */
+async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`\n${sig}: stopping after saving the notebook (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 const commands: Command[] = [
@@ -268,6 +343,58 @@ const commands: Command[] = [
     },
   },
   {
+    name: 'run',
+    summary: 'execute a notebook headless (papermill-style): parameters, per-cell timeout, the output saved after every cell',
+    positionals: [
+      { name: 'input', description: 'the notebook to run' },
+      { name: 'output', description: 'where the executed notebook goes (default INPUT with .out.ipynb)', optional: true },
+    ],
+    options: [
+      ...RUN_OPTIONS,
+      { name: 'allow-errors', type: 'boolean', description: 'keep going after a cell raises (the error stays in the cell)' },
+    ],
+    async run(opts, out) {
+      const input = opts.input as string;
+      const output = (opts.output as string | undefined) ?? input.replace(/(\.ipynb)?$/, '.out.ipynb');
+      const parameters = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
+      const reporter = terminalRunReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
+      const { summary } = await withInterrupt((signal) => runNotebook(input, { ...runOptions(opts), output, parameters, reporter, signal })).finally(() => reporter.close());
+      for (const e of summary.errors) out(`allowed: ${e.message}`);
+      if (summary.status === 'failed') {
+        const f = summary.failure!;
+        if (f.traceback?.length) process.stderr.write(`${stripAnsi(f.traceback.join('\n'))}\n`);
+        throw new Error(`${f.message}; the notebook so far is in ${output}`);
+      }
+      out(`${input}: ${summary.executed} cells ran in ${summary.durationSec.toFixed(1)} s (kernel ${summary.kernel}) → ${output}`);
+    },
+  },
+  {
+    name: 'sweep',
+    summary: 'run a notebook once per parameter set of a grid, N kernels at once, with an index (JSON + HTML)',
+    positionals: [{ name: 'input', description: 'the notebook to run' }],
+    options: [
+      { name: 'grid', type: 'string', description: 'YAML/JSON grid: name → list of values (cartesian product), or a list of runs' },
+      { name: 'out', type: 'string', description: 'folder for the run notebooks, index.json and index.html', default: '<input>-sweep' },
+      { name: 'parallel', type: 'number', description: 'kernels at once', default: '1' },
+      ...RUN_OPTIONS,
+    ],
+    async run(opts, out) {
+      const input = opts.input as string;
+      if (opts.grid === undefined) throw new UsageError('sweep needs --grid FILE');
+      const fixed = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
+      const outDir = (opts.out as string | undefined) ?? input.replace(/(\.ipynb)?$/, '-sweep');
+      const reporter = terminalSweepReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
+      const logOutput = opts['log-output'] === true;
+      const result = await withInterrupt((signal) => runSweep(input, {
+        ...runOptions(opts), out: outDir, grid: readGridFile(opts.grid as string), fixed, parallel: positiveInteger(opts, 'parallel', 1), reporter, signal,
+        ...(logOutput ? { runReporter: () => terminalRunReporter({ progress: false, logOutput: true }) } : {}),
+      })).finally(() => reporter.close());
+      const failed = result.index.runs.filter((r) => r.status !== 'completed');
+      out(`${result.index.runs.length - failed.length}/${result.index.runs.length} runs completed; index: ${result.htmlFile}`);
+      if (failed.length) throw new Error(`${failed.length} run(s) did not complete: ${failed.map((r) => r.notebook).join(', ')}`);
+    },
+  },
+  {
     name: 'backend',
     summary: 'start a compute backend and print its report (and why others were skipped)',
     options: [BACKEND_OPTION, { name: 'json', type: 'boolean', description: 'print the report as JSON' }],
@@ -335,10 +462,11 @@ function commandHelp(c: Command): string {
   if (c.positionals?.length) lines.push('');
   lines.push('options:');
   for (const o of c.options) {
-    const flag = `--${o.name}${o.type === 'boolean' ? '' : o.type === 'list' ? ' A[,B]' : o.type === 'number' ? ' N' : ' VALUE'}`;
-    lines.push(`  ${flag.padEnd(22)} ${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
+    const value = o.type === 'boolean' ? '' : o.type === 'list' ? ' A[,B]' : o.type === 'number' ? ' N' : o.type === 'pair' ? ' NAME VALUE' : ' VALUE';
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${o.name}${value}`;
+    lines.push(`  ${flag.padEnd(30)} ${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
   }
-  lines.push(`  ${'--help'.padEnd(22)} this text`);
+  lines.push(`  ${'--help'.padEnd(30)} this text`);
   return lines.join('\n');
 }
 

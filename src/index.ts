@@ -164,7 +164,20 @@ export { findKernelSpecs, jupyterDataPath, type KernelSpec, type FoundKernelSpec
 export { display, mimeBundleOf, tableBundle, type Display, type DisplayHandle, type MimeBundle, type TableOptions } from './kernel/display';
 export { trainingWidget, type TrainingWidgetOptions } from './kernel/widget';
 export { installKernel, uninstallKernel, mixprecKernelSpec } from './kernel/install';
-export { launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions } from './run/launch';
+
+// The headless runner.
+export {
+  /** Starts a kernel from its kernelspec (the mixprec kernel is known even when not installed in Jupyter). */
+  launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions,
+  /** Runs a notebook papermill-style: parameters, per-cell timeout, atomic saves after every cell; returns notebook + summary. */
+  runNotebook, type RunOptions, type RunResult, type RunSummary, type RunReporter, type CellFailure,
+  /** One run per parameter set of a grid, N kernels at once, with an index (JSON + HTML). */
+  runSweep, expandGrid, readGridFile, type ParameterGrid, type SweepOptions, type SweepResult,
+  /** Notebook files: read with one clear error per problem, written the way nbformat writes them. */
+  readNotebookFile, writeNotebookFile, NotebookError, type Notebook, type NotebookCell, type NotebookOutput,
+  /** Parameters: command-line typing, YAML/JSON files, the injected-parameters cell per kernel language. */
+  parseParameterValue, readParameterFile, parameterizeNotebook, ParameterError, type Parameters, type ParameterValue,
+} from './run';
 
 // Benchmarks.
 export { runBench, BENCH_SUITES, type BenchOptions, type BenchRecord } from './bench';

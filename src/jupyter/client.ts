@@ -20,12 +20,19 @@ export interface ExecuteOptions {
   storeHistory?: boolean;
   silent?: boolean;
   stopOnError?: boolean;
+  /**
+   * How long to wait for the final idle status once the execute_reply is in (nbclient's iopub_timeout); after it the
+   * execution completes with `iopubTimedOut` set. Default: wait as long as it takes.
+   */
+  iopubTimeoutMs?: number;
 }
 
 export interface ExecuteResult {
   reply: JupyterMessage;
   /** IOPub messages of the execution (status messages excluded), in order. */
   outputs: JupyterMessage[];
+  /** The reply came but the idle status did not within `iopubTimeoutMs`: outputs may be incomplete. */
+  iopubTimedOut?: boolean;
 }
 
 interface Pending {
@@ -33,6 +40,7 @@ interface Pending {
   idle: boolean;
   outputs: JupyterMessage[];
   onOutput?: (msg: JupyterMessage) => void;
+  onReply?: () => void;
   settle(): void;
 }
 
@@ -47,6 +55,8 @@ export class KernelClient {
   private readonly replies = new Map<string, (msg: JupyterMessage) => void>();
   private readonly executions = new Map<string, Pending>();
   private readonly inputHandlers = new Map<string, (prompt: string, password: boolean) => Promise<string>>();
+  /** Requests whose first IOPub message (their busy status) someone waits for: proof that IOPub is subscribed. */
+  private readonly iopubWaiters = new Map<string, () => void>();
   private closed = false;
   /** Messages that failed to verify (for diagnostics). */
   rejected = 0;
@@ -95,6 +105,7 @@ export class KernelClient {
         if (pending && msg.header.msg_type === 'execute_reply') {
           pending.reply = msg;
           pending.settle();
+          pending.onReply?.();
         }
       }
     } catch (err) {
@@ -107,7 +118,10 @@ export class KernelClient {
       for await (const frames of this.iopub) {
         const msg = this.decode(frames);
         if (!msg) continue;
-        const pending = this.executions.get(msg.parent_header.msg_id ?? '');
+        const parentId = msg.parent_header.msg_id ?? '';
+        this.iopubWaiters.get(parentId)?.();
+        this.iopubWaiters.delete(parentId);
+        const pending = this.executions.get(parentId);
         if (!pending) continue;
         if (msg.header.msg_type === 'status') {
           if ((msg.content as Content).execution_state === 'idle') {
@@ -141,7 +155,11 @@ export class KernelClient {
 
   /** Sends a request and resolves with its reply (or rejects after `timeoutMs`). */
   request(channel: 'shell' | 'control', type: string, content: Content = {}, timeoutMs = 30_000): Promise<JupyterMessage> {
-    const msg = newMessage(type, content, { session: this.session, identities: [] });
+    return this.send(channel, newMessage(type, content, { session: this.session, identities: [] }), timeoutMs);
+  }
+
+  private send(channel: 'shell' | 'control', msg: JupyterMessage, timeoutMs: number): Promise<JupyterMessage> {
+    const type = msg.header.msg_type;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.replies.delete(msg.header.msg_id);
@@ -155,16 +173,28 @@ export class KernelClient {
     });
   }
 
-  /** Asks for kernel_info until the kernel answers (its sockets may not be bound yet). */
+  /**
+   * Asks for kernel_info until the kernel answers on shell *and* its status for that request arrives on IOPub (as
+   * jupyter_client's wait_for_ready does): a SUB socket's subscription reaches the kernel asynchronously, and outputs
+   * published before it are lost.
+   */
   async waitForReady(timeoutMs: number, isAlive: () => boolean = () => true): Promise<JupyterMessage> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       if (!isAlive()) throw new Error('the kernel exited before it answered');
+      const msg = newMessage('kernel_info_request', {}, { session: this.session, identities: [] });
+      const id = msg.header.msg_id;
+      const seen = new Promise<boolean>((resolve) => this.iopubWaiters.set(id, () => resolve(true)));
       try {
-        return await this.request('shell', 'kernel_info_request', {}, Math.min(2000, Math.max(100, until - Date.now())));
-      } catch (err) {
-        if (Date.now() >= until) throw new Error(`the kernel did not answer kernel_info within ${timeoutMs / 1000} s`);
+        const reply = await this.send('shell', msg, Math.min(2000, Math.max(100, until - Date.now())));
+        const subscribed = await Promise.race([seen, new Promise<boolean>((r) => setTimeout(() => r(false), 250))]);
+        if (subscribed) return reply;
+      } catch {
+        // not answering yet
+      } finally {
+        this.iopubWaiters.delete(id);
       }
+      if (Date.now() >= until) throw new Error(`the kernel did not answer kernel_info within ${timeoutMs / 1000} s`);
     }
   }
 
@@ -177,18 +207,27 @@ export class KernelClient {
     const id = msg.header.msg_id;
     if (o.onInput) this.inputHandlers.set(id, o.onInput);
     const done = new Promise<ExecuteResult>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (iopubTimedOut: boolean) => {
+        clearTimeout(timer);
+        this.executions.delete(id);
+        this.inputHandlers.delete(id);
+        resolve({ reply: pending.reply!, outputs: pending.outputs, ...(iopubTimedOut ? { iopubTimedOut } : {}) });
+      };
       const pending: Pending = {
         idle: false,
         outputs: [],
         ...(o.onOutput ? { onOutput: o.onOutput } : {}),
         settle: () => {
-          if (pending.reply && pending.idle) {
-            this.executions.delete(id);
-            this.inputHandlers.delete(id);
-            resolve({ reply: pending.reply, outputs: pending.outputs });
-          }
+          if (pending.reply && pending.idle) finish(false);
         },
       };
+      if (o.iopubTimeoutMs !== undefined) {
+        const ms = o.iopubTimeoutMs;
+        pending.onReply = () => {
+          if (this.executions.has(id)) timer = setTimeout(() => finish(true), ms);
+        };
+      }
       this.executions.set(id, pending);
     });
     void this.senders.shell.send(msg);

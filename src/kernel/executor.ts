@@ -16,8 +16,8 @@ import { startWorker } from '../util/worker';
 import type { CompilerInit, CompilerRequest, CompilerResponse } from './compiler_protocol';
 import type { ConvertResult, Diagnostic, QuickInfo } from './tslab';
 
-/** The package root (where dist/ and node_modules/ are). */
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+import { PACKAGE_ROOT } from '../util/package';
+export { PACKAGE_ROOT };
 
 /** A cell that does not type-check; `diagnostics` are formatted `line:col - message`. */
 export class CompileError extends Error {

@@ -51,6 +51,13 @@ class StreamBuffer {
     });
     return this.sending;
   }
+
+  /** Sends a message after everything written so far: a display must not overtake the text printed before it. */
+  after(send: () => Promise<void>): Promise<void> {
+    void this.flush();
+    this.sending = this.sending.then(send);
+    return this.sending;
+  }
 }
 
 interface CurrentCell {
@@ -137,7 +144,10 @@ export class Kernel {
     this.iopubSender = new MessageSender(this.iopub, this.info.key);
     this.captureOutput();
     setDisplaySink({
-      publish: (type, content) => void this.publish(type, content, this.current?.parent ?? this.lastParent),
+      publish: (type, content) => {
+        const parent = this.current?.parent ?? this.lastParent;
+        void this.streams.after(() => this.publish(type, content, parent));
+      },
       track: (work) => {
         const cell = this.current;
         if (!cell) return;

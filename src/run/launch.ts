@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KernelClient } from '../jupyter/client';
+import type { JupyterMessage } from '../jupyter/message';
 import { createConnectionFile, type ConnectionInfo } from '../jupyter/connection';
 import { findKernelSpecs, type FoundKernelSpec, type KernelSpec } from '../jupyter/kernelspec';
 import { DEFAULT_KERNEL_NAME, mixprecKernelSpec } from '../kernel/install';
@@ -35,17 +36,26 @@ export interface LaunchOptions {
   startupTimeoutMs?: number;
   /** Where the kernel's stderr goes (default: inherited). */
   stderr?: 'inherit' | 'ignore' | 'pipe';
+  /** With stderr 'pipe': each line the kernel writes there. */
+  onStderr?: (line: string) => void;
 }
 
 export interface RunningKernel {
   name: string;
   spec: KernelSpec;
+  resourceDir: string;
+  /** The kernel's working folder. */
+  cwd: string;
   info: ConnectionInfo;
   client: KernelClient;
+  /** Its kernel_info_reply (language_info, banner, implementation). */
+  kernelInfo: JupyterMessage;
   process: ChildProcess;
   /** Resolves with the exit code (or signal) when the kernel process ends. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   isAlive(): boolean;
+  /** One heartbeat round trip: false when no echo within `timeoutMs`. */
+  heartbeat(timeoutMs?: number): Promise<boolean>;
   interrupt(): Promise<void>;
   /** Asks the kernel to shut down, then kills it if it does not exit in time. */
   shutdown(): Promise<void>;
@@ -64,11 +74,28 @@ export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOp
   const connectionFile = path.join(runtime, 'kernel.json');
   const info = await createConnectionFile(connectionFile, found.name);
   const [command, ...args] = fill(found.spec.argv, connectionFile, found.resourceDir);
+  const cwd = o.cwd ?? process.cwd();
   const child = spawn(command!, args, {
-    cwd: o.cwd ?? process.cwd(),
-    env: { ...process.env, ...o.env, ...found.spec.env },
+    cwd,
+    // JPY_PARENT_PID as jupyter_client sets it: kernels that poll their parent exit when this process dies.
+    env: { ...process.env, ...o.env, ...found.spec.env, JPY_PARENT_PID: String(process.pid) },
     stdio: ['ignore', 'ignore', o.stderr ?? 'inherit'],
   });
+  if (child.stderr && o.onStderr) {
+    const onLine = o.onStderr;
+    let partial = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+    child.stderr.on('end', () => {
+      if (partial) onLine(partial);
+    });
+  } else if (child.stderr) {
+    child.stderr.resume();
+  }
   let alive = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -85,8 +112,9 @@ export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOp
   spawnError.catch(() => undefined);
   const client = new KernelClient(info);
   await client.connect();
+  let kernelInfo: JupyterMessage;
   try {
-    await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError]);
+    kernelInfo = await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError]);
   } catch (err) {
     client.close();
     child.kill('SIGKILL');
@@ -94,8 +122,9 @@ export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOp
     throw new Error(`kernel "${name}" did not start: ${(err as Error).message}${!alive ? ` (exit ${code ?? signal})` : ''}`);
   }
   return {
-    name: found.name, spec: found.spec, info, client, process: child, exited,
+    name: found.name, spec: found.spec, resourceDir: found.resourceDir, cwd, info, client, kernelInfo, process: child, exited,
     isAlive: () => alive,
+    heartbeat: (timeoutMs = 2000) => client.heartbeat(timeoutMs),
     async interrupt() {
       if (found.spec.interrupt_mode === 'message') await client.request('control', 'interrupt_request', {}, 10_000);
       else child.kill('SIGINT');

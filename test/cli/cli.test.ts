@@ -20,7 +20,7 @@ describe('mixprec CLI', () => {
     assert.equal(mixprec('--version').stdout.trim(), pkg.version);
     const help = mixprec('--help');
     assert.equal(help.code, 0);
-    for (const command of ["demo", "train", "data", "kernel", "backend", "bench"]) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
+    for (const command of ["demo", "train", "data", "kernel", "run", "sweep", "backend", "bench"]) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
     assert.match(mixprec('bench', '--help').stdout, /--suite A\[,B\][\s\S]*--quick[\s\S]*--out VALUE/);
   });
 
@@ -58,7 +58,7 @@ describe('mixprec CLI', () => {
     assert.equal(bad.stderr.trim(), 'mixprec demo: --steps must be a number, got "x"');
     const unknown = mixprec('frobnicate');
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: demo, train, data, kernel, backend, bench/);
+    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: demo, train, data, kernel, run, sweep, backend, bench/);
     const option = mixprec('bench', '--suites', 'quant');
     assert.equal(option.code, 2);
     assert.match(option.stderr, /unknown option --suites for `mixprec bench`/);

@@ -10,9 +10,19 @@ export interface NotebookJson {
   nbformat_minor: number;
 }
 
-export function codeNotebook(sources: string[], kernel = { name: 'mixprec', display_name: 'TypeScript (mixprec)', language: 'typescript' }): NotebookJson {
+export const MIXPREC_KERNEL = { name: 'mixprec', display_name: 'TypeScript (mixprec)', language: 'typescript' };
+export const PYTHON_KERNEL = { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' };
+
+/** A cell: code source, or a cell with tags / another type. */
+export type CellSpec = string | { source: string; tags?: string[]; type?: 'code' | 'markdown' | 'raw' };
+
+export function codeNotebook(cells: CellSpec[], kernel = MIXPREC_KERNEL): NotebookJson {
   return {
-    cells: sources.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+    cells: cells.map((c) => {
+      const { source, tags, type = 'code' }: { source: string; tags?: string[]; type?: string } = typeof c === 'string' ? { source: c } : c;
+      const metadata = tags ? { tags } : {};
+      return type === 'code' ? { cell_type: 'code', source, metadata, outputs: [], execution_count: null } : { cell_type: type, source, metadata };
+    }),
     metadata: { kernelspec: kernel, language_info: { name: kernel.language } },
     nbformat: 4,
     nbformat_minor: 5,

@@ -1,0 +1,17 @@
+/** The headless runner: notebooks executed from scripts and CI over the Jupyter protocol, papermill-style. */
+export { launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions } from './launch';
+export {
+  readNotebookFile, parseNotebook, serializeNotebook, writeNotebookFile, NotebookError,
+  type Notebook, type NotebookCell, type NotebookOutput, type CellType,
+} from './notebook';
+export { OutputCollector, outputFromMessage } from './outputs';
+export {
+  parseParameterValue, readParameterFile, collectParameters, parameterizeNotebook, translatorFor, ParameterError,
+  type Parameters, type ParameterValue, type ParameterTranslator,
+} from './parameters';
+export {
+  runNotebook, prepareNotebook, executePrepared,
+  type RunOptions, type RunResult, type RunSummary, type RunReporter, type CellFailure, type CellEvent, type FailureKind,
+} from './runner';
+export { runSweep, expandGrid, readGridFile, sweepHtml, type ParameterGrid, type SweepOptions, type SweepResult, type SweepIndex, type SweepRun } from './sweep';
+export { terminalRunReporter, terminalSweepReporter } from './terminal';
