@@ -10,6 +10,11 @@ try {
   }
   throw err;
 }
+// A reader that goes away (`mixprec train --list-presets | head`) ends the output, not with a stack trace.
+process.stdout.on('error', (err) => {
+  if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 cli.main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -19,6 +19,7 @@ import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/in
 import type { InstallTarget } from './jupyter/kernelspec';
 import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunReporter, terminalSweepReporter, type RunOptions } from './run';
 import { stripAnsi } from './run/terminal';
+import { reproduce, listNotebooks, NOTEBOOK_DIR } from './run/reproduce';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
 /** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
@@ -122,6 +123,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'no-progress', type: 'boolean', description: 'no progress bar or per-cell lines' },
 ];
 
+function listNotebookNames(): string {
+  return fs.existsSync(NOTEBOOK_DIR) ? listNotebooks(NOTEBOOK_DIR).map((f) => path.basename(f, '.ipynb')).join(', ') : 'none found';
+}
+
 function positiveSeconds(opts: Record<string, unknown>, key: string): number | undefined {
   const v = opts[key];
   if (v === undefined) return undefined;
@@ -162,7 +167,7 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
 const commands: Command[] = [
   {
     name: 'demo',
-    summary: 'the paper\'s Gaussian experiment (Fig. 3): learn each parametrization\'s parameters to minimise quantization MSE',
+    summary: 'a quick look without notebooks: the paper\'s Gaussian experiment (Fig. 3): learn each parametrization\'s parameters to minimise quantization MSE',
     options: [
       { name: 'steps', type: 'number', description: 'gradient-descent steps', default: '200' },
       { name: 'lr', type: 'number', description: 'learning rate, the same for all parametrizations', default: '1' },
@@ -366,6 +371,71 @@ const commands: Command[] = [
         throw new Error(`${f.message}; the notebook so far is in ${output}`);
       }
       out(`${input}: ${summary.executed} cells ran in ${summary.durationSec.toFixed(1)} s (kernel ${summary.kernel}) → ${output}`);
+    },
+  },
+  {
+    name: 'reproduce',
+    summary: 'the main job: run the paper notebooks headless and write the executed notebooks and one HTML report',
+    options: [
+      { name: 'out', type: 'string', description: 'output folder (executed notebooks, report.html, training runs)', default: 'results' },
+      { name: 'only', type: 'list', description: `notebooks by name or number (${listNotebookNames()})`, default: 'all' },
+      { name: 'smoke', type: 'boolean', description: 'tiny parameters from each notebook\'s metadata (what CI runs)' },
+      { name: 'parallel', type: 'number', description: 'notebooks at once', default: 'min(2, CPUs)' },
+      { name: 'parameters', short: 'p', type: 'pair', description: 'a parameter for every notebook (repeatable)' },
+      { name: 'update-notebooks', type: 'boolean', description: 'write the executed notebooks back into notebooks/ (how the committed outputs are made)' },
+      { name: 'timeout', type: 'number', description: 'seconds a cell may run before it is interrupted', default: 'no limit' },
+      { name: 'kernel', short: 'k', type: 'string', description: 'kernel name', default: 'mixprec' },
+      { name: 'no-progress', type: 'boolean', description: 'plain log lines instead of a progress bar' },
+    ],
+    async run(opts, out) {
+      const parameters = collectParameters(undefined, opts.parameters as [string, string][] | undefined);
+      const timeoutSec = positiveSeconds(opts, 'timeout');
+      const progress = opts['no-progress'] === true ? null : true;
+      let bar: ReturnType<typeof progressBar> | null = null;
+      let total = 0;
+      let finished = 0;
+      const running = new Map<string, string>();
+      const status = () => [...running].map(([name, cell]) => `${name.replace(/-.*/, '')}: ${cell}`).join(' · ');
+      const started = Date.now();
+      const result = await withInterrupt((signal) => reproduce({
+        outDir: opts.out as string | undefined ?? 'results',
+        ...(opts.only ? { only: opts.only as string[] } : {}),
+        smoke: opts.smoke === true, parameters, signal,
+        ...(opts.parallel !== undefined ? { parallel: positiveInteger(opts, 'parallel', 2) } : {}),
+        ...(opts.kernel ? { kernel: opts.kernel as string } : {}),
+        ...(timeoutSec ? { timeoutSec } : {}),
+        updateNotebooks: opts['update-notebooks'] === true,
+        reporter: {
+          start(nbs) {
+            total = nbs.reduce((s, n) => s + n.codeCells, 0);
+            out(`Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${opts.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`);
+            if (progress) bar = progressBar('reproduce', total);
+          },
+          cellStart(name, cell) {
+            running.set(name, `${cell.ordinal}/${cell.total} ${cell.summary.slice(0, 40)}`);
+            bar?.update(finished, status());
+            if (!bar) out(`${name} cell ${cell.ordinal}/${cell.total}: ${cell.summary}`);
+          },
+          cellEnd() {
+            finished++;
+            bar?.update(finished, status());
+          },
+          notebookEnd(name, summary) {
+            running.delete(name);
+            const line = `${name}: ${summary.status} in ${summary.durationSec.toFixed(0)} s${summary.failure ? ` — ${summary.failure.message.split('\n')[0]}` : ''}`;
+            if (bar && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}\n`);
+            else out(line);
+          },
+          warn: (m) => process.stderr.write(`warning: ${m}\n`),
+        },
+      }));
+      (bar as ReturnType<typeof progressBar> | null)?.finish(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+      for (const nb of result.notebooks) {
+        if (nb.summary.failure?.traceback?.length) process.stderr.write(`${nb.name}:\n${stripAnsi(nb.summary.failure.traceback.join('\n'))}\n`);
+      }
+      out(`report: ${result.report}`);
+      out(`notebooks: ${result.notebooks.map((n) => path.relative(process.cwd(), n.output)).join(', ')}`);
+      if (result.failed > 0) throw new Error(`${result.failed} notebook(s) failed; see ${result.report}`);
     },
   },
   {

@@ -26,6 +26,13 @@ export {
   /** Backends in automatic selection order. */
   BACKEND_ORDER,
   registerWasmTrainingKernels,
+  /** Switches mixprec's faster kernels (fused quantizers, closed-form batch-norm gradient, wasm Conv2DBackpropInput) on or off. */
+  useFastKernels,
+  fastKernelsEnabled,
+  /** Names of the fused quantizer kernels (forward and backward per family). */
+  FUSED_QUANTIZER_KERNELS,
+  /** Threads the wasm backend starts with (MIXPREC_WASM_THREADS, else the machine's parallelism). */
+  wasmThreadCount,
   type BackendName,
   type BackendReport,
   type AdapterInfo,
@@ -154,9 +161,34 @@ export {
   type GaussianExperimentOptions,
   type GaussianRun,
 } from './train/gaussian';
+export {
+  /** Runs a list of presets as one study (shared float pre-training); Table 1 / Table 3 as run lists. */
+  runStudy, table1Runs, table1Float, TABLE1_SETTINGS, table3Runs, scaledTargets, resolveDataset,
+  type StudyRun, type StudyOptions, type StudyResult, type DatasetSplits, type MemoryTargetsKB, type Table1Setting,
+} from './train/experiments';
 
 // Plots, the Jupyter protocol, the kernel.
-export { renderSvg, svgToPng, plotBundle, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle } from './plot';
+export {
+  /** Renders a Vega-Lite spec to SVG (vega, headless) / PNG (resvg); saves .svg or .png files atomically. */
+  renderSvg, svgToPng, plotBundle, savePlot, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle,
+  /** Quantizer figures: transfer and gradient curves (Fig. 2), max gradient norm (Fig. 1), Gaussian MSE (Fig. 3). */
+  quantizerCurves, transferCurvePlot, gradientCurvePlot, maxGradientNormRows, maxGradientNormPlot, gaussianMseRows,
+  gaussianMsePlot, defaultTheta, curveGrid, partialLabel,
+  type ChartOptions, type QuantizerCurveRow, type MaxGradientNormRow, type GaussianMseRow,
+  /** Training figures: curves across runs, per-layer bitwidths (Fig. 5) and memory, error against memory. */
+  epochCurveRows, curveRecorder, trainingCurvesPlot, layerBitsRows, layerBitwidthPlot, layerMemoryRows, layerMemoryPlot,
+  paretoFront, paretoPlot,
+  type TrainingCurveRow, type LayerBitsRow, type LayerMemoryRow, type ParetoRow,
+  /** Our numbers beside the paper's: orderings, Kendall τ, a chart, a table and markdown written from the numbers. */
+  ordering, orderingAgreement, comparisonMarkdown, comparisonPlot, comparisonTableRows, formatError, rankCorrelation,
+  type ComparisonRow, type ErrorValue, type OrderingAgreement,
+} from './plot';
+
+// Analysis of the quantizers: library autodiff against the paper's closed forms.
+export {
+  gradientCurve, transferCurve, paperGradient, paperQuantize, paperValues, maxGradientNormClosedForm, maxGradientNormAutodiff,
+  maxNormProbePoints, analysisSpec, LEARNED_PARAMS, type PaperParam, type PaperTheta, type PaperValues, type GradientPoint,
+} from './quant/analysis';
 export { KernelClient, type ExecuteOptions, type ExecuteResult } from './jupyter/client';
 export { type JupyterMessage, type MessageHeader, encodeMessage, decodeMessage, newMessage, MessageError } from './jupyter/message';
 export { readConnectionFile, createConnectionFile, type ConnectionInfo } from './jupyter/connection';
@@ -177,6 +209,10 @@ export {
   readNotebookFile, writeNotebookFile, NotebookError, type Notebook, type NotebookCell, type NotebookOutput,
   /** Parameters: command-line typing, YAML/JSON files, the injected-parameters cell per kernel language. */
   parseParameterValue, readParameterFile, parameterizeNotebook, ParameterError, type Parameters, type ParameterValue,
+  /** The main job: the paper notebooks headless, executed notebooks and one self-contained HTML report. */
+  reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter,
+  /** Executed notebooks as one static HTML page (plots from their SVG/PNG fallbacks). */
+  notebooksHtml, outputHtml, type ReportEntry, type ReportOptions,
 } from './run';
 
 // Benchmarks.

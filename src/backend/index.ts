@@ -1,4 +1,5 @@
 export { BACKEND_ORDER, isBackendName, type BackendName } from './names';
 export { initBackend, currentBackend, BackendUnavailableError, type InitBackendOptions } from './select';
 export { formatBackendReport, type BackendReport, type AdapterInfo } from './report';
-export { registerWasmTrainingKernels, registerCpuKernels, wasmTrainingKernels } from './kernels';
+export { registerWasmTrainingKernels, registerCpuKernels, registerReplacementKernels, wasmTrainingKernels, useFastKernels, fastKernelsEnabled, fusedQuantizer, registerFusedKernels, FUSED_QUANTIZER_KERNELS } from './kernels';
+export { wasmThreadCount } from './wasm_threads';

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from './names';
 import type { AdapterInfo } from './report';
 import { describeAdapter, probeWebGpuAdapter } from './webgpu';
-import { registerCpuKernels, registerWasmTrainingKernels } from './kernels';
+import { prepareWasmThreads, unrefWasmWorkers, wasmThreadCount } from './wasm_threads';
+import { registerCpuKernels, registerFusedKernels, registerReplacementKernels, registerWasmTrainingKernels } from './kernels';
 
 export interface StartOptions {
   /** Accept a software WebGPU adapter (lavapipe, SwiftShader): for tests of the WebGPU code path without a GPU. */
@@ -30,6 +31,8 @@ export interface BackendProvider {
   tfjsBackend: string;
   /** Loads and registers the backend; throws an Error whose message says why it cannot run here. */
   load(options: StartOptions): Promise<void>;
+  /** Called after tfjs tried to start the backend (ok: it started); may ask for one retry with a simpler setup. */
+  started?(ok: boolean): 'retry-single-threaded' | undefined;
   /** Called after tfjs initialised the backend. */
   details(): Promise<ProviderDetails>;
 }
@@ -123,6 +126,7 @@ const webgpu: BackendProvider = {
     if (tf.findBackendFactory('webgpu') === null) {
       throw new Error('@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu was not visible to it)');
     }
+    registerFusedKernels('webgpu');
   },
   async details() {
     const adapter = webgpuAdapter!;
@@ -139,12 +143,26 @@ const webgpu: BackendProvider = {
   },
 };
 
+let wasmThreads: { restore(): void } | undefined;
+
 const wasm: BackendProvider = {
   name: 'wasm',
   tfjsBackend: 'wasm',
   async load() {
-    await import('@tensorflow/tfjs-backend-wasm');
+    const wasmModule = await import('@tensorflow/tfjs-backend-wasm');
+    const threads = wasmThreadCount();
+    if (threads > 1) wasmThreads = prepareWasmThreads(threads, tf, wasmModule);
     registerWasmTrainingKernels();
+    registerReplacementKernels('wasm');
+    registerFusedKernels('wasm');
+  },
+  started(ok) {
+    wasmThreads?.restore();
+    const wasThreaded = wasmThreads !== undefined;
+    wasmThreads = undefined;
+    if (ok) unrefWasmWorkers(tf.backend());
+    // The threaded build failed to start: say so, and let the caller retry single-threaded.
+    return !ok && wasThreaded ? 'retry-single-threaded' : undefined;
   },
   async details() {
     const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
@@ -164,6 +182,7 @@ const cpu: BackendProvider = {
   async load() {
     await import('@tensorflow/tfjs-backend-cpu');
     registerCpuKernels();
+    registerFusedKernels('cpu');
   },
   async details() {
     return {

@@ -68,7 +68,18 @@ async function start(name: BackendName, options: StartOptions): Promise<void> {
   try {
     await withoutProcessHooks(async () => {
       await provider.load(options);
-      await setTfjsBackend(provider.tfjsBackend);
+      let ok = false;
+      try {
+        await setTfjsBackend(provider.tfjsBackend);
+        ok = true;
+      } catch (err) {
+        if (provider.started?.(false) !== 'retry-single-threaded') throw err;
+        process.stderr.write(`mixprec: the multi-threaded wasm build did not start (${(err as Error).message}); using one thread\n`);
+        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        await setTfjsBackend(provider.tfjsBackend);
+        return;
+      }
+      provider.started?.(ok);
     });
   } catch (err) {
     throw new BackendUnavailableError(name, (err as Error).message);

@@ -7,11 +7,17 @@ import { layerQuantizerSpec, quantize, resolveSpec, type LayerQuantization, type
 import { useProgress, type BenchContext, type BenchSuite } from './suite';
 import { timeIt } from './harness';
 import { formatTable, si } from '../util/table';
+import { useFastKernels } from '../backend';
+
+/** Backends with fused quantizer kernels (their composed path is measured too, in the same run). */
+const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
 
 const QUANTIZERS: readonly LayerQuantization[] = ['float', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2'];
 
 export interface QuantBenchRow {
   backend: string;
+  /** `fused`: mixprec's fused kernels where the backend has them; `composed`: the tfjs ops (useFastKernels(false)). */
+  path: 'fused' | 'composed';
   quantizer: string;
   elements: number;
   medianMs: number;
@@ -43,31 +49,39 @@ export const quantSuite: BenchSuite<QuantBenchRow> = {
   async run(ctx) {
     const elements = ctx.options.elements ?? (ctx.quick ? 2 ** 16 : 2 ** 20);
     const rows: QuantBenchRow[] = [];
-    const progress = useProgress(ctx, 'quant', ctx.backends.length * QUANTIZERS.length);
+    const passes = ctx.backends.flatMap(({ name }) => (FUSED_BACKENDS.has(name) ? ['fused', 'composed'] as const : ['composed'] as const).map((path) => ({ name, path })));
+    const progress = useProgress(ctx, 'quant', passes.length * QUANTIZERS.length);
     let done = 0;
-    for (const { name } of ctx.backends) {
-      await ctx.switchTo(name);
-      let identityMs = NaN;
-      for (const q of QUANTIZERS) {
-        progress.update(done++, `${name} ${q}`);
-        const medianMs = await measure(q, elements, ctx);
-        if (q === 'float') identityMs = medianMs;
-        rows.push({
-          backend: name, quantizer: q === 'float' ? 'identity' : q, elements, medianMs,
-          elementsPerSecond: elements / (medianMs / 1000), relativeToIdentity: identityMs / medianMs,
-        });
+    try {
+      for (const { name, path } of passes) {
+        await ctx.switchTo(name);
+        useFastKernels(path === 'fused');
+        let identityMs = NaN;
+        for (const q of QUANTIZERS) {
+          progress.update(done++, `${name} ${path} ${q}`);
+          const medianMs = await measure(q, elements, ctx);
+          if (q === 'float') identityMs = medianMs;
+          rows.push({
+            backend: name, path, quantizer: q === 'float' ? 'identity' : q, elements, medianMs,
+            elementsPerSecond: elements / (medianMs / 1000), relativeToIdentity: identityMs / medianMs,
+          });
+        }
       }
+    } finally {
+      useFastKernels(true);
     }
     progress.finish();
     return rows;
   },
   table(rows) {
-    const backends = [...new Set(rows.map((r) => r.backend))];
+    const label = (r: QuantBenchRow) => `${r.backend} ${r.path}`;
+    const columns = [...new Set(rows.map(label))];
     const quantizers = [...new Set(rows.map((r) => r.quantizer))];
-    const body = quantizers.map((q) => [q, ...backends.map((b) => {
-      const r = rows.find((x) => x.backend === b && x.quantizer === q)!;
+    const body = quantizers.map((q) => [q, ...columns.map((col) => {
+      const r = rows.find((x) => label(x) === col && x.quantizer === q)!;
       return `${si(r.elementsPerSecond)}elem/s (${r.relativeToIdentity.toFixed(2)}×)`;
     })]);
+    const backends = columns;
     const elements = rows[0]?.elements ?? 0;
     return `Quantizer forward+backward, ${elements} elements, elements/s (relative to identity)\n` +
       formatTable(['quantizer', ...backends], body);

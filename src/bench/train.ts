@@ -3,7 +3,13 @@
  * projection) of ResNet-20 on CIFAR-shaped data, float vs U3 vs P3 (weights and activations), per batch size and
  * backend.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { useFastKernels } from '../backend';
+import { PACKAGE_ROOT } from '../util/package';
 import { createModel } from '../nn';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig } from '../train/config';
 import { createSolver } from '../train/optimizer';
@@ -15,7 +21,10 @@ import { useProgress, type BenchSuite } from './suite';
 const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
 
 export interface TrainBenchRow {
+  /** tfjs backend, or `pytorch-cpu` / `pytorch-cuda` for the reference. */
   backend: string;
+  /** `mixprec`: this version's kernels; `before`: the backend's own kernels and composed quantizer ops (useFastKernels(false)); `reference`: PyTorch. */
+  path: 'mixprec' | 'before' | 'reference';
   model: string;
   quantization: (typeof QUANTIZATIONS)[number];
   batch: number;
@@ -23,46 +32,117 @@ export interface TrainBenchRow {
   imagesPerSecond: number;
 }
 
+/** The PyTorch reference script (kept in the repository; run with Debian's python3 and python3-torch). */
+export const TORCH_REFERENCE = path.join(PACKAGE_ROOT, 'src', 'bench', 'reference', 'resnet20_torch.py');
+const PYTHON = process.env.MIXPREC_PYTHON ?? '/usr/bin/python3';
+
+/** Whether PyTorch is importable, and which devices it has. */
+function torchDevices(): ('cpu' | 'cuda')[] {
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")'], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  return r.stdout.trim() === 'cuda' ? ['cpu', 'cuda'] : ['cpu'];
+}
+
+function torchRows(device: 'cpu' | 'cuda', batches: number[], budgetS: number): TrainBenchRow[] {
+  const r = spawnSync(PYTHON, [TORCH_REFERENCE, '--device', device, '--budget-s', String(budgetS), '--quant', 'float', 'U3', '--batch', ...batches.map(String)], { encoding: 'utf8', timeout: 1_800_000 });
+  if (r.status !== 0) throw new Error(`${TORCH_REFERENCE} (${device}) failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return r.stdout.trim().split('\n').filter(Boolean).map((line) => {
+    const o = JSON.parse(line) as { quantization: 'float' | 'U3'; batch: number; medianMs: number; imagesPerSecond: number; threads: number };
+    return { backend: `pytorch-${device}`, path: 'reference' as const, model: 'resnet20', quantization: o.quantization, batch: o.batch, medianMs: o.medianMs, imagesPerSecond: o.imagesPerSecond };
+  });
+}
+
+/**
+ * The path before mixprec's speed work, on wasm: one thread, the backend's own kernels, composed quantizers and
+ * autodiff batch norm. It runs in a child process (threads are fixed when the wasm backend starts), in the same run.
+ */
+const BEFORE_ENV = 'MIXPREC_BENCH_TRAIN_PATH';
+
+function beforeRows(batches: number[], quick: boolean): TrainBenchRow[] {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-bench-')), 'before.json');
+  const args = [path.join(PACKAGE_ROOT, 'bin', 'mixprec.js'), 'bench', '--suite', 'train', '--backend', 'wasm', '--batch', batches.join(','), '--out', out, ...(quick ? ['--quick'] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, [BEFORE_ENV]: 'before', MIXPREC_WASM_THREADS: '1' }, timeout: 3_600_000 });
+  if (r.status !== 0) throw new Error(`the old-path benchmark (child process) failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { train: TrainBenchRow[] } };
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  return record.suites.train;
+}
+
+async function measureStep(name: string, which: TrainBenchRow['path'], quantization: TrainBenchRow['quantization'], batch: number, quick: boolean): Promise<TrainBenchRow> {
+  const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
+  const model = createModel('resnet20', {
+    inputShape: [32, 32, 3], numClasses: 10, quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
+  });
+  const solver = createSolver('momentum', 0.01);
+  const stepper = createTrainingStep(model, config, solver);
+  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
+  const timing = await timeIt(async () => {
+    await stepper.step(x, y);
+  }, { warmup: 1, minIterations: quick ? 1 : 2, maxIterations: 20, budgetMs: quick ? 0 : 20_000 });
+  tf.dispose([x, y]);
+  solver.dispose();
+  model.dispose();
+  return { backend: name, path: which, model: 'resnet20', quantization, batch, medianMs: timing.medianMs, imagesPerSecond: batch / (timing.medianMs / 1000) };
+}
+
 export const trainSuite: BenchSuite<TrainBenchRow> = {
   name: 'train',
-  description: 'ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128',
+  description: 'ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128; the path before mixprec\'s kernels (wasm, one thread, child process) and PyTorch (when installed) in the same run',
   async run(ctx) {
     const batches = ctx.options.batches ?? (ctx.quick ? [4] : [32, 128]);
     const rows: TrainBenchRow[] = [];
-    const progress = useProgress(ctx, 'train', ctx.backends.length * batches.length * QUANTIZATIONS.length);
+    if (process.env[BEFORE_ENV] === 'before') {
+      // The child of beforeRows: only the old path.
+      await ctx.switchTo('wasm');
+      useFastKernels(false);
+      try {
+        for (const batch of batches) for (const q of QUANTIZATIONS) rows.push(await measureStep('wasm', 'before', q, batch, ctx.quick));
+      } finally {
+        useFastKernels(true);
+      }
+      return rows;
+    }
+    const devices = ctx.quick ? [] : torchDevices();
+    const hasWasm = ctx.backends.some((b) => b.name === 'wasm');
+    const progress = useProgress(ctx, 'train', ctx.backends.length * batches.length * QUANTIZATIONS.length + (hasWasm ? 1 : 0) + devices.length);
     let done = 0;
     for (const { name } of ctx.backends) {
       await ctx.switchTo(name);
       for (const batch of batches) {
         for (const quantization of QUANTIZATIONS) {
           progress.update(done++, `${name} batch ${batch} ${quantization}`);
-          const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
-          const model = createModel('resnet20', {
-            inputShape: [32, 32, 3], numClasses: 10, quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
-          });
-          const solver = createSolver('momentum', 0.01);
-          const stepper = createTrainingStep(model, config, solver);
-          const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-          const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
-          const timing = await timeIt(async () => {
-            await stepper.step(x, y);
-          }, { warmup: 1, minIterations: ctx.quick ? 1 : 2, maxIterations: 20, budgetMs: ctx.quick ? 0 : 20_000 });
-          rows.push({ backend: name, model: 'resnet20', quantization, batch, medianMs: timing.medianMs, imagesPerSecond: batch / (timing.medianMs / 1000) });
-          tf.dispose([x, y]);
-          solver.dispose();
-          model.dispose();
+          rows.push(await measureStep(name, 'mixprec', quantization, batch, ctx.quick));
         }
       }
+    }
+    if (hasWasm) {
+      progress.update(done++, 'wasm, the path before (child process)');
+      rows.push(...beforeRows(batches, ctx.quick));
+    }
+    for (const device of devices) {
+      progress.update(done++, `PyTorch ${device}`);
+      rows.push(...torchRows(device, batches, 20));
     }
     progress.finish();
     return rows;
   },
   table(rows) {
-    const columns = [...new Set(rows.map((r) => `${r.backend} b${r.batch}`))];
+    const label = (r: TrainBenchRow) => `${r.backend}${r.path === 'before' ? ' (before)' : ''} b${r.batch}`;
+    const columns = [...new Set(rows.map(label))];
     const body = QUANTIZATIONS.filter((q) => rows.some((r) => r.quantization === q)).map((q) => [q, ...columns.map((col) => {
-      const r = rows.find((x) => `${x.backend} b${x.batch}` === col && x.quantization === q);
+      const r = rows.find((x) => label(x) === col && x.quantization === q);
       return r ? `${r.imagesPerSecond.toFixed(1)} img/s` : '–';
     })]);
-    return 'ResNet-20 training step (CIFAR shape), images/s\n' + formatTable(['quantization', ...columns], body);
+    const ratios = rows.filter((r) => r.path === 'mixprec').flatMap((r) => {
+      const before = rows.find((b) => b.path === 'before' && b.backend === r.backend && b.batch === r.batch && b.quantization === r.quantization);
+      const torch = rows.find((b) => b.path === 'reference' && b.backend === 'pytorch-cpu' && b.batch === r.batch && b.quantization === (r.quantization === 'P3' ? 'U3' : r.quantization));
+      const parts = [
+        before ? `${(r.imagesPerSecond / before.imagesPerSecond).toFixed(2)}× the path before` : '',
+        torch && r.quantization !== 'P3' ? `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}× PyTorch cpu` : '',
+      ].filter(Boolean);
+      return parts.length ? [`${r.backend} ${r.quantization} b${r.batch}: ${parts.join(', ')}`] : [];
+    });
+    return 'ResNet-20 training step (CIFAR shape), images/s\n' + formatTable(['quantization', ...columns], body) + (ratios.length ? `\n${ratios.join('\n')}` : '');
   },
 };

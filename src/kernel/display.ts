@@ -131,8 +131,53 @@ export interface Display {
   bundle(data: MimeBundle, metadata?: Record<string, unknown>): DisplayHandle;
   /** Clears the cell's output (with wait: when the next output arrives). */
   clear(wait?: boolean): void;
+  /**
+   * A progress bar that updates in place: `const p = display.progress(n, 'runs'); p.update(i, 'U3 step 4'); p.done()`.
+   * Redraws at most `maxUpdatesPerSecond` times (default 4); `done` always redraws.
+   */
+  progress(total: number, label?: string, options?: { maxUpdatesPerSecond?: number }): ProgressDisplay;
   /** A live training display: pass the result as `train({ onEvent })`. */
   training(options?: import('./widget').TrainingWidgetOptions): (event: import('../train/trainer').TrainEvent) => void;
+}
+
+/** An in-place progress display (see {@link Display.progress}). */
+export interface ProgressDisplay {
+  readonly handle: DisplayHandle;
+  update(done: number, status?: string): void;
+  /** Draws the final state (all done unless `done` is given). */
+  done(status?: string, done?: number): void;
+}
+
+/** The bundle of a progress bar: an HTML bar for notebooks, a text bar for terminals and static viewers. */
+export function progressBundle(label: string, done: number, total: number, status: string, elapsedSec: number): MimeBundle {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
+  const width = 30;
+  const filled = Math.round(frac * width);
+  const time = `${elapsedSec.toFixed(0)} s`;
+  const text = `${label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${total} ${time}${status ? ` ${status}` : ''}`;
+  const html = `<div class="mixprec-progress" style="font-family:sans-serif;font-size:13px">` +
+    `<span>${escapeHtml(label)}</span> <progress value="${done}" max="${total}" style="width:240px;vertical-align:middle"></progress> ` +
+    `<span>${done}/${total} · ${time}</span> <span style="color:#555">${escapeHtml(status)}</span></div>`;
+  return { 'text/html': html, 'text/plain': text };
+}
+
+function progressDisplay(total: number, label = '', o: { maxUpdatesPerSecond?: number } = {}): ProgressDisplay {
+  const started = Date.now();
+  const minGapMs = 1000 / (o.maxUpdatesPerSecond ?? 4);
+  let last = 0;
+  const elapsed = () => (Date.now() - started) / 1000;
+  const h = show(progressBundle(label, 0, total, '', 0));
+  return {
+    handle: h,
+    update(done, status = '') {
+      if (Date.now() - last < minGapMs) return;
+      last = Date.now();
+      h.updateBundle(progressBundle(label, done, total, status, elapsed()));
+    },
+    done(status = 'done', done = total) {
+      h.updateBundle(progressBundle(label, done, total, status, elapsed()));
+    },
+  };
 }
 
 /** Keeps the running cell open until `work` (rendering, a display update) settles. */
@@ -156,6 +201,7 @@ export const display: Display = Object.assign(
     vegalite: (spec: VegaLiteSpec, o: { id?: string } = {}) => track(plotBundle(spec).then((data) => show({ ...data }, {}, o.id))),
     bundle: (data: MimeBundle, metadata?: Record<string, unknown>) => show(data, metadata),
     clear: (wait = false) => requireSink().publish('clear_output', { wait }),
+    progress: (total: number, label?: string, o?: { maxUpdatesPerSecond?: number }) => progressDisplay(total, label, o),
     // Loaded on use: the widget module imports this one.
     training: (options?: import('./widget').TrainingWidgetOptions) => (require('./widget') as typeof import('./widget')).trainingWidget(options),
   },

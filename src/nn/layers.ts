@@ -3,7 +3,9 @@
  * model_resnet.nonl): float weights W, b are the trainable variables; every forward computes Q_w(W), Q_b(b).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fastKernelsEnabled } from '../backend';
 import type { Quantizer } from '../quant';
+import { customOp } from '../quant/custom_op';
 import { ModelBuilder } from './builder';
 
 export type Padding = number | 'same' | 'valid';
@@ -115,15 +117,53 @@ export class BatchNorm {
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     const [beta, gamma] = [this.beta as tf.Tensor as tf.Tensor1D, this.gamma as tf.Tensor as tf.Tensor1D];
     if (!training) return tf.batchNorm4d(x, this.mean as tf.Tensor as tf.Tensor1D, this.variance as tf.Tensor as tf.Tensor1D, beta, gamma, BatchNorm.eps);
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const n = x.size / x.shape[3];
-    // Running statistics are state: updating them adds tape nodes that do not lead to the loss, so backprop ignores them.
+    if (!fastKernelsEnabled()) {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      this.updateRunningStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D, x.size / x.shape[3]);
+      return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BatchNorm.eps);
+    }
+    return batchNormTraining(x, gamma, beta, (mean, variance, n) => this.updateRunningStatistics(mean, variance, n));
+  }
+
+  /** Running statistics are state: decay 0.9, the variance updated with the unbiased estimate (nnabla). */
+  private updateRunningStatistics(mean: tf.Tensor1D, variance: tf.Tensor1D, n: number): void {
     const decay = BatchNorm.decay;
     this.mean.assign(tf.tidy(() => tf.add(tf.mul(this.mean, decay), tf.mul(mean, 1 - decay))));
     this.variance.assign(tf.tidy(() =>
       tf.add(tf.mul(this.variance, decay), tf.mul(variance, (1 - decay) * (n / Math.max(n - 1, 1))))));
-    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BatchNorm.eps);
   }
+}
+
+/**
+ * y = γ·(x − μ)/σ + β with batch statistics μ, σ² = moments(x) as one differentiable op whose gradient is the closed
+ * form instead of autodiff through the moments (which costs a Tile per layer, a full-size ones tensor per mean and a
+ * dozen full-size kernels):
+ *   ∂β = Σ dy,  ∂γ = Σ dy·x̂,  ∂x = γ/(σ·N) · (N·dy − ∂β − x̂·∂γ),  x̂ = (x − μ)/σ, sums over N = batch·H·W.
+ * The moments are computed inside the op, so they never reach the gradient tape.
+ */
+function batchNormTraining(
+  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
+  onStatistics: (mean: tf.Tensor1D, variance: tf.Tensor1D, n: number) => void,
+): tf.Tensor4D {
+  return customOp([x, gamma, beta], ([xIn, g, b], save) => {
+    const { mean, variance } = tf.moments(xIn!, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+    onStatistics(mean, variance, xIn!.size / xIn!.shape[3]!);
+    save([xIn!, g!, mean, variance]);
+    return {
+      value: tf.batchNorm4d(xIn as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, BatchNorm.eps),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x0, g0, m0, v0] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        const n = x0.size / x0.shape[3];
+        const inv = tf.rsqrt(tf.add(v0, BatchNorm.eps));
+        const xhat = tf.mul(tf.sub(x0, m0), inv);
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+        const scale = tf.div(tf.mul(g0, inv), n);
+        const dx = tf.mul(scale, tf.sub(tf.sub(tf.mul(dy, n), dBeta), tf.mul(xhat, dGamma)));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  }) as tf.Tensor4D;
 }
 
 /**

@@ -3,7 +3,9 @@
  * vega View (no canvas needed in Node), rasterise the SVG to PNG with resvg. vega and vega-lite 6 are ESM-only (with
  * top-level await), so they are loaded with a real dynamic import(), which TypeScript keeps as such for Node16.
  */
+import * as path from 'node:path';
 import type { Resvg as ResvgType } from '@resvg/resvg-js';
+import { writeFileAtomic } from '../util/files';
 
 /** A Vega-Lite specification (an object; see https://vega.github.io/vega-lite/). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -74,4 +76,13 @@ export async function plotBundle(spec: VegaLiteSpec, description = 'Vega-Lite ch
     'image/png': svgToPng(svg).toString('base64'),
     'text/plain': `<${description}${typeof spec.title === 'string' ? `: ${spec.title}` : ''}>`,
   };
+}
+
+/** Writes a plot to `file` as SVG (`.svg`) or PNG (`.png`), atomically; returns the file's path. */
+export async function savePlot(spec: VegaLiteSpec, file: string, options: { scale?: number } = {}): Promise<string> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new Error(`${file}: a plot is saved as .svg or .png, not "${ext || 'no extension'}"`);
+  const svg = await renderSvg({ $schema: VEGA_LITE_SCHEMA, ...spec });
+  writeFileAtomic(file, ext === '.svg' ? svg : svgToPng(svg, options.scale));
+  return file;
 }

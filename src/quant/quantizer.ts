@@ -165,7 +165,9 @@ export function projectParams(spec: ResolvedSpec, variables: Partial<Record<Para
         xmax.assign(upper);
       }
       const [lo, hi] = spec.ranges[name]!;
-      v.assign(tf.clipByValue(v, Math.fround(lo + 1e-5), Math.fround(hi - 1e-5)));
+      // nnabla's clip_by_value is minimum(maximum(v, lo), hi), which also serves a degenerate range: the fixed-bitwidth
+      // runs (b_min = b_max = 2) project n to 2 − 1e-5 (SPEC §2.4); tf.clipByValue would refuse lo > hi.
+      v.assign(tf.minimum(tf.maximum(v, Math.fround(lo + 1e-5)), Math.fround(hi - 1e-5)));
     }
   });
 }

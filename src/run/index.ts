@@ -15,3 +15,5 @@ export {
 } from './runner';
 export { runSweep, expandGrid, readGridFile, sweepHtml, type ParameterGrid, type SweepOptions, type SweepResult, type SweepIndex, type SweepRun } from './sweep';
 export { terminalRunReporter, terminalSweepReporter } from './terminal';
+export { reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter } from './reproduce';
+export { notebooksHtml, outputHtml, type ReportEntry, type ReportOptions } from './report';

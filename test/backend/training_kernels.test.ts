@@ -94,6 +94,23 @@ function depthwiseInputGradRef(dy: Dense, filter: Dense, info: Info): { shape: n
   return { shape, values: out };
 }
 
+/** dx[n, h, w, ci] = Σ dy[n, oh, ow, co] · W[i, j, ci, co] over h = oh·s + i − pad, by definition. */
+function inputGradRef(dy: Dense, filter: Dense, info: Info): { shape: number[]; values: Float64Array } {
+  const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
+    for (let i = 0; i < info.filterHeight; i++) for (let j = 0; j < info.filterWidth; j++) {
+      const h = oh * info.strideHeight + i - info.padInfo.top;
+      const w = ow * info.strideWidth + j - info.padInfo.left;
+      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+      for (let ci = 0; ci < info.inChannels; ci++) for (let co = 0; co < info.outChannels; co++) {
+        out[at4(shape, n, h, w, ci)] += dy.values[at4(dy.shape, n, oh, ow, co)]! * filter.values[at4(filter.shape, i, j, ci, co)]!;
+      }
+    }
+  }
+  return { shape, values: out };
+}
+
 async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<number> }>) {
   await initBackend('cpu');
   const cpu = await fn();
@@ -122,6 +139,30 @@ describe('training kernels mixprec registers', () => {
       assertAllClose(wasm, ref, `wasm Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
       assertAllClose(cpu, ref, `cpu Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
     }
+  });
+
+  it('Conv2DBackpropInput (wasm: the XNNPACK convolution replacing the scalar loop)', async () => {
+    const r = new Random(seed + 3);
+    let checked = 0;
+    for (let t = 0; t < 60; t++) {
+      const c = randomCase(r, false);
+      const inputShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, c.stride, 1, c.pad);
+      } catch { continue; }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+      const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape };
+      const { cpu, wasm } = await onBoth(() => kernel('Conv2DBackpropInput', { dy, filter }, attrs));
+      const ref = inputGradRef(dy, filter, info);
+      assertAllClose(wasm, ref, `wasm Conv2DBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      assertAllClose(cpu, ref, `cpu Conv2DBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      checked++;
+    }
+    assert.ok(checked > 30, `only ${checked} cases`);
   });
 
   it('DepthwiseConv2dNativeBackpropFilter', async () => {

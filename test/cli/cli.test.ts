@@ -45,10 +45,14 @@ describe('mixprec CLI', () => {
     const r = mixprec('bench', '--quick', '--backend', 'cpu', '--elements', '4096', '--out', out);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\| identity +\| +[\d.]+ [kM]?elem\/s \(1\.00×\)/);
-    const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { quant: { quantizer: string; elementsPerSecond: number; backend: string }[] }; machine: { cores: number } };
+    const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { quant: { quantizer: string; elementsPerSecond: number; backend: string; path: string }[] }; machine: { cores: number } };
     const rows = record.suites.quant;
-    assert.deepEqual(rows.map((x) => x.quantizer), ['identity', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2']);
+    // The fused kernels and the composed ops they replace, in the same run.
+    for (const which of ['fused', 'composed']) {
+      assert.deepEqual(rows.filter((x) => x.path === which).map((x) => x.quantizer), ['identity', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2']);
+    }
     for (const row of rows) assert.ok(row.elementsPerSecond > 0 && row.backend === 'cpu');
+    assert.match(r.stdout, /cpu fused .*cpu composed/);
     assert.deepEqual(fs.readdirSync(dir), ['quant.json'], 'no temporary file left');
   });
 
@@ -58,7 +62,7 @@ describe('mixprec CLI', () => {
     assert.equal(bad.stderr.trim(), 'mixprec demo: --steps must be a number, got "x"');
     const unknown = mixprec('frobnicate');
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: demo, train, data, kernel, run, sweep, backend, bench/);
+    assert.match(unknown.stderr, /unknown command "frobnicate"; commands: demo, train, data, kernel, run, reproduce, sweep, backend, bench/);
     const option = mixprec('bench', '--suites', 'quant');
     assert.equal(option.code, 2);
     assert.match(option.stderr, /unknown option --suites for `mixprec bench`/);
@@ -66,6 +70,9 @@ describe('mixprec CLI', () => {
     assert.equal(backend.code, 1);
     assert.match(backend.stderr, /^mixprec backend: backend "tensorflow" cannot start: @tensorflow\/tfjs-node/);
     assert.equal(backend.stderr.trim().split('\n').length, 1);
+    const notebook = mixprec('reproduce', '--only', '99', '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-rep-')));
+    assert.equal(notebook.code, 1);
+    assert.match(notebook.stderr, /^mixprec reproduce: notebook "99": no such notebook in .*notebooks; notebooks: 01-quantizers\.ipynb, /);
     const suite = mixprec('bench', '--suite', 'nope', '--backend', 'cpu');
     assert.equal(suite.code, 1);
     assert.match(suite.stderr, /unknown benchmark suite "nope"; available: quant/);

@@ -58,4 +58,15 @@ describe('projection of quantizer parameters (clip_quant_vals)', async () => {
       }
     });
   }
+
+  it('a fixed bitwidth range [2, 2] projects n to 2 − 1e-5, as the CON (TQT-like) runs do', async () => {
+    for (const short of ['U1', 'U2', 'P1', 'P2'] as const) {
+      const spec = specFor(short, { signed: true, ranges: { n: [2, 2] }, init: { n: 2 }, ...(short.startsWith('P') ? { withZero: false } : {}) });
+      const q = createQuantizer(spec);
+      q.project();
+      assert.equal((await q.variables.n!.data())[0], f(2 - 1e-5), short);
+      assert.equal((await q.state()).bits, 2, `${short}: the bitwidth stays 2`);
+      q.dispose();
+    }
+  });
 });

@@ -9,29 +9,7 @@ import {
   backend_util, DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
-
-/** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
-function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
-  const [n, ho, wo, k] = dy.shape;
-  const hu = (ho - 1) * sh + 1;
-  const wu = (wo - 1) * sw + 1;
-  const out = backend.makeOutput([n, hu, wu, k], 'float32');
-  // Views are taken after makeOutput: allocating may grow the wasm heap and detach earlier views.
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
-  const src = backend.typedArrayFromHeap(dy) as Float32Array;
-  dst.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
-        const from = ((b * ho + oh) * wo + ow) * k;
-        const to = ((b * hu + oh * sh) * wu + ow * sw) * k;
-        dst.set(src.subarray(from, from + k), to);
-      }
-    }
-  }
-  return out;
-}
+import { callKernel, fitExtent, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;

@@ -1,11 +1,20 @@
 /**
- * Training kernels mixprec supplies: the ones the wasm backend lacks, and a faster filter gradient for the cpu
- * backend. Each is built from the backend's own kernels and tested against float64 loops.
+ * Training kernels mixprec supplies: the ones the wasm backend lacks, and faster replacements for kernels a backend
+ * has but runs as scalar loops. Each is built from the backend's own kernels and tested against float64 loops.
+ * The replacements can be switched off (`useFastKernels(false)`) so that benchmarks measure the old path in the same
+ * run.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
+import { findBackend, getBackend, getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
+import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
+import { FUSED_QUANTIZER_KERNELS, fusedQuantizerKernels as jsQuantizerKernels } from './quantize';
+import { webgpuQuantizerKernels } from './quantize_webgpu';
+
+const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels];
+
+export { FUSED_QUANTIZER_KERNELS };
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('wasm'),
@@ -14,7 +23,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
 ];
 
 /** Kernels that replace a backend's own because they are faster (and as exact). */
-export const cpuReplacementKernels: readonly KernelConfig[] = [conv2DBackpropFilterConfig('cpu')];
+export const replacementKernels: readonly KernelConfig[] = [conv2DBackpropFilterConfig('cpu'), conv2DBackpropInputConfig];
 
 /** Registers each kernel that the installed wasm backend does not provide itself (a newer tfjs may ship them). */
 export function registerWasmTrainingKernels(): string[] {
@@ -28,18 +37,73 @@ export function registerWasmTrainingKernels(): string[] {
   return added;
 }
 
-const replaced = new Set<string>();
+/** Registers the fused quantizer kernels of a backend (cpu, wasm, webgpu), once. */
+export function registerFusedKernels(backendName: string): string[] {
+  const added: string[] = [];
+  for (const config of fusedQuantizerKernels) {
+    if (config.backendName === backendName && getKernel(config.kernelName, backendName) === undefined) {
+      registerKernel(config);
+      added.push(config.kernelName);
+    }
+  }
+  return added;
+}
+
+/** Whether the active backend runs a quantizer family fused (fast kernels on, and the backend has the kernels). */
+export function fusedQuantizer(family: keyof typeof FUSED_QUANTIZER_KERNELS): (typeof FUSED_QUANTIZER_KERNELS)[typeof family] | null {
+  const names = FUSED_QUANTIZER_KERNELS[family];
+  return fast && getKernel(names.backward, getBackend()) !== undefined ? names : null;
+}
+
+/** The backend's own kernels that a replacement displaced, to restore them. */
+const originals = new Map<string, KernelConfig | undefined>();
+let fast = true;
+
+function swapIn(config: KernelConfig): boolean {
+  const key = `${config.backendName}/${config.kernelName}`;
+  if (originals.has(key)) return false;
+  originals.set(key, getKernel(config.kernelName, config.backendName));
+  if (originals.get(key) !== undefined) unregisterKernel(config.kernelName, config.backendName);
+  registerKernel(config);
+  return true;
+}
+
+/** Installs the replacement kernels of one backend (called when it loads); returns the kernel names swapped. */
+export function registerReplacementKernels(backendName: string): string[] {
+  if (!fast) return [];
+  return replacementKernels.filter((k) => k.backendName === backendName && swapIn(k)).map((k) => k.kernelName);
+}
 
 /** Swaps the cpu backend's Conv2DBackpropFilter (a scalar loop) for the convolution-based one. */
 export function registerCpuKernels(): string[] {
-  const swapped: string[] = [];
-  for (const config of cpuReplacementKernels) {
-    const key = `${config.backendName}/${config.kernelName}`;
-    if (replaced.has(key)) continue;
-    if (getKernel(config.kernelName, config.backendName) !== undefined) unregisterKernel(config.kernelName, config.backendName);
-    registerKernel(config);
-    replaced.add(key);
-    swapped.push(config.kernelName);
+  return registerReplacementKernels('cpu');
+}
+
+/**
+ * Turns mixprec's faster kernels on (default) or off. Off restores the backends' own kernels, so a benchmark can time
+ * the path before them in the same process; the fused quantizer and batch-norm ops consult {@link fastKernelsEnabled}.
+ */
+export function useFastKernels(on: boolean): void {
+  if (on === fast) return;
+  fast = on;
+  if (on) {
+    for (const key of [...originals.keys()]) originals.delete(key);
+    for (const name of ['cpu', 'wasm']) if (getKernel('Conv2D', name) !== undefined) registerReplacementKernels(name);
+    return;
   }
-  return swapped;
+  for (const [key, original] of originals) {
+    const [backendName, kernelName] = key.split('/') as [string, string];
+    unregisterKernel(kernelName, backendName);
+    if (original !== undefined) {
+      registerKernel(original);
+      // wasm kernels bind their WebAssembly function in setupFunc, which tfjs runs only when the backend starts.
+      const instance = findBackend(backendName);
+      if (instance !== null && original.setupFunc) original.setupFunc(instance);
+    }
+  }
+  originals.clear();
+}
+
+export function fastKernelsEnabled(): boolean {
+  return fast;
 }

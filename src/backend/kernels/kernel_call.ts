@@ -56,3 +56,25 @@ export function fitExtent(size: number, padBefore: number, needed: number): { ke
   const padAfter = needed - size - padBefore;
   return padAfter >= 0 ? { keep: size, padAfter } : { keep: size + padAfter, padAfter: 0 };
 }
+
+/** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
+export function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [n, ho, wo, k] = dy.shape;
+  const hu = (ho - 1) * sh + 1;
+  const wu = (wo - 1) * sw + 1;
+  const out = backend.makeOutput([n, hu, wu, k], 'float32');
+  // Views are taken after makeOutput: allocating may grow the wasm heap and detach earlier views.
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = backend.typedArrayFromHeap(dy) as Float32Array;
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let oh = 0; oh < ho; oh++) {
+      for (let ow = 0; ow < wo; ow++) {
+        const from = ((b * ho + oh) * wo + ow) * k;
+        const to = ((b * hu + oh * sh) * wu + ow * sw) * k;
+        dst.set(src.subarray(from, from + k), to);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * The threaded SIMD build of tfjs-backend-wasm in Node. tfjs turns it off in Node (tfjs issue #3830); what stops it is
+ * glue written for browsers, not the build: the pthread workers are started from Blob URLs (Node's workers need file
+ * paths), the worker receives the main script as a Blob it cannot read synchronously, the main script is the bundle's
+ * factory function as text and so lacks the bundle's `require$$N` / `commonjsGlobal` names, XNNPACK caps its pool at
+ * half the logical cores (1 on a 2-vCPU machine), and the idle workers keep Node from exiting.
+ *
+ * While the backend starts, `Blob` and `URL.createObjectURL` are replaced so that the two scripts land in a temporary
+ * folder as files (the worker's Blob branch pointed at the main script's file), and `os.cpus()` reports twice the
+ * cores so that XNNPACK's halving leaves the requested count; everything is restored right after, and the workers
+ * are unref'd. Pinned to the tfjs-backend-wasm version in package.json (the names above are its bundle's).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+// The module object itself (not an import namespace, whose properties are read-only getters), to patch os.cpus.
+import nodeOs = require('node:os');
+
+/** Threads requested: MIXPREC_WASM_THREADS, else the machine's parallelism (at most 8, the build's worker pool). */
+export function wasmThreadCount(): number {
+  const env = process.env.MIXPREC_WASM_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`MIXPREC_WASM_THREADS must be a positive integer, got "${env}"`);
+    return Math.min(n, 8);
+  }
+  return Math.max(1, Math.min(os.availableParallelism(), 8));
+}
+
+const BUNDLE_NAMES = "var commonjsGlobal = globalThis, require$$0 = require('fs'), require$$1 = require('path'), " +
+  "require$$3 = require('perf_hooks'), require$$4 = require('os');\n";
+const WORKER_BLOB_READ = 'URL.createObjectURL(e.data.urlOrBlob)';
+
+interface MarkedText extends String {
+  mixprecScript?: 'main' | 'other';
+}
+
+let scriptDir: string | undefined;
+
+/** Installs the shims for `count` threads; call `restore()` once tfjs has started the backend (or failed to). */
+export function prepareWasmThreads(count: number, tf: { env(): { set(flag: string, value: unknown): void } }, wasm: { setThreadsCount(n: number): void }): { restore(): void } {
+  scriptDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-threads-'));
+  const dir = scriptDir;
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const mainFile = path.join(dir, 'main.js');
+  const workerFile = path.join(dir, 'worker.js');
+  const realBlob = globalThis.Blob;
+  const realCreate = URL.createObjectURL;
+  const realCpus = nodeOs.cpus;
+
+  globalThis.Blob = function shimBlob(parts: unknown[], options?: ConstructorParameters<typeof Blob>[1]) {
+    const text = parts.map(String).join('');
+    if (text.startsWith('var WasmBackendModuleThreadedSimd')) {
+      fs.writeFileSync(mainFile, BUNDLE_NAMES + text);
+      const marked: MarkedText = new String(text);
+      marked.mixprecScript = 'main';
+      return marked;
+    }
+    if (text.includes(WORKER_BLOB_READ)) {
+      const marked: MarkedText = new String(text.replace(WORKER_BLOB_READ, JSON.stringify(mainFile)));
+      marked.mixprecScript = 'other';
+      return marked;
+    }
+    return new realBlob(parts as ConstructorParameters<typeof Blob>[0], options);
+  } as unknown as typeof Blob;
+  URL.createObjectURL = (obj: Blob | MarkedText) => {
+    if (obj instanceof String && (obj as MarkedText).mixprecScript === 'other') {
+      fs.writeFileSync(workerFile, String(obj));
+      return workerFile;
+    }
+    return realCreate(obj as Blob);
+  };
+  nodeOs.cpus = () => [...realCpus(), ...realCpus()];
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(count);
+  return {
+    restore() {
+      globalThis.Blob = realBlob;
+      URL.createObjectURL = realCreate;
+      nodeOs.cpus = realCpus;
+    },
+  };
+}
+
+/** Lets Node exit while the pthread workers idle (emscripten's Node glue keeps them referenced). */
+export function unrefWasmWorkers(backend: unknown): void {
+  const pthreads = (backend as { wasm?: { PThread?: { unusedWorkers: { unref(): void }[]; runningWorkers: { unref(): void }[] } } }).wasm?.PThread;
+  if (!pthreads) return;
+  for (const w of [...pthreads.unusedWorkers, ...pthreads.runningWorkers]) w.unref();
+}

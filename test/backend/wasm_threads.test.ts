@@ -1,0 +1,54 @@
+/**
+ * The multi-threaded wasm build in Node, started as users start it (a fresh process per setting): it reports the
+ * threads XNNPACK uses, computes the same convolution and matmul bits as one thread, leaves no shim behind, and the
+ * process exits by itself (idle pthread workers must not keep Node alive).
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SCRIPT = `
+const m = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+const tf = require('@tensorflow/tfjs');
+const os = require('os');
+(async () => {
+  const report = await m.initBackend('wasm');
+  const x = tf.randomNormal([4, 16, 16, 8], 0, 1, 'float32', 7);
+  const w = tf.randomNormal([3, 3, 8, 12], 0, 1, 'float32', 8);
+  const a = tf.randomNormal([96, 80], 0, 1, 'float32', 9);
+  const conv = Buffer.from((await tf.conv2d(x, w, 1, 'same').data()).buffer).toString('base64');
+  const mm = Buffer.from((await tf.matMul(a, a, false, true).data()).buffer).toString('base64');
+  const shimsGone = typeof Blob === 'function' && new Blob(['x']).size === 1 && os.cpus().length === ${os.cpus().length};
+  process.stdout.write(JSON.stringify({ threads: report.threads, conv, mm, shimsGone }));
+})();
+`;
+
+function run(threads: number): { threads: number; conv: string; mm: string; shimsGone: boolean } {
+  const r = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: String(threads) } });
+  assert.equal(r.signal, null, `MIXPREC_WASM_THREADS=${threads}: the process did not exit by itself (${r.signal})`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /multi-threaded wasm build did not start/);
+  return JSON.parse(r.stdout);
+}
+
+describe('wasm backend threads', () => {
+  it('starts with the requested threads, computes the same bits as one thread, and exits', () => {
+    const one = run(1);
+    const two = run(2);
+    assert.equal(one.threads, 1);
+    assert.equal(two.threads, Math.min(2, os.availableParallelism()));
+    assert.equal(two.conv, one.conv, 'conv2d differs between 1 and 2 threads');
+    assert.equal(two.mm, one.mm, 'matMul differs between 1 and 2 threads');
+    assert.ok(one.shimsGone && two.shimsGone, 'Blob / os.cpus shims left installed');
+  });
+
+  it('rejects a bad MIXPREC_WASM_THREADS with one clear error', () => {
+    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))}).initBackend('wasm').catch((e) => { console.error(e.message); process.exit(3); })`],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: 'many' } });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /MIXPREC_WASM_THREADS must be a positive integer, got "many"/);
+  });
+});
