@@ -80,7 +80,8 @@ function perParametrization(title: string, data: readonly { parametrization: str
   return {
     title: o.title ?? title,
     data: { values: data },
-    facet: { field: 'parametrization', type: 'nominal', title: null },
+    // Panels in the order of the rows (U1, U2, U3, P1, P2, P3), not alphabetically.
+    facet: { field: 'parametrization', type: 'nominal', title: null, sort: [...new Set(data.map((r) => r.parametrization))] },
     columns: Math.min(3, new Set(data.map((r) => r.parametrization)).size),
     spec: { width: o.width ?? 220, height: o.height ?? 180, ...panel },
     resolve: { scale: { x: 'independent', y: 'independent' } },
