@@ -35,6 +35,9 @@ interface Attrs {
 
 const WORKGROUP = 128;
 
+/** The attributes as WGSL literals (they select a shader variant: part of its key). */
+const wgslFlags = (attrs: Attrs) => ({ signed: String(attrs.signed), withZero: String(attrs.withZero) });
+
 /** A flat elementwise program over `size` elements (the dispatch is 1-D; the backend splits large ones). */
 function program(key: string, outputShape: number[], variableNames: string[], body: string): WebGPUProgram {
   const size = outputShape.reduce((a, b) => a * b, 1);
@@ -90,8 +93,7 @@ const POW2_WGSL = `
 `;
 
 function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
-  const signed = attrs.signed ? 'true' : 'false';
-  const withZero = attrs.withZero ? 'true' : 'false';
+  const { signed, withZero } = wgslFlags(attrs);
   const body = family === 'uniform'
     ? `${UNIFORM_WGSL}
       fn main(index : i32) {
@@ -118,8 +120,7 @@ function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs)
 }
 
 function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
-  const signed = attrs.signed ? 'true' : 'false';
-  const withZero = attrs.withZero ? 'true' : 'false';
+  const { signed, withZero } = wgslFlags(attrs);
   const body = family === 'uniform'
     ? `fn main(index : i32) {
         if (index < uniforms.size) {
@@ -145,8 +146,7 @@ function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): Web
 
 /** The terms of the two parameter sums: row 0 and row 1 of a [2, N] output. */
 function termsProgram(family: 'uniform' | 'pow2', n: number, attrs: Attrs): WebGPUProgram {
-  const signed = attrs.signed ? 'true' : 'false';
-  const withZero = attrs.withZero ? 'true' : 'false';
+  const { signed, withZero } = wgslFlags(attrs);
   const body = family === 'uniform'
     ? `${UNIFORM_WGSL}
       fn main(index : i32) {
