@@ -144,6 +144,7 @@ const webgpu: BackendProvider = {
 };
 
 let wasmThreads: { restore(): void } | undefined;
+let wasmStarted = false;
 
 const wasm: BackendProvider = {
   name: 'wasm',
@@ -151,7 +152,8 @@ const wasm: BackendProvider = {
   async load() {
     const wasmModule = await import('@tensorflow/tfjs-backend-wasm');
     const threads = wasmThreadCount();
-    if (threads > 1) wasmThreads = prepareWasmThreads(threads, tf, wasmModule);
+    // Threads are fixed when tfjs first starts the backend; later selections reuse it as it is.
+    if (threads > 1 && !wasmStarted) wasmThreads = prepareWasmThreads(threads, tf, wasmModule);
     registerWasmTrainingKernels();
     registerReplacementKernels('wasm');
     registerFusedKernels('wasm');
@@ -160,7 +162,10 @@ const wasm: BackendProvider = {
     wasmThreads?.restore();
     const wasThreaded = wasmThreads !== undefined;
     wasmThreads = undefined;
-    if (ok) unrefWasmWorkers(tf.backend());
+    if (ok) {
+      wasmStarted = true;
+      unrefWasmWorkers(tf.backend());
+    }
     // The threaded build failed to start: say so, and let the caller retry single-threaded.
     return !ok && wasThreaded ? 'retry-single-threaded' : undefined;
   },

@@ -68,10 +68,8 @@ async function start(name: BackendName, options: StartOptions): Promise<void> {
   try {
     await withoutProcessHooks(async () => {
       await provider.load(options);
-      let ok = false;
       try {
         await setTfjsBackend(provider.tfjsBackend);
-        ok = true;
       } catch (err) {
         if (provider.started?.(false) !== 'retry-single-threaded') throw err;
         process.stderr.write(`mixprec: the multi-threaded wasm build did not start (${(err as Error).message}); using one thread\n`);
@@ -79,7 +77,7 @@ async function start(name: BackendName, options: StartOptions): Promise<void> {
         await setTfjsBackend(provider.tfjsBackend);
         return;
       }
-      provider.started?.(ok);
+      provider.started?.(true);
     });
   } catch (err) {
     throw new BackendUnavailableError(name, (err as Error).message);

@@ -39,9 +39,12 @@ let scriptDir: string | undefined;
 
 /** Installs the shims for `count` threads; call `restore()` once tfjs has started the backend (or failed to). */
 export function prepareWasmThreads(count: number, tf: { env(): { set(flag: string, value: unknown): void } }, wasm: { setThreadsCount(n: number): void }): { restore(): void } {
-  scriptDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-threads-'));
+  if (scriptDir === undefined) {
+    const created = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-threads-'));
+    process.once('exit', () => fs.rmSync(created, { recursive: true, force: true }));
+    scriptDir = created;
+  }
   const dir = scriptDir;
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const mainFile = path.join(dir, 'main.js');
   const workerFile = path.join(dir, 'worker.js');
   const realBlob = globalThis.Blob;

@@ -22,15 +22,22 @@ const os = require('os');
   const conv = Buffer.from((await tf.conv2d(x, w, 1, 'same').data()).buffer).toString('base64');
   const mm = Buffer.from((await tf.matMul(a, a, false, true).data()).buffer).toString('base64');
   const shimsGone = typeof Blob === 'function' && new Blob(['x']).size === 1 && os.cpus().length === ${os.cpus().length};
-  process.stdout.write(JSON.stringify({ threads: report.threads, conv, mm, shimsGone }));
+  // Selecting the backends again (as tests and notebooks do) reuses the started wasm backend: no new shims or
+  // exit handlers, the same threads.
+  const listeners = process.listenerCount('exit');
+  let again = report;
+  for (let i = 0; i < 12; i++) { await m.initBackend('cpu'); again = await m.initBackend('wasm'); }
+  const reselect = { addedExitListeners: process.listenerCount('exit') - listeners, threads: again.threads };
+  process.stdout.write(JSON.stringify({ threads: report.threads, conv, mm, shimsGone, reselect }));
 })();
 `;
 
-function run(threads: number): { threads: number; conv: string; mm: string; shimsGone: boolean } {
+function run(threads: number): { threads: number; conv: string; mm: string; shimsGone: boolean; reselect: { addedExitListeners: number; threads: number } } {
   const r = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: String(threads) } });
   assert.equal(r.signal, null, `MIXPREC_WASM_THREADS=${threads}: the process did not exit by itself (${r.signal})`);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /multi-threaded wasm build did not start/);
+  assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning/);
   return JSON.parse(r.stdout);
 }
 
@@ -43,6 +50,7 @@ describe('wasm backend threads', () => {
     assert.equal(two.conv, one.conv, 'conv2d differs between 1 and 2 threads');
     assert.equal(two.mm, one.mm, 'matMul differs between 1 and 2 threads');
     assert.ok(one.shimsGone && two.shimsGone, 'Blob / os.cpus shims left installed');
+    for (const r of [one, two]) assert.deepEqual(r.reselect, { addedExitListeners: 0, threads: r.threads });
   });
 
   it('rejects a bad MIXPREC_WASM_THREADS with one clear error', () => {
