@@ -7,7 +7,6 @@
  * ∂q/∂a = s·idx1, ∂q/∂b = s·idx3 (the masks and the sign carry no gradient in the code).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedQuantizer } from '../backend/kernels';
 import type { Family, Grid, ParametrizationEntry, RawParams } from './family';
 import { ceilLog2, exp2, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway, SQRT1_2_F32 } from './round';
 import type { ResolvedSpec } from './spec';
@@ -32,8 +31,6 @@ function masks(x: tf.Tensor, a: tf.Scalar, b: tf.Scalar, spec: ResolvedSpec) {
 
 export const pow2Family: Family = {
   forward(x, a, b, spec) {
-    const fused = fusedQuantizer('pow2');
-    if (fused) return tf.engine().runKernel(fused.forward, { x, p0: a, p1: b }, { signed: spec.signed, withZero: spec.withZero }) as tf.Tensor;
     return tf.tidy(() => {
       const { ax, sx, idx1, idx2, idx3, p } = masks(x, a, b, spec);
       // The code's masked sum (with xmin > xmax the masks overlap and it adds a and b); the term ax·0 is 0 for
@@ -44,11 +41,6 @@ export const pow2Family: Family = {
     });
   },
   backward(dy, x, a, b, spec) {
-    const fused = fusedQuantizer('pow2');
-    if (fused) {
-      const [dx, dg0, dg1] = tf.engine().runKernel(fused.backward, { dy, x, p0: a, p1: b }, { signed: spec.signed, withZero: spec.withZero }) as tf.Tensor[];
-      return { dx: dx!, dg0: dg0 as tf.Scalar, dg1: dg1 as tf.Scalar };
-    }
     return tf.tidy(() => {
       const { ax, sx, idx1, idx2, idx3, p } = masks(x, a, b, spec);
       const dx = tf.where(idx2, tf.mul(dy, tf.div(p, ax)), tf.zerosLike(dy));

@@ -6,7 +6,6 @@
  * ∂q/∂X = 1[x ≥ X] − 1[signed]·1[x ≤ −X]; each parametrization maps (d_q, X) back to its own parameters.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedQuantizer } from '../backend/kernels';
 import type { Family, Grid, ParametrizationEntry, RawParams, ScalarWithPartials } from './family';
 import { ceilLog2, clipScalar, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway } from './round';
 import type { ResolvedSpec } from './spec';
@@ -20,19 +19,12 @@ function clipToRange(x: tf.Tensor, X: tf.Scalar, signed: boolean): { lo: tf.Tens
 
 export const uniformFamily: Family = {
   forward(x, step, X, spec) {
-    const fused = fusedQuantizer('uniform');
-    if (fused) return tf.engine().runKernel(fused.forward, { x, p0: step, p1: X }, { signed: spec.signed, withZero: false }) as tf.Tensor;
     return tf.tidy(() => {
       const { c } = clipToRange(x, X, spec.signed);
       return tf.mul(roundHalfAway(tf.div(c, step)), step);
     });
   },
   backward(dy, x, step, X, spec) {
-    const fused = fusedQuantizer('uniform');
-    if (fused) {
-      const [dx, dg0, dg1] = tf.engine().runKernel(fused.backward, { dy, x, p0: step, p1: X }, { signed: spec.signed, withZero: false }) as tf.Tensor[];
-      return { dx: dx!, dg0: dg0 as tf.Scalar, dg1: dg1 as tf.Scalar };
-    }
     return tf.tidy(() => {
       const { lo, c } = clipToRange(x, X, spec.signed);
       const q = tf.mul(roundHalfAway(tf.div(c, step)), step);

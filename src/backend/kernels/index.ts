@@ -87,7 +87,6 @@ export function useFastKernels(on: boolean): void {
   if (on === fast) return;
   fast = on;
   if (on) {
-    for (const key of [...originals.keys()]) originals.delete(key);
     for (const name of ['cpu', 'wasm']) if (getKernel('Conv2D', name) !== undefined) registerReplacementKernels(name);
     return;
   }

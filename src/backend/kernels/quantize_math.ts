@@ -1,10 +1,11 @@
 /**
  * The quantizers' elementwise work in one pass over the data (forward) and one pass (backward: ∂x and the two
- * parameter sums), for backends whose memory JavaScript can read: cpu and wasm. Each step repeats the composed tfjs
- * ops of src/quant/uniform.ts and pow2.ts in float32 (Math.fround after every operation, which is exact for
- * + − × ÷ since float64 holds every float32 result before rounding), so values are bit-identical to the composed
+ * parameter sums), for backends whose memory JavaScript can read: cpu and wasm. Each value is the float32 result of
+ * the composed tfjs ops of src/quant/uniform.ts and pow2.ts: Math.fround after an operation whose float64 result may
+ * not be a float32 (float64 holds every float32 + − × ÷ result before rounding, so this is exact), and none where the
+ * operands make it exact (products with powers of two, integers below 2^24). Values are bit-identical to the composed
  * version; the parameter sums are accumulated in float64 (more exact than a float32 reduction, so equal within
- * float32 rounding, not bit for bit).
+ * float32 summation error, not bit for bit).
  */
 const f = Math.fround;
 const SQRT2_F32 = f(Math.SQRT2);
@@ -139,7 +140,8 @@ export interface Pow2Grid {
   withZero: boolean;
 }
 
-const SQRT2_MANTISSA = new Int32Array(new Float32Array([SQRT2_F32]).buffer)[0]! & 0x7fffff;
+/** The mantissa bits of float32 √2: v/2^⌊log2 v⌋ > √2 iff v's mantissa bits exceed these (shared with the WGSL kernels). */
+export const SQRT2_MANTISSA = new Int32Array(new Float32Array([SQRT2_F32]).buffer)[0]! & 0x7fffff;
 const EXPONENT_SCALE = Array.from({ length: 256 }, (_, e) => 2 ** (e - 127));
 
 /**

@@ -3,13 +3,13 @@
  * for ∂x and one for the per-element terms of both parameter sums (as a [2, N] tensor), reduced by the backend's own
  * Sum — the reduction the composed ops use, so the sums agree with them.
  *
- * Exactness as in quantize_math.ts: the steps d and the levels qmin, qmax are powers of two (the parametrizations
- * round them), so x/d = x·(1/d) and r·d are exact in f32; rounding is ⌊|z| + ½⌋ on an exact |z| (|z| < 2^23, where
- * f32 addition of ½ is exact), and 2^round(log2|x|) is read off the f32 bits (exponent, mantissa against √2's), not
- * computed with exp2/log2 whose WGSL precision is a few ULP.
+ * Exactness as in quantize_math.ts: the shaders repeat the composed ops (clip, the same division x/d — exact, d being a
+ * power of two — and round half away from zero), and 2^round(log2|x|) is read off the f32 bits (exponent, mantissa
+ * against √2's), not computed with exp2/log2 whose WGSL precision is a few ULP.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FUSED_QUANTIZER_KERNELS } from './quantize';
+import { SQRT2_MANTISSA } from './quantize_math';
 import { callKernel, type BackendHandle } from './kernel_call';
 
 interface WebGPUProgram {
@@ -50,8 +50,7 @@ function program(key: string, outputShape: number[], variableNames: string[], bo
   };
 }
 
-// Shared WGSL: the uniform quantizer's level index and the pow2 rounding by bits. `top` = round(X/d) is computed
-// per invocation from the scalars (cheap, and keeps the kernels free of extra uniforms).
+// Shared WGSL: the uniform quantizer's value and the pow2 rounding by bits.
 const UNIFORM_WGSL = `
   fn roundHalfAway(z : f32) -> f32 {
     let a = abs(z);
@@ -59,7 +58,7 @@ const UNIFORM_WGSL = `
     let up = select(0.0, 1.0, (a - whole >= 0.5));
     return sign(z) * (whole + up);
   }
-  // q = d·clamp(round(x/d), −top, top) (unsigned: 0 for x ≤ 0), top = round(X/d); NaN stays NaN.
+  // q = d·round(clip(x, lo, X)/d), lo = −X (signed) or 0; NaN stays NaN (WGSL's clamp leaves NaN undefined).
   fn uniformQ(xi : f32, step : f32, X : f32, signed : bool) -> f32 {
     if (isnan(xi)) { return xi; }
     let lo = select(0.0, -X, signed);
@@ -70,7 +69,7 @@ const UNIFORM_WGSL = `
 `;
 
 const POW2_WGSL = `
-  const SQRT2_MANTISSA : u32 = ${new Int32Array(new Float32Array([Math.SQRT2]).buffer)[0]! & 0x7fffff}u;
+  const SQRT2_MANTISSA : u32 = ${SQRT2_MANTISSA}u;
   // 2^round(log2 v) for a positive normal f32: its power-of-two part, doubled when the mantissa exceeds √2's.
   fn pow2RoundBits(v : f32) -> f32 {
     let bits = bitcast<u32>(v);
