@@ -19,7 +19,7 @@ import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/in
 import type { InstallTarget } from './jupyter/kernelspec';
 import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunReporter, terminalSweepReporter, type RunOptions } from './run';
 import { stripAnsi } from './run/terminal';
-import { reproduce, listNotebooks, NOTEBOOK_DIR } from './run/reproduce';
+import { reproduce } from './run/reproduce';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
 /** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
@@ -122,10 +122,6 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'log-output', type: 'boolean', description: 'stream cell outputs to the terminal' },
   { name: 'no-progress', type: 'boolean', description: 'no progress bar or per-cell lines' },
 ];
-
-function listNotebookNames(): string {
-  return fs.existsSync(NOTEBOOK_DIR) ? listNotebooks(NOTEBOOK_DIR).map((f) => path.basename(f, '.ipynb')).join(', ') : 'none found';
-}
 
 function positiveSeconds(opts: Record<string, unknown>, key: string): number | undefined {
   const v = opts[key];
@@ -378,7 +374,7 @@ const commands: Command[] = [
     summary: 'the main job: run the paper notebooks headless and write the executed notebooks and one HTML report',
     options: [
       { name: 'out', type: 'string', description: 'output folder (executed notebooks, report.html, training runs)', default: 'results' },
-      { name: 'only', type: 'list', description: `notebooks by name or number (${listNotebookNames()})`, default: 'all' },
+      { name: 'only', type: 'list', description: 'notebooks by name or number prefix, e.g. 03 or 03-parametrizations', default: 'all' },
       { name: 'smoke', type: 'boolean', description: 'tiny parameters from each notebook\'s metadata (what CI runs)' },
       { name: 'parallel', type: 'number', description: 'notebooks at once', default: 'min(2, CPUs)' },
       { name: 'parameters', short: 'p', type: 'pair', description: 'a parameter for every notebook (repeatable)' },
@@ -390,7 +386,7 @@ const commands: Command[] = [
     async run(opts, out) {
       const parameters = collectParameters(undefined, opts.parameters as [string, string][] | undefined);
       const timeoutSec = positiveSeconds(opts, 'timeout');
-      const progress = opts['no-progress'] === true ? null : true;
+      const showBar = opts['no-progress'] !== true;
       let bar: ReturnType<typeof progressBar> | null = null;
       let total = 0;
       let finished = 0;
@@ -409,7 +405,7 @@ const commands: Command[] = [
           start(nbs) {
             total = nbs.reduce((s, n) => s + n.codeCells, 0);
             out(`Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${opts.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`);
-            if (progress) bar = progressBar('reproduce', total);
+            if (showBar) bar = progressBar('reproduce', total);
           },
           cellStart(name, cell) {
             running.set(name, `${cell.ordinal}/${cell.total} ${cell.summary.slice(0, 40)}`);

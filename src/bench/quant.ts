@@ -81,9 +81,8 @@ export const quantSuite: BenchSuite<QuantBenchRow> = {
       const r = rows.find((x) => label(x) === col && x.quantizer === q)!;
       return `${si(r.elementsPerSecond)}elem/s (${r.relativeToIdentity.toFixed(2)}×)`;
     })]);
-    const backends = columns;
     const elements = rows[0]?.elements ?? 0;
     return `Quantizer forward+backward, ${elements} elements, elements/s (relative to identity)\n` +
-      formatTable(['quantizer', ...backends], body);
+      formatTable(['quantizer', ...columns], body);
   },
 };

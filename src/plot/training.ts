@@ -79,10 +79,16 @@ export interface LayerBitsRow {
   index: number;
 }
 
-/** Bitwidth rows from a memory report (weights and activations; 32-bit float layers included). */
-export function layerBitsRows(run: string, report: MemoryReport, roles: readonly LayerBitsRow['role'][] = ['weight', 'activation']): LayerBitsRow[] {
+/** Each layer's position in the network: the order of first appearance in the report. */
+function layerOrder(report: MemoryReport): Map<string, number> {
   const order = new Map<string, number>();
   for (const l of report.layers) if (!order.has(l.layer)) order.set(l.layer, order.size);
+  return order;
+}
+
+/** Bitwidth rows from a memory report (weights and activations; 32-bit float layers included). */
+export function layerBitsRows(run: string, report: MemoryReport, roles: readonly LayerBitsRow['role'][] = ['weight', 'activation']): LayerBitsRow[] {
+  const order = layerOrder(report);
   return report.layers.filter((l) => roles.includes(l.role)).map((l) => ({ run, layer: l.layer, role: l.role, bits: l.bits, index: order.get(l.layer)! }));
 }
 
@@ -120,8 +126,7 @@ export interface LayerMemoryRow {
 }
 
 export function layerMemoryRows(run: string, report: MemoryReport): LayerMemoryRow[] {
-  const order = new Map<string, number>();
-  for (const l of report.layers) if (!order.has(l.layer)) order.set(l.layer, order.size);
+  const order = layerOrder(report);
   return report.layers.map((l) => ({ run, layer: l.layer, role: l.role, kilobytes: l.kilobytes, index: order.get(l.layer)! }));
 }
 

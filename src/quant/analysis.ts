@@ -103,15 +103,15 @@ export async function gradientCurve(short: ShortName, theta: PaperTheta, xs: rea
   const learned = LEARNED_PARAMS[short];
   const initial = codeParams(short, v);
   const params = learned.map((p) => tf.scalar(initial[CODE_NAME[p]]!));
-  const f = tf.grads((x: tf.Tensor, p0: tf.Tensor, p1: tf.Tensor) =>
+  // Q(x) and its gradients from one forward pass.
+  const f = tf.valueAndGrads((x: tf.Tensor, p0: tf.Tensor, p1: tf.Tensor) =>
     quantize(x, spec, { [CODE_NAME[learned[0]]]: p0 as tf.Scalar, [CODE_NAME[learned[1]]]: p1 as tf.Scalar }));
   const points: GradientPoint[] = [];
   try {
     for (const x of xs) {
       const [q, g] = tf.tidy(() => {
-        const input = tf.tensor1d([x]);
-        const value = quantize(input, spec, codeParams(short, v));
-        return [value, tf.concat(f([input, params[0]!, params[1]!]).map((t) => tf.reshape(t, [-1])))];
+        const { value, grads } = f([tf.tensor1d([x]), params[0]!, params[1]!]);
+        return [value, tf.concat(grads.map((t) => tf.reshape(t, [-1])))];
       }) as [tf.Tensor, tf.Tensor];
       const [qv, gv] = await Promise.all([q.data(), g.data()]);
       tf.dispose([q, g]);

@@ -83,7 +83,7 @@ function declaresParameter(nb: Notebook, name: string): boolean {
 export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResult> {
   const notebookDir = path.resolve(o.notebookDir ?? NOTEBOOK_DIR);
   const outDir = path.resolve(o.outDir ?? 'results');
-  const parallel = o.parallel ?? Math.max(1, Math.min(2, os.cpus().length));
+  const parallel = o.parallel ?? Math.max(1, Math.min(2, os.availableParallelism()));
   if (!Number.isInteger(parallel) || parallel < 1) throw new Error(`parallel must be a positive integer, got ${parallel}`);
   // Runs land in <outDir>/runs/<notebook>; the notebooks' own default is ../results/runs/<notebook>, so the parameter
   // is only injected when it differs (the committed notebooks then carry no injected cell).
@@ -128,11 +128,13 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   await Promise.all(Array.from({ length: Math.min(parallel, planned.length) }, worker));
 
   const done = results.filter(Boolean);
-  const entries: ReportEntry[] = done.map((r) => ({
-    name: r.name, title: planned.find((p) => p.name === r.name)!.title,
-    notebook: readNotebookFile(fs.existsSync(r.output) ? r.output : planned.find((p) => p.name === r.name)!.input),
-    href: `${r.name}.ipynb`, status: r.summary.status, durationSec: r.summary.durationSec,
-  }));
+  const entries: ReportEntry[] = planned.flatMap((p, i) => {
+    const r = results[i];
+    return r === undefined ? [] : [{
+      name: p.name, title: p.title, notebook: readNotebookFile(fs.existsSync(p.output) ? p.output : p.input),
+      href: `${p.name}.ipynb`, status: r.summary.status, durationSec: r.summary.durationSec,
+    }];
+  });
   const report = path.join(outDir, 'report.html');
   writeFileAtomic(report, notebooksHtml(entries, { subtitle: `${o.smoke ? 'smoke-size' : 'default'} parameters, ${parallel} kernel${parallel > 1 ? 's' : ''} at once` }));
   return { outDir, report, notebooks: done, failed: done.filter((r) => r.summary.status !== 'completed').length + (planned.length - done.length) };

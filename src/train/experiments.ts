@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureDefaultDatasets, openImageDataset } from '../data';
+import { writeFileAtomic } from '../util/files';
 import type { MemoryReport } from '../nn';
 import { SHORT_NAME_LIST, type ShortName } from '../quant';
 import type { TrainConfigOverrides } from './config';
@@ -111,12 +112,12 @@ export async function runStudy(runs: readonly StudyRun[], o: StudyOptions): Prom
   };
   const execute = async (run: StudyRun, outDir: string, overrides: TrainConfigOverrides, maxSteps: number | undefined, init: string | undefined): Promise<StudyResult> => {
     const started = Date.now();
-    const [result] = (await runTrainingSession({
+    const result = (await runTrainingSession({
       ...common, preset: run.preset, outDir, overrides,
       ...(init !== undefined ? { init } : {}),
       ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
       onEvent: (_preset, e) => o.onEvent?.(run.label === 'float32' && run.setting === 'pretrain' ? 'DEFAULT' : `${run.setting} ${run.label}`, e),
-    })).slice(-1);
+    })).at(-1);
     if (result === undefined) throw new Error(`run ${run.preset} produced no result`);
     const last = result.history.at(-1);
     const finalTestError = result.finalTestError ?? last?.testError ?? NaN;
@@ -158,7 +159,7 @@ export async function runStudy(runs: readonly StudyRun[], o: StudyOptions): Prom
 
 function writeSummary(r: StudyResult): void {
   const { history: _history, ...rest } = r;
-  fs.writeFileSync(path.join(r.dir, 'summary.json'), `${JSON.stringify(rest, null, 1)}\n`);
+  writeFileAtomic(path.join(r.dir, 'summary.json'), `${JSON.stringify(rest, null, 1)}\n`);
 }
 
 /** A finished run read back from its folder (metrics.jsonl, and summary.json when the study wrote one). */

@@ -18,7 +18,8 @@ export const FUSED_QUANTIZER_KERNELS = {
   pow2: { forward: 'MixprecPow2Quantize', backward: 'MixprecPow2QuantizeGrad' },
 } as const;
 
-interface Attrs {
+/** The attributes of every fused quantizer kernel (uniform kernels ignore `withZero`). */
+export interface Attrs {
   signed: boolean;
   withZero: boolean;
 }

@@ -8,7 +8,7 @@
  * against √2's), not computed with exp2/log2 whose WGSL precision is a few ULP.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { FUSED_QUANTIZER_KERNELS } from './quantize';
+import { FUSED_QUANTIZER_KERNELS, type Attrs } from './quantize';
 import { SQRT2_MANTISSA } from './quantize_math';
 import { callKernel, type BackendHandle } from './kernel_call';
 
@@ -26,11 +26,6 @@ interface WebGPUProgram {
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: 'float32'): TensorInfo;
   disposeData(dataId: unknown): void;
-}
-
-interface Attrs {
-  signed: boolean;
-  withZero: boolean;
 }
 
 const WORKGROUP = 128;
