@@ -43,7 +43,24 @@ export function endpoint(info: ConnectionInfo, channel: Channel): string {
   return info.transport === 'ipc' ? `ipc://${info.ip}-${port}` : `tcp://${info.ip}:${port}`;
 }
 
+/**
+ * Ports this process handed out lately. A port is free when chosen but not bound until the kernel starts, so two
+ * kernels started at once could otherwise be given the same one (jupyter_client keeps the same kind of cache).
+ */
+const recentlyHandedOut = new Set<number>();
+const REMEMBERED_PORTS = 500;
+
 async function freePort(ip: string): Promise<number> {
+  for (;;) {
+    const port = await unboundPort(ip);
+    if (recentlyHandedOut.has(port)) continue;
+    recentlyHandedOut.add(port);
+    if (recentlyHandedOut.size > REMEMBERED_PORTS) recentlyHandedOut.delete(recentlyHandedOut.values().next().value!);
+    return port;
+  }
+}
+
+async function unboundPort(ip: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -58,9 +75,7 @@ async function freePort(ip: string): Promise<number> {
 /** A fresh connection (five free ports on loopback, a random key), written to `file`. */
 export async function createConnectionFile(file: string, kernelName = ''): Promise<ConnectionInfo> {
   const ip = '127.0.0.1';
-  const ports = new Set<number>();
-  while (ports.size < 5) ports.add(await freePort(ip));
-  const [shell, iopub, stdin, control, hb] = [...ports];
+  const [shell, iopub, stdin, control, hb] = [await freePort(ip), await freePort(ip), await freePort(ip), await freePort(ip), await freePort(ip)];
   const info: ConnectionInfo = {
     transport: 'tcp', ip, shell_port: shell!, iopub_port: iopub!, stdin_port: stdin!, control_port: control!, hb_port: hb!,
     key: randomUUID() + randomBytes(8).toString('hex'), signature_scheme: 'hmac-sha256', kernel_name: kernelName,

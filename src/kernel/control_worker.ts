@@ -12,7 +12,9 @@ import { decodeMessage, MessageError, newMessage } from '../jupyter/message';
 import { MessageSender } from '../jupyter/socket';
 
 export type ToControlWorker = { type: 'send'; frames: Buffer[] } | { type: 'close' };
-export type FromControlWorker = { type: 'control'; frames: Buffer[] } | { type: 'interrupt' } | { type: 'ready' } | { type: 'log'; text: string };
+export type FromControlWorker = { type: 'control'; frames: Buffer[] } | { type: 'interrupt' } | { type: 'ready' } | { type: 'log'; text: string }
+  /** The channels could not be opened (a port taken meanwhile): the kernel cannot start. */
+  | { type: 'failed'; text: string };
 
 const { info, session } = workerData as { info: ConnectionInfo; session: string };
 const post = (m: FromControlWorker) => parentPort!.postMessage(m);
@@ -44,17 +46,34 @@ async function control(socket: zmq.Router, sender: MessageSender): Promise<void>
   }
 }
 
+async function bind(socket: zmq.Router | zmq.Reply, channel: 'hb' | 'control'): Promise<void> {
+  const address = endpoint(info, channel);
+  try {
+    await socket.bind(address);
+  } catch (err) {
+    throw new Error(`cannot open the ${channel} channel at ${address}: ${(err as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
   const hb = new zmq.Reply();
   const router = new zmq.Router();
-  await hb.bind(endpoint(info, 'hb'));
-  await router.bind(endpoint(info, 'control'));
+  try {
+    await bind(hb, 'hb');
+    await bind(router, 'control');
+  } catch (err) {
+    post({ type: 'failed', text: (err as Error).message });
+    hb.close();
+    router.close();
+    return;
+  }
   const sender = new MessageSender(router, info.key);
   parentPort!.on('message', (m: ToControlWorker) => {
     if (m.type === 'send') void sender.sendFrames(m.frames.map((f) => Buffer.from(f)));
     else {
       hb.close();
       router.close();
+      setImmediate(() => process.exit(0)); // ends this thread only; zeromq would keep it alive
     }
   });
   post({ type: 'ready' });

@@ -107,6 +107,8 @@ export class Kernel {
   private readonly abortedExecutes = new Set<JupyterMessage>();
   private readonly originalStderr = process.stderr.write.bind(process.stderr);
   private closing = false;
+  private controlSettled: Promise<void> = Promise.resolve();
+  private controlExited: Promise<void> = Promise.resolve();
 
   constructor(private readonly info: ConnectionInfo, private readonly options: KernelOptions = {}) {
     this.streams = new StreamBuffer((name, text) => this.publish('stream', { name, text }, this.lastParent));
@@ -119,48 +121,72 @@ export class Kernel {
   async start(): Promise<void> {
     process.on('SIGINT', () => this.interrupt());
     this.control = startWorker(__filename, 'control_worker', { workerData: { info: this.info, session: this.session } });
-    const controlReady = new Promise<void>((resolve) => {
+    const controlReady = new Promise<void>((resolve, reject) => {
       this.control.on('message', (m: FromControlWorker) => {
         if (m.type === 'ready') resolve();
+        else if (m.type === 'failed') reject(new Error(m.text));
         else if (m.type === 'interrupt') this.interrupt();
         else if (m.type === 'log') this.log(m.text);
         else if (m.type === 'control') this.onControl(m.frames.map((f) => Buffer.from(f)));
       });
     });
     this.control.on('error', (err) => this.log(`control worker: ${err.stack ?? err.message}`));
+    controlReady.catch(() => undefined); // awaited below, after the shell channels are bound
+    this.controlSettled = controlReady.then(() => undefined, () => undefined);
+    this.controlExited = new Promise((resolve) => this.control.once('exit', () => resolve()));
 
-    // The compiler worker starts warming up now, while this thread loads the library and the backend.
-    this.executor = new CellExecutor(process.cwd(), this.globals());
-    this.shell = new zmq.Router();
-    this.stdin = new zmq.Router();
-    this.iopub = new zmq.Publisher();
-    await Promise.all([
-      this.shell.bind(endpoint(this.info, 'shell')),
-      this.stdin.bind(endpoint(this.info, 'stdin')),
-      this.iopub.bind(endpoint(this.info, 'iopub')),
-    ]);
-    this.shellSender = new MessageSender(this.shell, this.info.key);
-    this.stdinSender = new MessageSender(this.stdin, this.info.key);
-    this.iopubSender = new MessageSender(this.iopub, this.info.key);
-    this.captureOutput();
-    setDisplaySink({
-      publish: (type, content) => {
-        const parent = this.current?.parent ?? this.lastParent;
-        void this.streams.after(() => this.publish(type, content, parent));
-      },
-      track: (work) => {
-        const cell = this.current;
-        if (!cell) return;
-        cell.pending.add(work);
-        work.then(() => cell.pending.delete(work), () => cell.pending.delete(work));
-      },
-    });
-    this.backend = initBackend(this.options.backend);
-    this.backend.catch((err: Error) => this.log(`backend: ${err.message}`));
-    await controlReady;
+    try {
+      // The compiler worker starts warming up now, while this thread loads the library and the backend.
+      this.executor = new CellExecutor(process.cwd(), this.globals());
+      this.shell = new zmq.Router();
+      this.stdin = new zmq.Router();
+      this.iopub = new zmq.Publisher();
+      const bind = async (socket: zmq.Router | zmq.Publisher, channel: 'shell' | 'stdin' | 'iopub') => {
+        const address = endpoint(this.info, channel);
+        await socket.bind(address).catch((err: Error) => {
+          throw new Error(`cannot open the ${channel} channel at ${address}: ${err.message}`);
+        });
+      };
+      // allSettled: no socket may be closed (on failure) while another one's bind is still in flight (zeromq aborts).
+      const bound = await Promise.allSettled([bind(this.shell, 'shell'), bind(this.stdin, 'stdin'), bind(this.iopub, 'iopub')]);
+      for (const b of bound) if (b.status === 'rejected') throw b.reason;
+      this.shellSender = new MessageSender(this.shell, this.info.key);
+      this.stdinSender = new MessageSender(this.stdin, this.info.key);
+      this.iopubSender = new MessageSender(this.iopub, this.info.key);
+      this.captureOutput();
+      setDisplaySink({
+        publish: (type, content) => {
+          const parent = this.current?.parent ?? this.lastParent;
+          void this.streams.after(() => this.publish(type, content, parent));
+        },
+        track: (work) => {
+          const cell = this.current;
+          if (!cell) return;
+          cell.pending.add(work);
+          work.then(() => cell.pending.delete(work), () => cell.pending.delete(work));
+        },
+      });
+      this.backend = initBackend(this.options.backend);
+      this.backend.catch((err: Error) => this.log(`backend: ${err.message}`));
+      await controlReady;
+    } catch (err) {
+      await this.abortStart();
+      throw err;
+    }
     void this.publish('status', { execution_state: 'starting' });
     void this.serveShell();
     void this.serveStdin();
+  }
+
+  /** Undoes a start that failed (a port taken): sockets closed and workers ended, so that the process can exit cleanly. */
+  private async abortStart(): Promise<void> {
+    for (const socket of [this.shell, this.stdin, this.iopub]) if (socket && !socket.closed) socket.close();
+    // The control thread closes its own sockets and ends (terminating it with sockets open aborts the process).
+    await this.controlSettled;
+    this.control.postMessage({ type: 'close' } satisfies ToControlWorker);
+    const timer = setTimeout(() => void this.control.terminate(), 2000);
+    await Promise.allSettled([this.controlExited, this.executor?.close()]);
+    clearTimeout(timer);
   }
 
   /** The preloaded globals of every cell: the library, tfjs, display, prompt. */

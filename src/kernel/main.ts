@@ -1,4 +1,5 @@
 /** The kernel process, as a kernelspec starts it: `node dist/kernel/main.js CONNECTION_FILE`. */
+import * as fs from 'node:fs';
 import { readConnectionFile } from '../jupyter/connection';
 import { Kernel } from './kernel';
 
@@ -16,6 +17,7 @@ if (Number.isInteger(parent) && parent > 1 && process.ppid === parent) {
 }
 
 new Kernel(readConnectionFile(file)).start().catch((err: Error) => {
-  process.stderr.write(`mixprec kernel failed to start: ${err.stack ?? err.message}\n`);
+  // fs.writeSync: the kernel may already route process.stderr to IOPub.
+  fs.writeSync(2, `mixprec kernel failed to start: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });

@@ -66,36 +66,67 @@ function fill(argv: string[], connectionFile: string, resourceDir: string): stri
   return argv.map((a) => a.replaceAll('{connection_file}', connectionFile).replaceAll('{resource_dir}', resourceDir));
 }
 
-/** Starts the kernel named `kernel` (or given as a spec) and resolves once it answers kernel_info. */
+/** How a kernel reports that a port it was given is taken (ZeroMQ's EADDRINUSE, in Node and in Python kernels). */
+const PORT_TAKEN = /address already in use|EADDRINUSE/i;
+/** Attempts when a kernel exits at start because one of its ports was taken between choosing and binding it. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts the kernel named `kernel` (or given as a spec) and resolves once it answers kernel_info. Ports are chosen
+ * free, but another process can take one before the kernel binds it (an outgoing connection's ephemeral port, say):
+ * a kernel that exits at start saying so is started again on fresh ports.
+ */
 export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOptions = {}): Promise<RunningKernel> {
   const found = typeof kernel === 'string' ? resolveKernelSpec(kernel) : kernel;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(found, o);
+    } catch (err) {
+      if (!(err instanceof KernelStartError) || !err.portTaken || attempt === PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+class KernelStartError extends Error {
+  constructor(message: string, readonly portTaken: boolean) {
+    super(message);
+    this.name = 'KernelStartError';
+  }
+}
+
+async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<RunningKernel> {
   const name = found.name;
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-kernel-'));
   const connectionFile = path.join(runtime, 'kernel.json');
   const info = await createConnectionFile(connectionFile, found.name);
   const [command, ...args] = fill(found.spec.argv, connectionFile, found.resourceDir);
   const cwd = o.cwd ?? process.cwd();
+  const destination = o.stderr ?? 'inherit';
   const child = spawn(command!, args, {
     cwd,
     // JPY_PARENT_PID as jupyter_client sets it: kernels that poll their parent exit when this process dies.
     env: { ...process.env, ...o.env, ...found.spec.env, JPY_PARENT_PID: String(process.pid) },
-    stdio: ['ignore', 'ignore', o.stderr ?? 'inherit'],
+    // stderr is always read here, whatever its destination, to tell why a kernel that exits at start did so.
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  if (child.stderr && o.onStderr) {
-    const onLine = o.onStderr;
-    let partial = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+  let startupStderr = '';
+  let starting = true;
+  let partial = '';
+  child.stderr!.on('error', () => undefined);
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    if (starting) startupStderr = (startupStderr + chunk).slice(-4000);
+    if (destination === 'inherit') process.stderr.write(chunk);
+    else if (destination === 'pipe' && o.onStderr) {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop()!;
-      for (const line of lines) onLine(line);
-    });
-    child.stderr.on('end', () => {
-      if (partial) onLine(partial);
-    });
-  } else if (child.stderr) {
-    child.stderr.resume();
-  }
+      for (const line of lines) o.onStderr(line);
+    }
+  });
+  const stderrClosed = new Promise<void>((resolve) => child.stderr!.on('close', resolve));
+  child.stderr!.on('end', () => {
+    if (destination === 'pipe' && o.onStderr && partial) o.onStderr(partial);
+  });
   let alive = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -114,13 +145,25 @@ export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOp
   await client.connect();
   let kernelInfo: JupyterMessage;
   try {
-    kernelInfo = await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError]);
+    const exitedFirst = exited.then((): never => {
+      throw new Error('the kernel exited before it answered');
+    });
+    exitedFirst.catch(() => undefined);
+    kernelInfo = await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError, exitedFirst]);
   } catch (err) {
     client.close();
+    const diedOnItsOwn = !alive;
     child.kill('SIGKILL');
     const { code, signal } = await exited;
-    throw new Error(`kernel "${name}" did not start: ${(err as Error).message}${!alive ? ` (exit ${code ?? signal})` : ''}`);
+    // Let the last of its stderr arrive before deciding why it exited (a child of the kernel may hold it open: 1 s at most).
+    await Promise.race([stderrClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
+    throw new KernelStartError(
+      `kernel "${name}" did not start: ${(err as Error).message}${diedOnItsOwn ? ` (exit ${code ?? signal})` : ''}`,
+      diedOnItsOwn && PORT_TAKEN.test(startupStderr),
+    );
   }
+  starting = false;
+  startupStderr = '';
   return {
     name: found.name, spec: found.spec, resourceDir: found.resourceDir, cwd, info, client, kernelInfo, process: child, exited,
     isAlive: () => alive,

@@ -90,11 +90,24 @@ describe('mixprec run', () => {
       'await new Promise((r) => setTimeout(r, 120_000));',
     ]));
     const out = path.join(work, 'long.out.ipynb');
-    const child = spawn(process.execPath, [bin, 'run', 'long.ipynb', '--no-progress'], { cwd: work, env, stdio: 'ignore' });
-    const exited = new Promise((r) => child.on('exit', r));
-    // Wait until the first cell's output is on disk (saved when the cell ended).
+    const child = spawn(process.execPath, [bin, 'run', 'long.ipynb', '--no-progress'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let exitCode: number | null | undefined;
+    const exited = new Promise((r) => child.on('exit', (code) => r((exitCode = code))));
+    // Wait until the notebook on disk shows the first cell's output and the second cell running (the runner saves
+    // when a cell ends and when the next one starts).
+    const until = Date.now() + 120_000;
     for (;;) {
-      if (fs.existsSync(out) && JSON.stringify(readNotebook(out).cells[0]!.outputs).includes('first done')) break;
+      if (fs.existsSync(out)) {
+        const cells = readNotebook(out).cells;
+        if (JSON.stringify(cells[0]!.outputs).includes('first done') && (cells[1]!.metadata.papermill as { status: string }).status === 'running') break;
+      }
+      if (exitCode !== undefined) assert.fail(`mixprec run exited (${exitCode}) before the second cell started: ${stderr}`);
+      if (Date.now() > until) {
+        child.kill('SIGKILL');
+        assert.fail(`the second cell was not running after 120 s: ${stderr}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGKILL');
@@ -104,8 +117,8 @@ describe('mixprec run', () => {
     assert.equal((nb.cells[0]!.metadata.papermill as { status: string }).status, 'completed');
     assert.equal((nb.cells[1]!.metadata.papermill as { status: string }).status, 'running');
     const kernelPid = Number(fs.readFileSync(pid, 'utf8'));
-    const until = Date.now() + 10_000;
-    while (Date.now() < until) {
+    const kernelDeadline = Date.now() + 10_000;
+    while (Date.now() < kernelDeadline) {
       try {
         process.kill(kernelPid, 0);
       } catch {
