@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 // The module object itself (not an import namespace, whose properties are read-only getters), to patch os.cpus.
 import nodeOs = require('node:os');
+import { writeFileAtomic } from '../util/files';
 
 /** Threads requested: MIXPREC_WASM_THREADS, else the machine's parallelism (at most 8, the build's worker pool). */
 export function wasmThreadCount(): number {
@@ -36,6 +37,18 @@ interface MarkedText extends String {
 }
 
 let scriptDir: string | undefined;
+/** What each script file holds: written once, atomically. */
+const written = new Map<string, string>();
+
+/**
+ * Emscripten asks for the worker script once per pool worker, and the workers already started read it meanwhile:
+ * rewriting it in place let a worker read an empty file, exit at once, and leave the backend waiting for it forever.
+ */
+function writeScript(file: string, text: string): void {
+  if (written.get(file) === text) return;
+  writeFileAtomic(file, text);
+  written.set(file, text);
+}
 
 /** Installs the shims for `count` threads; call `restore()` once tfjs has started the backend (or failed to). */
 export function prepareWasmThreads(count: number, tf: { env(): { set(flag: string, value: unknown): void } }, wasm: { setThreadsCount(n: number): void }): { restore(): void } {
@@ -54,7 +67,7 @@ export function prepareWasmThreads(count: number, tf: { env(): { set(flag: strin
   globalThis.Blob = function shimBlob(parts: unknown[], options?: ConstructorParameters<typeof Blob>[1]) {
     const text = parts.map(String).join('');
     if (text.startsWith('var WasmBackendModuleThreadedSimd')) {
-      fs.writeFileSync(mainFile, BUNDLE_NAMES + text);
+      writeScript(mainFile, BUNDLE_NAMES + text);
       const marked: MarkedText = new String(text);
       marked.mixprecScript = 'main';
       return marked;
@@ -68,7 +81,7 @@ export function prepareWasmThreads(count: number, tf: { env(): { set(flag: strin
   } as unknown as typeof Blob;
   URL.createObjectURL = (obj: Blob | MarkedText) => {
     if (obj instanceof String && (obj as MarkedText).mixprecScript === 'other') {
-      fs.writeFileSync(workerFile, String(obj));
+      writeScript(workerFile, String(obj));
       return workerFile;
     }
     return realCreate(obj as Blob);

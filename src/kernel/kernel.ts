@@ -20,6 +20,8 @@ import { display, isDisplayHandle, mimeBundleOf, setDisplaySink } from './displa
 import { CellExecutor, CompileError, InterruptedError, moduleGlobal, PACKAGE_ROOT, type Global } from './executor';
 
 type Content = Record<string, unknown>;
+/** How long kernel_info waits for the backend report in its banner. */
+const KERNEL_INFO_BACKEND_WAIT_MS = 20_000;
 
 /** Output of the cell running now (or, after it, the last one: late asynchronous output goes there, as in IPython). */
 class StreamBuffer {
@@ -343,10 +345,17 @@ export class Kernel {
 
   private async kernelInfo(): Promise<Content> {
     let banner = 'mixprec TypeScript kernel';
+    // Clients ask for kernel_info to learn that the kernel is up: a backend still starting (or stuck) must not keep
+    // the answer back for long.
+    const pending = Symbol('pending');
+    let timer: NodeJS.Timeout | undefined;
     try {
-      banner += ` · backend ${formatBackendReport(await this.backend!)}`;
+      const report = await Promise.race([this.backend!, new Promise<typeof pending>((r) => (timer = setTimeout(() => r(pending), KERNEL_INFO_BACKEND_WAIT_MS)))]);
+      banner += report === pending ? ' · backend still starting' : ` · backend ${formatBackendReport(report)}`;
     } catch (err) {
       banner += ` · no backend: ${(err as Error).message}`;
+    } finally {
+      clearTimeout(timer);
     }
     const pkg = require('../../package.json') as { version: string };
     return {

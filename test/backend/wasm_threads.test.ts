@@ -6,10 +6,12 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+import { prepareWasmThreads } from '../../src/backend/wasm_threads';
 const SCRIPT = `
 const m = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
 const tf = require('@tensorflow/tfjs');
@@ -58,5 +60,37 @@ describe('wasm backend threads', () => {
       { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: 'many' } });
     assert.equal(r.status, 3);
     assert.match(r.stderr, /MIXPREC_WASM_THREADS must be a positive integer, got "many"/);
+  });
+
+  it('writes the worker script once: workers that started already never read a file being rewritten', async () => {
+    // Emscripten asks for the worker script once per pool worker (8 here) while earlier workers are reading it. An
+    // in-place rewrite let one read an empty script and exit, and the backend waited for it forever (a kernel that
+    // never answered kernel_info, about 1 start in 30 under load).
+    const flags: Record<string, unknown> = {};
+    let threads = 0;
+    const shims = prepareWasmThreads(8, { env: () => ({ set: (k: string, v: unknown) => void (flags[k] = v) }) }, { setThreadsCount: (n) => void (threads = n) });
+    try {
+      assert.deepEqual([flags.WASM_HAS_MULTITHREAD_SUPPORT, threads], [true, 8]);
+      void new Blob(['var WasmBackendModuleThreadedSimd = function () {};']); // main.js
+      const worker = new Blob(['self.onmessage = (e) => importScripts(URL.createObjectURL(e.data.urlOrBlob));']);
+      const workerFile = URL.createObjectURL(worker);
+      const stamp = (f: string) => {
+        const st = fs.statSync(f, { bigint: true });
+        return `${st.ino}:${st.mtimeNs}`;
+      };
+      const mainFile = path.join(path.dirname(workerFile), 'main.js');
+      const before = [stamp(workerFile), stamp(mainFile)];
+      for (let i = 0; i < 7; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        assert.equal(URL.createObjectURL(new Blob(['self.onmessage = (e) => importScripts(URL.createObjectURL(e.data.urlOrBlob));'])), workerFile);
+        void new Blob(['var WasmBackendModuleThreadedSimd = function () {};']);
+      }
+      assert.deepEqual([stamp(workerFile), stamp(mainFile)], before, 'a script file was written again');
+      assert.equal(fs.readFileSync(workerFile, 'utf8'), `self.onmessage = (e) => importScripts(${JSON.stringify(mainFile)});`);
+      assert.match(fs.readFileSync(mainFile, 'utf8'), /require\$\$0 = require\('fs'\)[\s\S]*var WasmBackendModuleThreadedSimd = function/);
+    } finally {
+      shims.restore();
+    }
+    assert.equal(new Blob(['x']).size, 1, 'Blob restored');
   });
 });
