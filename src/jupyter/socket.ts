@@ -3,7 +3,18 @@
  * (streams, displays, replies) keep their order and nothing is dropped.
  */
 import type * as zmq from 'zeromq';
+import { endpoint, type Channel, type ConnectionInfo } from './connection';
 import { encodeMessage, type JupyterMessage } from './message';
+
+/** Binds `socket` to `channel` of the connection; a failure (a port taken, say) names the channel and the address. */
+export async function bindChannel(socket: zmq.Socket, info: ConnectionInfo, channel: Channel): Promise<void> {
+  const address = endpoint(info, channel);
+  try {
+    await socket.bind(address);
+  } catch (err) {
+    throw new Error(`cannot open the ${channel} channel at ${address}: ${(err as Error).message}`);
+  }
+}
 
 export class MessageSender {
   private chain: Promise<void> = Promise.resolve();

@@ -7,9 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zmq from 'zeromq';
 import type { ConnectionInfo } from '../jupyter/connection';
-import { endpoint } from '../jupyter/connection';
 import { decodeMessage, MessageError, newMessage } from '../jupyter/message';
-import { MessageSender } from '../jupyter/socket';
+import { bindChannel, MessageSender } from '../jupyter/socket';
 
 export type ToControlWorker = { type: 'send'; frames: Buffer[] } | { type: 'close' };
 export type FromControlWorker = { type: 'control'; frames: Buffer[] } | { type: 'interrupt' } | { type: 'ready' } | { type: 'log'; text: string }
@@ -46,21 +45,12 @@ async function control(socket: zmq.Router, sender: MessageSender): Promise<void>
   }
 }
 
-async function bind(socket: zmq.Router | zmq.Reply, channel: 'hb' | 'control'): Promise<void> {
-  const address = endpoint(info, channel);
-  try {
-    await socket.bind(address);
-  } catch (err) {
-    throw new Error(`cannot open the ${channel} channel at ${address}: ${(err as Error).message}`);
-  }
-}
-
 async function main(): Promise<void> {
   const hb = new zmq.Reply();
   const router = new zmq.Router();
   try {
-    await bind(hb, 'hb');
-    await bind(router, 'control');
+    await bindChannel(hb, info, 'hb');
+    await bindChannel(router, info, 'control');
   } catch (err) {
     post({ type: 'failed', text: (err as Error).message });
     hb.close();

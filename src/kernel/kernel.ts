@@ -10,9 +10,9 @@ import { Writable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import * as zmq from 'zeromq';
 import { formatBackendReport, initBackend, type BackendReport } from '../backend';
-import { endpoint, type ConnectionInfo } from '../jupyter/connection';
+import type { ConnectionInfo } from '../jupyter/connection';
 import { decodeMessage, encodeMessage, MessageError, newMessage, PROTOCOL_VERSION, type JupyterMessage } from '../jupyter/message';
-import { MessageSender } from '../jupyter/socket';
+import { bindChannel, MessageSender } from '../jupyter/socket';
 import { setAmbientSignal } from '../util/interrupt';
 import { startWorker } from '../util/worker';
 import type { FromControlWorker, ToControlWorker } from './control_worker';
@@ -109,8 +109,6 @@ export class Kernel {
   private readonly abortedExecutes = new Set<JupyterMessage>();
   private readonly originalStderr = process.stderr.write.bind(process.stderr);
   private closing = false;
-  private controlSettled: Promise<void> = Promise.resolve();
-  private controlExited: Promise<void> = Promise.resolve();
 
   constructor(private readonly info: ConnectionInfo, private readonly options: KernelOptions = {}) {
     this.streams = new StreamBuffer((name, text) => this.publish('stream', { name, text }, this.lastParent));
@@ -134,8 +132,7 @@ export class Kernel {
     });
     this.control.on('error', (err) => this.log(`control worker: ${err.stack ?? err.message}`));
     controlReady.catch(() => undefined); // awaited below, after the shell channels are bound
-    this.controlSettled = controlReady.then(() => undefined, () => undefined);
-    this.controlExited = new Promise((resolve) => this.control.once('exit', () => resolve()));
+    const controlExited = new Promise<void>((resolve) => this.control.once('exit', () => resolve()));
 
     try {
       // The compiler worker starts warming up now, while this thread loads the library and the backend.
@@ -143,14 +140,10 @@ export class Kernel {
       this.shell = new zmq.Router();
       this.stdin = new zmq.Router();
       this.iopub = new zmq.Publisher();
-      const bind = async (socket: zmq.Router | zmq.Publisher, channel: 'shell' | 'stdin' | 'iopub') => {
-        const address = endpoint(this.info, channel);
-        await socket.bind(address).catch((err: Error) => {
-          throw new Error(`cannot open the ${channel} channel at ${address}: ${err.message}`);
-        });
-      };
       // allSettled: no socket may be closed (on failure) while another one's bind is still in flight (zeromq aborts).
-      const bound = await Promise.allSettled([bind(this.shell, 'shell'), bind(this.stdin, 'stdin'), bind(this.iopub, 'iopub')]);
+      const bound = await Promise.allSettled([
+        bindChannel(this.shell, this.info, 'shell'), bindChannel(this.stdin, this.info, 'stdin'), bindChannel(this.iopub, this.info, 'iopub'),
+      ]);
       for (const b of bound) if (b.status === 'rejected') throw b.reason;
       this.shellSender = new MessageSender(this.shell, this.info.key);
       this.stdinSender = new MessageSender(this.stdin, this.info.key);
@@ -172,7 +165,7 @@ export class Kernel {
       this.backend.catch((err: Error) => this.log(`backend: ${err.message}`));
       await controlReady;
     } catch (err) {
-      await this.abortStart();
+      await this.abortStart(controlReady, controlExited);
       throw err;
     }
     void this.publish('status', { execution_state: 'starting' });
@@ -181,13 +174,13 @@ export class Kernel {
   }
 
   /** Undoes a start that failed (a port taken): sockets closed and workers ended, so that the process can exit cleanly. */
-  private async abortStart(): Promise<void> {
+  private async abortStart(controlReady: Promise<void>, controlExited: Promise<void>): Promise<void> {
     for (const socket of [this.shell, this.stdin, this.iopub]) if (socket && !socket.closed) socket.close();
     // The control thread closes its own sockets and ends (terminating it with sockets open aborts the process).
-    await this.controlSettled;
+    await controlReady.catch(() => undefined);
     this.control.postMessage({ type: 'close' } satisfies ToControlWorker);
     const timer = setTimeout(() => void this.control.terminate(), 2000);
-    await Promise.allSettled([this.controlExited, this.executor?.close()]);
+    await Promise.allSettled([controlExited, this.executor?.close()]);
     clearTimeout(timer);
   }
 

@@ -35,7 +35,6 @@ describe('a kernel whose port is taken', () => {
         const child = spawn(process.execPath, [KERNEL_MAIN, file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MIXPREC_BACKEND: 'cpu' } });
         let stderr = '';
         child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        const started = Date.now();
         const exit = await new Promise<{ code: number | null; signal: string | null } | 'running'>((resolve) => {
           const timer = setTimeout(() => {
             child.kill('SIGKILL');
@@ -49,7 +48,6 @@ describe('a kernel whose port is taken', () => {
         assert.notEqual(exit, 'running', `the kernel was still running 30 s after it could not bind ${channel}; stderr: ${stderr}`);
         assert.deepEqual(exit, { code: 1, signal: null }, stderr);
         assert.match(stderr, new RegExp(`^mixprec kernel failed to start: Error: cannot open the ${channel} channel at tcp://127\\.0\\.0\\.1:${port}: .*(in use|EADDRINUSE)`, 'i'));
-        assert.ok(Date.now() - started < 30_000);
       } finally {
         holder.close();
       }
