@@ -12,7 +12,7 @@ import { CONVERT_FORMATS, DEFAULT_DATASET_DIR, convertDataset, ensureDefaultData
 import { listPresets } from './train/presets';
 import { runTrainingSession } from './train/session';
 import { terminalReporter, trainingSummary } from './train/terminal';
-import type { TrainConfigOverrides } from './train/config';
+import { validateTrainConfigOverrides, type TrainConfigOverrides } from './train/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/install';
@@ -160,6 +160,13 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
   }
 }
 
+/** The TrainConfig field each `mixprec train` flag sets, for naming the flag in config errors. */
+const TRAIN_FLAG_FIELDS: Readonly<Record<string, string>> = {
+  model: '--model', 'quant.weights': '--weights', 'quant.activations': '--activations', 'targets.weightKB': '--weight-target',
+  'targets.activationKB': '--activation-target', 'targets.activationType': '--activation-type', epochs: '--epochs',
+  batchSize: '--batch', learningRate: '--lr', optimizer: '--optimizer', seed: '--seed',
+};
+
 const commands: Command[] = [
   {
     name: 'demo',
@@ -217,7 +224,8 @@ const commands: Command[] = [
       { name: 'seed', type: 'number', description: 'seed of initialisation, shuffling and augmentation', default: '313' },
       BACKEND_OPTION,
       { name: 'out', type: 'string', description: 'output folder', default: 'runs/<preset>' },
-      { name: 'resume', type: 'boolean', description: 'continue from <out>/checkpoint.safetensors' },
+      { name: 'resume', type: 'boolean', description: 'continue from <out>/checkpoint.safetensors (only --epochs, --lr and the eval batch size may change; recorded in config.json)' },
+      { name: 'overwrite', type: 'boolean', description: 'remove the run already in <out> (its config, metrics and checkpoints) and start afresh' },
       { name: 'init', type: 'string', description: 'checkpoint to initialise from (instead of the preset\'s pre-training run)' },
       { name: 'no-pretrain', type: 'boolean', description: 'fail instead of training a missing pre-training run first' },
       { name: 'max-steps', type: 'number', description: 'at most this many steps per epoch (smoke runs)' },
@@ -237,8 +245,7 @@ const commands: Command[] = [
         } catch (err) {
           throw new UsageError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
         }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${file}: expected a JSON object of config fields`);
-        Object.assign(overrides, parsed);
+        Object.assign(overrides, validateTrainConfigOverrides(parsed, file));
       }
       const quant: Record<string, unknown> = { ...(overrides.quant ?? {}) };
       if (opts.weights !== undefined) quant.weights = opts.weights;
@@ -250,11 +257,13 @@ const commands: Command[] = [
       if (opts['activation-type'] !== undefined) targets.activationType = opts['activation-type'];
       if (Object.keys(targets).length) overrides.targets = targets as TrainConfigOverrides['targets'];
       if (opts.model !== undefined) overrides.model = opts.model as TrainConfigOverrides['model'];
-      if (opts.epochs !== undefined) overrides.epochs = positiveInteger(opts, 'epochs', 1);
-      if (opts.batch !== undefined) overrides.batchSize = positiveInteger(opts, 'batch', 1);
+      if (opts.epochs !== undefined) overrides.epochs = opts.epochs as number;
+      if (opts.batch !== undefined) overrides.batchSize = opts.batch as number;
       if (opts.lr !== undefined) overrides.learningRate = opts.lr as number;
       if (opts.optimizer !== undefined) overrides.optimizer = opts.optimizer as 'momentum';
       if (opts.seed !== undefined) overrides.seed = positiveInteger(opts, 'seed', 1);
+      // The file's fields are checked above; what is wrong now came from a flag (the TrainConfig schema checks both).
+      validateTrainConfigOverrides(overrides, 'command line', { labels: TRAIN_FLAG_FIELDS });
       const dataset = (opts.dataset as string | undefined) ?? path.join(DEFAULT_DATASET_DIR, 'mnist-train.arrow');
       if (opts.dataset === undefined) await ensureDefaultDatasets();
       const report = await initBackend(opts.backend as string | undefined);
@@ -266,6 +275,7 @@ const commands: Command[] = [
         ...(opts['test-dataset'] !== undefined ? { testDataset: opts['test-dataset'] as string } : {}),
         ...(opts.out !== undefined ? { outDir: opts.out as string } : {}),
         resume: opts.resume === true,
+        overwrite: opts.overwrite === true,
         ...(opts.init !== undefined ? { init: opts.init as string } : {}),
         pretrain: opts['no-pretrain'] !== true,
         ...(opts['max-steps'] !== undefined ? { maxStepsPerEpoch: positiveInteger(opts, 'max-steps', 1) } : {}),

@@ -122,6 +122,10 @@ export {
   /** Test-set error and loss of a model. */
   evaluate,
   TrainingDivergedError,
+  /** An output folder that holds a run, without resume or overwrite; RUN_FILES are what a run writes there. */
+  RunFolderError, RUN_FILES, existingRunFiles,
+  /** The settings a resume may change (recorded in config.json's `resumes`); any other change is refused. */
+  RESUMABLE_FIELDS, configChanges, type ConfigChange, type ResumeRecord,
   type TrainOptions,
   type TrainResult,
   type TrainSummary,
@@ -132,7 +136,15 @@ export {
 } from './train/trainer';
 export {
   type TrainConfig, type TrainConfigOverrides, type QuantizationConfig, type MemoryTargets, type LearningRateSchedule,
-  DEFAULT_TRAIN_CONFIG, mergeTrainConfig, validateTrainConfig, TrainConfigError,
+  DEFAULT_TRAIN_CONFIG, mergeTrainConfig,
+  /**
+   * Checks a TrainConfig (validateTrainConfig) or overrides of one (validateTrainConfigOverrides) against
+   * TRAIN_CONFIG_SCHEMA, the one description of every field's type and range; the first problem throws a
+   * TrainConfigError such as `config.json: field "targets.weightKB" must be a positive number or null, got "a"` or
+   * `config.json: unknown field "lr" (did you mean "learningRate"?)`.
+   */
+  validateTrainConfig, validateTrainConfigOverrides, TRAIN_CONFIG_SCHEMA, TrainConfigError,
+  type FieldSchema, type ObjectSchema, type ValidateOptions,
 } from './train/config';
 export {
   /** Runs a preset (and the float run it initialises from, if missing) on a dataset's splits. */

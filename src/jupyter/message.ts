@@ -58,8 +58,35 @@ function parseFrame(frame: Buffer, what: string): Record<string, unknown> {
   }
 }
 
-/** Parses and verifies a multipart message; throws {@link MessageError} for anything that does not verify. */
-export function decodeMessage<C = Record<string, unknown>>(frames: readonly Buffer[], key: string): JupyterMessage<C> {
+/**
+ * The signatures of recently accepted messages, so that a captured message sent again is refused, as jupyter_client's
+ * Session does with its digest history. Bounded: when full, the older half is forgotten.
+ */
+export class SignatureHistory {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly capacity = 1 << 16) {}
+
+  /** Records a signature; false when it was seen before (a replay). */
+  accept(signature: string): boolean {
+    if (this.seen.has(signature)) return false;
+    if (this.seen.size >= this.capacity) {
+      let drop = this.seen.size >> 1;
+      for (const old of this.seen) {
+        if (drop-- <= 0) break;
+        this.seen.delete(old);
+      }
+    }
+    this.seen.add(signature);
+    return true;
+  }
+}
+
+/**
+ * Parses and verifies a multipart message; throws {@link MessageError} for anything that does not verify, and, given
+ * a {@link SignatureHistory}, for a signed message that was already accepted once.
+ */
+export function decodeMessage<C = Record<string, unknown>>(frames: readonly Buffer[], key: string, history?: SignatureHistory): JupyterMessage<C> {
   const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
   if (at < 0) throw new MessageError('no <IDS|MSG> delimiter');
   if (frames.length < at + 6) throw new MessageError(`expected signature and four JSON frames after the delimiter, got ${frames.length - at - 1} frames`);
@@ -69,6 +96,7 @@ export function decodeMessage<C = Record<string, unknown>>(frames: readonly Buff
     const expected = Buffer.from(sign(key, parts));
     const got = Buffer.from(signature);
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new MessageError('invalid signature');
+    if (history && !history.accept(signature)) throw new MessageError('duplicate signature: a replayed message');
   }
   const header = parseFrame(parts[0]!, 'header') as unknown as MessageHeader;
   if (typeof header.msg_type !== 'string' || typeof header.msg_id !== 'string') throw new MessageError('the header lacks msg_id or msg_type');

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zmq from 'zeromq';
 import type { ConnectionInfo } from '../jupyter/connection';
-import { decodeMessage, MessageError, newMessage } from '../jupyter/message';
+import { decodeMessage, MessageError, newMessage, SignatureHistory } from '../jupyter/message';
 import { bindChannel, MessageSender } from '../jupyter/socket';
 
 export type ToControlWorker = { type: 'send'; frames: Buffer[] } | { type: 'close' };
@@ -23,10 +23,11 @@ async function heartbeat(socket: zmq.Reply): Promise<void> {
 }
 
 async function control(socket: zmq.Router, sender: MessageSender): Promise<void> {
+  const signatures = new SignatureHistory();
   for await (const frames of socket) {
     let msg;
     try {
-      msg = decodeMessage(frames, info.key);
+      msg = decodeMessage(frames, info.key, signatures);
     } catch (err) {
       if (err instanceof MessageError) post({ type: 'log', text: `control: rejected a message: ${err.message}` });
       continue;

@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { Console } from 'node:console';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { inspect } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import * as zmq from 'zeromq';
 import { formatBackendReport, initBackend, type BackendReport } from '../backend';
 import type { ConnectionInfo } from '../jupyter/connection';
-import { decodeMessage, encodeMessage, MessageError, newMessage, PROTOCOL_VERSION, type JupyterMessage } from '../jupyter/message';
+import { decodeMessage, encodeMessage, MessageError, newMessage, PROTOCOL_VERSION, SignatureHistory, type JupyterMessage } from '../jupyter/message';
 import { bindChannel, MessageSender } from '../jupyter/socket';
 import { setAmbientSignal } from '../util/interrupt';
 import { startWorker } from '../util/worker';
@@ -23,18 +24,26 @@ type Content = Record<string, unknown>;
 /** How long kernel_info waits for the backend report in its banner. */
 const KERNEL_INFO_BACKEND_WAIT_MS = 20_000;
 
-/** Output of the cell running now (or, after it, the last one: late asynchronous output goes there, as in IPython). */
+/**
+ * Output of the cell running now (or, after it, the last one: late asynchronous output goes there, as in IPython).
+ * Each piece keeps the cell it was written in, so that text written by one cell and flushed after the next one
+ * started is still that cell's.
+ */
 class StreamBuffer {
-  private segments: { name: 'stdout' | 'stderr'; text: string }[] = [];
+  private segments: { name: 'stdout' | 'stderr'; text: string; parent: JupyterMessage | undefined }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly publish: (name: 'stdout' | 'stderr', text: string) => Promise<void>) {}
+  constructor(
+    private readonly parent: () => JupyterMessage | undefined,
+    private readonly publish: (name: 'stdout' | 'stderr', text: string, parent: JupyterMessage | undefined) => Promise<void>,
+  ) {}
 
   write(name: 'stdout' | 'stderr', text: string): void {
     const last = this.segments.at(-1);
-    if (last && last.name === name) last.text += text;
-    else this.segments.push({ name, text });
+    const parent = this.parent();
+    if (last && last.name === name && last.parent === parent) last.text += text;
+    else this.segments.push({ name, text, parent });
     // Batched: a tight loop of console.log becomes a few large messages instead of one per line.
     this.timer ??= setTimeout(() => void this.flush(), 50);
   }
@@ -48,7 +57,7 @@ class StreamBuffer {
     const MAX = 1 << 20;
     this.sending = this.sending.then(async () => {
       for (const s of segments) {
-        for (let i = 0; i < s.text.length; i += MAX) await this.publish(s.name, s.text.slice(i, i + MAX));
+        for (let i = 0; i < s.text.length; i += MAX) await this.publish(s.name, s.text.slice(i, i + MAX), s.parent);
       }
     });
     return this.sending;
@@ -108,10 +117,17 @@ export class Kernel {
   private readonly queuedExecutes = new Set<JupyterMessage>();
   private readonly abortedExecutes = new Set<JupyterMessage>();
   private readonly originalStderr = process.stderr.write.bind(process.stderr);
+  /** process.exit as Node has it: the kernel's own replaces it so that a cell's exit closes the sockets first. */
+  private readonly exitProcess = process.exit.bind(process);
   private closing = false;
+  /** Shell and stdin messages already accepted (the control thread keeps its own). */
+  private readonly signatures = new SignatureHistory();
+  private exiting = false;
+  /** Set while the process ends: nothing is sent any more. */
+  private socketsClosed = false;
 
   constructor(private readonly info: ConnectionInfo, private readonly options: KernelOptions = {}) {
-    this.streams = new StreamBuffer((name, text) => this.publish('stream', { name, text }, this.lastParent));
+    this.streams = new StreamBuffer(() => this.lastParent, (name, text, parent) => this.publish('stream', { name, text }, parent));
   }
 
   private log(text: string): void {
@@ -149,6 +165,7 @@ export class Kernel {
       this.stdinSender = new MessageSender(this.stdin, this.info.key);
       this.iopubSender = new MessageSender(this.iopub, this.info.key);
       this.captureOutput();
+      this.survive();
       setDisplaySink({
         publish: (type, content) => {
           const parent = this.current?.parent ?? this.lastParent;
@@ -225,11 +242,36 @@ export class Kernel {
     }) as typeof process.stderr.write;
   }
 
+  /**
+   * Errors that escape every cell (a rejected promise nobody awaits, a throw in a timer after its cell ended) would
+   * end the process with all the user's state, and zeromq turns Node's exit with open sockets into SIGABRT. As
+   * ipykernel does, they are printed on the stderr of the cell that is running (or of the last one) and the kernel
+   * goes on. process.exit(code) from a cell closes the sockets and ends the process with that code.
+   */
+  private survive(): void {
+    const report = (what: string, err: unknown) => {
+      if (err instanceof KernelExit) return; // process.exit called outside a cell's own stack (a timer): already exiting
+      const text = err instanceof Error ? this.errorContent(err).traceback.join('\n') : inspect(err);
+      this.streams.write('stderr', `${what}: ${text}\n`);
+      void this.streams.flush();
+    };
+    process.on('uncaughtException', (err) => report('Uncaught exception', err));
+    process.on('unhandledRejection', (reason) => report('Unhandled promise rejection', reason));
+    process.exit = ((code?: number | string | null) => {
+      const status = Number(code ?? process.exitCode ?? 0);
+      void this.closeAndExit(Number.isInteger(status) ? status : 1);
+      // Like Node's own exit, nothing after the call in the cell runs.
+      throw new KernelExit(status);
+    }) as typeof process.exit;
+  }
+
   private publish(type: string, content: Content, parent?: JupyterMessage): Promise<void> {
+    if (this.socketsClosed) return Promise.resolve();
     return this.iopubSender.send(newMessage(type, content, { session: this.session, parent, identities: [Buffer.from(type)] }));
   }
 
   private reply(socket: 'shell' | 'control', request: JupyterMessage, type: string, content: Content): Promise<void> {
+    if (this.socketsClosed) return Promise.resolve();
     const msg = newMessage(type, content, { session: this.session, parent: request });
     if (socket === 'shell') return this.shellSender.send(msg);
     this.control.postMessage({ type: 'send', frames: this.encode(msg) } satisfies ToControlWorker);
@@ -244,7 +286,7 @@ export class Kernel {
     for await (const frames of this.shell) {
       let msg: JupyterMessage;
       try {
-        msg = decodeMessage(frames, this.info.key);
+        msg = decodeMessage(frames, this.info.key, this.signatures);
       } catch (err) {
         if (err instanceof MessageError) this.log(`shell: rejected a message: ${err.message}`);
         continue;
@@ -257,7 +299,7 @@ export class Kernel {
   private async serveStdin(): Promise<void> {
     for await (const frames of this.stdin) {
       try {
-        const msg = decodeMessage<{ value: string }>(frames, this.info.key);
+        const msg = decodeMessage<{ value: string }>(frames, this.info.key, this.signatures);
         if (msg.header.msg_type !== 'input_reply') continue;
         const id = msg.parent_header.msg_id ?? '';
         const waiter = this.stdinWaiters.get(id) ?? [...this.stdinWaiters.values()][0];
@@ -406,7 +448,7 @@ export class Kernel {
   private page(text: unknown): void {
     const cell = this.current;
     if (cell === undefined) throw new Error('page: no cell is running');
-    cell.payload.push({ source: 'page', data: { 'text/plain': typeof text === 'string' ? text : require('node:util').inspect(text) }, start: 0 });
+    cell.payload.push({ source: 'page', data: { 'text/plain': typeof text === 'string' ? text : inspect(text) }, start: 0 });
   }
 
   /** Reads one line from the frontend through the stdin channel (a cell's `await prompt('…')`). */
@@ -483,6 +525,7 @@ export class Kernel {
       }
       reply = { status: 'ok', execution_count: count, user_expressions: {}, payload: cell.payload };
     } catch (err) {
+      if (err instanceof KernelExit) return; // the process is closing its sockets and ending: no reply, as ipykernel's os._exit
       const error = this.errorContent(cell.interrupted && !(err instanceof CompileError) ? new InterruptedError() : err);
       await this.streams.flush();
       if (!silent) await this.publish('error', error, msg);
@@ -505,12 +548,32 @@ export class Kernel {
     await this.streams.flush();
     await this.reply(channel, msg, 'shutdown_reply', { status: 'ok', restart });
     await this.publish('status', { execution_state: 'idle' }, msg);
-    await Promise.all([this.shellSender.flushed(), this.iopubSender.flushed()]);
-    // Let the control worker send its reply, then close every socket before the process ends.
-    setTimeout(() => {
-      this.control.postMessage({ type: 'close' } satisfies ToControlWorker);
-      for (const socket of [this.shell, this.stdin, this.iopub]) socket.close();
-      void this.executor.close().finally(() => setTimeout(() => process.exit(0), 50));
-    }, 100);
+    // Let the control worker send its reply before its socket closes.
+    setTimeout(() => void this.closeAndExit(0), 100);
+  }
+
+  /**
+   * Ends the process with every socket closed first, on both threads: zeromq aborts a process that exits with a
+   * socket open (SIGABRT instead of the exit code).
+   */
+  private async closeAndExit(code: number): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    await this.streams.flush().catch(() => undefined);
+    await Promise.race([Promise.all([this.shellSender.flushed(), this.iopubSender.flushed()]), new Promise((r) => setTimeout(r, 1000))]);
+    const controlExited = new Promise<void>((resolve) => this.control.once('exit', () => resolve()));
+    this.socketsClosed = true;
+    this.control.postMessage({ type: 'close' } satisfies ToControlWorker);
+    for (const socket of [this.shell, this.stdin, this.iopub]) if (!socket.closed) socket.close();
+    await Promise.race([Promise.allSettled([controlExited, this.executor.close()]), new Promise((r) => setTimeout(r, 3000))]);
+    setTimeout(() => this.exitProcess(code), 50);
+  }
+}
+
+/** Thrown by process.exit in a cell, so that the cell stops there while the kernel closes its sockets and exits. */
+class KernelExit extends Error {
+  constructor(readonly code: number) {
+    super(`process.exit(${code})`);
+    this.name = 'KernelExit';
   }
 }

@@ -1,7 +1,7 @@
 export {
   type QuantizerKind, type UniformParametrization, type Pow2Parametrization, type Parametrization, type ParamName,
   type ShortName, type Range, type QuantizerSpec, type ResolvedSpec, QuantizerSpecError, resolveSpec, specFor,
-  scopeName, defaultBitRange, SHORT_NAME_LIST, QUANTIZER_KINDS, PARAM_NAMES,
+  scopeName, defaultBitRange, checkRange, SHORT_NAME_LIST, QUANTIZER_KINDS, PARAM_NAMES,
 } from './spec';
 export {
   type Quantizer, type QuantizerParams, type QuantizerState, createQuantizer, quantize, bitwidthOf, projectParams,

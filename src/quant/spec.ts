@@ -54,7 +54,7 @@ export interface ResolvedSpec {
 
 /** A bad quantizer spec or parameter set; `field` names the offending entry (e.g. `ranges.xmax`). */
 export class QuantizerSpecError extends Error {
-  constructor(readonly field: string, problem: string) {
+  constructor(readonly field: string, readonly problem: string) {
     super(`quantizer spec ${field}: ${problem}`);
     this.name = 'QuantizerSpecError';
   }
@@ -126,7 +126,11 @@ function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-function checkRange(field: string, value: unknown, positive: boolean): Range {
+/**
+ * Checks `[min, max]`: two finite numbers, min ≤ max, min > 0 when `positive` (a magnitude); throws a
+ * {@link QuantizerSpecError} naming `field`. Also used by the TrainConfig schema for the role configs' ranges.
+ */
+export function checkRange(field: string, value: unknown, positive: boolean): Range {
   if (!Array.isArray(value) || value.length !== 2 || !isFiniteNumber(value[0]) || !isFiniteNumber(value[1])) {
     throw new QuantizerSpecError(field, `expected [min, max] with two finite numbers, got ${JSON.stringify(value)}`);
   }

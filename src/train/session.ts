@@ -7,10 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openBatchSource, type DatasetBatchSource } from '../data';
-import { MODEL_NAMES } from '../nn';
-import { mergeTrainConfig, validateTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config';
+import type { TrainConfig, TrainConfigOverrides } from './config';
 import { presetToTrainConfig } from './presets';
-import { train, type TrainEvent, type TrainResult } from './trainer';
+import { existingRunFiles, train, type TrainEvent, type TrainResult } from './trainer';
 
 export interface TrainingSessionOptions {
   /** A cfg section name (`DEFAULT`, `PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT`, `pow2:DEFAULT`, …). */
@@ -26,6 +25,8 @@ export interface TrainingSessionOptions {
   /** This run's folder (default `<runsDir>/<preset>`). */
   outDir?: string;
   resume?: boolean;
+  /** Replace a run already in the output folder (its files are removed first); see {@link TrainOptions.overwrite}. */
+  overwrite?: boolean;
   /** A checkpoint to initialise from, instead of the preset's `initFrom` run. */
   init?: string;
   /** Train missing `initFrom` runs first (default true); false makes a missing one an error. */
@@ -62,8 +63,8 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
     }
     const runsDir = o.runsDir ?? (o.outDir !== undefined ? path.dirname(o.outDir) : 'runs');
     const results: TrainResult[] = [];
-    const configOf = (preset: string): TrainConfig =>
-      validateTrainConfig(mergeTrainConfig(presetToTrainConfig(preset), o.overrides ?? {}), MODEL_NAMES);
+    // presetToTrainConfig checks the overrides against the TrainConfig schema.
+    const configOf = (preset: string): TrainConfig => presetToTrainConfig(preset, o.overrides ?? {});
 
     const runPreset = async (preset: string, outDir: string, chain: string[], requested: boolean): Promise<void> => {
       const config = configOf(preset);
@@ -79,6 +80,12 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
           if (o.pretrain === false) {
             throw new Error(`preset ${preset} initialises from run ${source}, but ${initCheckpoint} does not exist; train it first (mixprec train --preset ${source}) or pass --init CHECKPOINT`);
           }
+          const left = existingRunFiles(sourceDir);
+          if (left.length > 0) {
+            throw new Error(`preset ${preset} initialises from run ${source}, but ${sourceDir} holds an unfinished run of it (${left.join(', ')}) ` +
+              `without best.safetensors: finish it (mixprec train --preset ${source} --out ${sourceDir} --resume), start it again ` +
+              `(the same with --overwrite instead of --resume), or pass --init CHECKPOINT`);
+          }
           o.onPretrain?.(source, preset);
           await runPreset(source, sourceDir, [...chain, preset], false);
           if (!fs.existsSync(initCheckpoint)) {
@@ -87,7 +94,8 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
         }
       }
       const result = await train({
-        config, train: trainSource, test: testSource!, outDir, resume: requested ? o.resume ?? false : false, initCheckpoint,
+        config, train: trainSource, test: testSource!, outDir, resume: requested ? o.resume ?? false : false,
+        overwrite: requested ? o.overwrite ?? false : false, initCheckpoint,
         ...(o.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: o.maxStepsPerEpoch } : {}),
         ...(o.maxEvalBatches !== undefined ? { maxEvalBatches: o.maxEvalBatches } : {}),
         ...(o.signal ? { signal: o.signal } : {}),

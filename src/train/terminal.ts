@@ -1,5 +1,5 @@
 /** Training progress in a terminal: a bar per epoch (step, loss, error, speed), a line per epoch, a final summary. */
-import type { TrainEvent, TrainResult } from './trainer';
+import { formatChange, type TrainEvent, type TrainResult } from './trainer';
 import { progressBar, type Progress } from '../util/progress';
 import { formatTable } from '../util/table';
 
@@ -15,6 +15,7 @@ export function terminalReporter(out: (line: string) => void, stream: NodeJS.Wri
         out(`${run}: ${e.model} (${e.parameters.toLocaleString('en')} parameters), weights ${e.config.quant.weights}, activations ${e.config.quant.activations}, ` +
           `${e.config.optimizer} lr ${e.config.learningRate}, ${epochs} epochs of ${e.stepsPerEpoch} steps, batch ${e.config.batchSize}, backend ${e.backend}` +
           (e.startEpoch > 0 ? `, resuming after epoch ${e.startEpoch}` : ''));
+        if (e.changes.length > 0) out(`${run}: resumed with changed settings (recorded in config.json): ${e.changes.map(formatChange).join(', ')}`);
         break;
       case 'step':
         if (bar === null || e.step === 1) bar = progressBar(`${run} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch, stream);

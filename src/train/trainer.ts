@@ -17,8 +17,8 @@ import {
 } from '../nn';
 import { writeFileAtomic } from '../util/files';
 import { ambientSignal } from '../util/interrupt';
-import { loadModelVariables, readCheckpoint, saveCheckpoint } from './checkpoint';
-import type { TrainConfig } from './config';
+import { loadModelVariables, readCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import { validateTrainConfig, type TrainConfig } from './config';
 import { crossEntropy, hasTarget } from './loss';
 import { createSolver, type Solver } from './optimizer';
 import { createTrainingStep, readScalars, trainableParams } from './step';
@@ -67,7 +67,11 @@ export interface EpochMetrics {
 }
 
 export type TrainEvent =
-  | { type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number }
+  | {
+    type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number;
+    /** The settings that changed on resume (recorded in config.json); empty for a fresh run. */
+    changes: ConfigChange[];
+  }
   | {
     type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; error: number; learningRate: number; imagesPerSecond: number;
     /** Mean bitwidth of the weight and of the activation quantizers (null: not quantized), refreshed every 20 steps. */
@@ -96,8 +100,16 @@ export interface TrainOptions {
   test: BatchSource;
   /** Output folder for config.json, metrics.jsonl, checkpoint.safetensors and best.safetensors; null writes nothing. */
   outDir: string | null;
-  /** Continue from outDir/checkpoint.safetensors. */
+  /**
+   * Continue from outDir/checkpoint.safetensors. Only the settings in {@link RESUMABLE_FIELDS} may differ from the
+   * run's (any other difference is refused, naming each field); every resume is recorded in config.json's `resumes`.
+   */
   resume?: boolean;
+  /**
+   * Start afresh in an outDir that holds an earlier run: its files ({@link RUN_FILES}, a study's summary.json) are
+   * removed first. Without resume or overwrite, an outDir holding any of {@link RUN_FILES} is refused.
+   */
+  overwrite?: boolean;
   /** A checkpoint to initialise weights from (resolved by the caller from config.initFrom). */
   initCheckpoint?: string | null;
   /** Train this model instead of building one from the config (notebooks). */
@@ -168,10 +180,81 @@ function constraintsMet(config: TrainConfig, memory: { weightKB: number; activat
 
 function readHistory(file: string, upToEpoch: number): EpochMetrics[] {
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
-    .map((line) => JSON.parse(line) as EpochMetrics)
-    .filter((m) => m.epoch <= upToEpoch);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  // Every epoch appends a whole line ending in a newline, so text after the last newline is a line cut short by a
+  // crash while appending; its epoch was not checkpointed (the checkpoint is written after it) and is run again.
+  lines.pop();
+  const history = lines.flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line) as EpochMetrics];
+    } catch (err) {
+      throw new Error(`${file}: line ${i + 1} is not JSON (${(err as Error).message})`);
+    }
+  });
+  return history.filter((m) => m.epoch <= upToEpoch);
 }
+
+/** The files a run writes into its output folder. */
+export const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoint.safetensors', 'best.safetensors'] as const;
+
+/** Which of {@link RUN_FILES} `dir` holds (none when it does not exist). */
+export function existingRunFiles(dir: string): string[] {
+  return RUN_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** An output folder that holds another run, with neither resume nor overwrite asked for (or both). */
+export class RunFolderError extends Error {
+  constructor(readonly dir: string, message: string) {
+    super(message);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** Removes what a run (and a study, summary.json) writes into `dir`, temporary files of interrupted writes included. */
+function removeRunFiles(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const names: readonly string[] = [...RUN_FILES, 'summary.json'];
+  for (const entry of fs.readdirSync(dir)) {
+    if (names.some((n) => entry === n || entry.startsWith(`${n}.tmp-`))) fs.rmSync(path.join(dir, entry), { force: true });
+  }
+}
+
+/**
+ * Settings that may change when a run is resumed: its length (to extend it; the schedule's milestones, fractions of
+ * the run, move with it), the learning rate (fine-tuning), the evaluation batch size and the name. Any other change
+ * would mix two different runs in one folder.
+ */
+export const RESUMABLE_FIELDS: readonly (keyof TrainConfig)[] = ['epochs', 'learningRate', 'evalBatchSize', 'name'];
+
+/** A setting that differs between two configs: its dotted path and both values (undefined: absent). */
+export interface ConfigChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** What config.json's `resumes` lists: one entry per resume. */
+export interface ResumeRecord {
+  date: string;
+  /** The epochs completed before this resume. */
+  fromEpoch: number;
+  changes: ConfigChange[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Every leaf setting that differs between `from` and `to` (objects compared field by field, arrays whole). */
+export function configChanges(from: unknown, to: unknown, field = ''): ConfigChange[] {
+  if (isRecord(from) && isRecord(to)) {
+    return [...new Set([...Object.keys(from), ...Object.keys(to)])].flatMap((k) => configChanges(from[k], to[k], field ? `${field}.${k}` : k));
+  }
+  return JSON.stringify(from) === JSON.stringify(to) ? [] : [{ field, from, to }];
+}
+
+const shown = (v: unknown) => (v === undefined ? 'absent' : JSON.stringify(v));
+/** `batchSize 32 → 16`. */
+export const formatChange = (c: ConfigChange) => `${c.field} ${shown(c.from)} → ${shown(c.to)}`;
 
 export function modelForConfig(config: TrainConfig, shape: readonly [number, number, number], numClasses: number): QuantModel {
   return createModel(config.model as ModelName, {
@@ -192,13 +275,51 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const emit = options.onEvent ?? (() => undefined);
   // A host (the Jupyter kernel) may provide the interrupt signal without the caller passing it.
   const signal = options.signal ?? ambientSignal();
-  const model = options.model ?? modelForConfig(config, options.train.shape, options.train.numClasses);
+  validateTrainConfig(config, 'config');
   const files = outDir === null ? null : {
     config: path.join(outDir, 'config.json'),
     metrics: path.join(outDir, 'metrics.jsonl'),
     checkpoint: path.join(outDir, 'checkpoint.safetensors'),
     best: path.join(outDir, 'best.safetensors'),
   };
+  // Everything that can refuse the folder is checked before anything in it changes.
+  if (options.resume && options.overwrite) {
+    throw new RunFolderError(outDir ?? '', 'resume and overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
+  }
+  const existing = outDir === null ? [] : existingRunFiles(outDir);
+  if (!options.resume && !options.overwrite && existing.length > 0) {
+    throw new RunFolderError(outDir!, `${outDir} already holds a training run (${existing.join(', ')}): continue it with --resume (resume: true), ` +
+      `replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder`);
+  }
+  let resumeFrom: (LoadedCheckpoint & { changes: ConfigChange[]; resumes: ResumeRecord[] }) | null = null;
+  if (options.resume) {
+    if (files === null || !fs.existsSync(files.checkpoint)) {
+      const why = files === null ? 'no output folder' : `${files.checkpoint} does not exist` +
+        (existing.length > 0 ? ` (the run in ${outDir} completed no epoch; start it again with --overwrite)` : '');
+      throw new Error(`cannot resume: ${why}`);
+    }
+    const checkpoint = readCheckpoint(files.checkpoint);
+    const changes = configChanges(checkpoint.meta.config, config);
+    const refused = changes.filter((c) => !(RESUMABLE_FIELDS as readonly string[]).includes(c.field));
+    if (refused.length > 0) {
+      throw new Error(`cannot resume from ${files.checkpoint}: it was trained with different settings: ${refused.map(formatChange).join(', ')} ` +
+        `(only ${RESUMABLE_FIELDS.join(', ')} may change on resume; to train with these settings, start afresh with --overwrite or another --out)`);
+    }
+    let resumes: ResumeRecord[] = [];
+    if (fs.existsSync(files.config)) {
+      let saved: unknown;
+      try {
+        saved = JSON.parse(fs.readFileSync(files.config, 'utf8'));
+      } catch (err) {
+        throw new Error(`cannot resume: ${files.config} is not valid JSON (${(err as Error).message})`);
+      }
+      const earlier = isRecord(saved) ? saved.resumes : undefined;
+      if (earlier !== undefined && !Array.isArray(earlier)) throw new Error(`cannot resume: ${files.config}: "resumes" is not a list`);
+      resumes = (earlier ?? []) as ResumeRecord[];
+    }
+    resumeFrom = { ...checkpoint, changes, resumes };
+  }
+  const model = options.model ?? modelForConfig(config, options.train.shape, options.train.numClasses);
   const named = trainableParams(model);
   const solver: Solver = createSolver(config.optimizer, config.learningRate, config.momentum);
   let startEpoch = 0;
@@ -206,16 +327,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let bestTestError: number | null = null;
   let history: EpochMetrics[] = [];
 
-  if (options.resume) {
-    if (files === null || !fs.existsSync(files.checkpoint)) {
-      throw new Error(`cannot resume: ${files ? files.checkpoint : 'no output folder'} does not exist`);
-    }
-    const { meta, tensors } = readCheckpoint(files.checkpoint);
-    for (const key of ['model', 'quant', 'scaleLayer', 'optimizer'] as const) {
-      if (JSON.stringify(meta.config[key]) !== JSON.stringify(config[key])) {
-        throw new Error(`cannot resume from ${files.checkpoint}: it was trained with ${key} = ${JSON.stringify(meta.config[key])}, this run has ${JSON.stringify(config[key])}`);
-      }
-    }
+  if (resumeFrom !== null && files !== null) {
+    const { meta, tensors } = resumeFrom;
     loadModelVariables(files.checkpoint, model, tensors, () => true);
     solver.restore(tensors, named.map((p) => p.name));
     startEpoch = meta.epoch;
@@ -223,6 +336,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     bestTestError = meta.bestTestError;
     history = readHistory(files.metrics, startEpoch);
     writeFileAtomic(files.metrics, history.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    const record: ResumeRecord = { date: new Date().toISOString(), fromEpoch: startEpoch, changes: resumeFrom.changes };
+    writeFileAtomic(files.config, `${JSON.stringify({ ...config, resumes: [...resumeFrom.resumes, record] }, null, 2)}\n`);
   } else {
     if (options.initCheckpoint) {
       // Float pre-training → quantized fine-tuning: weights, biases and BN from the checkpoint; quantizer parameters
@@ -233,6 +348,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await reinitializeWeightQuantizers(fresh, model.quantization);
     }
     if (files !== null) {
+      if (options.overwrite) removeRunFiles(outDir!);
       fs.mkdirSync(outDir!, { recursive: true });
       writeFileAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
       writeFileAtomic(files.metrics, '');
@@ -245,7 +361,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const stepper = createTrainingStep(model, config, solver);
   const augment = config.augment && C === 3; // the CIFAR augmentation flips and shifts; not for digits
   const backend = currentBackend()?.name ?? tf.getBackend();
-  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch });
+  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch, changes: resumeFrom?.changes ?? [] });
 
   let interrupted = false;
   let meanBits: { weights: number | null; activations: number | null } = { weights: null, activations: null };

@@ -61,7 +61,28 @@ describe('mixprec train and data', () => {
       '--epochs', '2', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3', '--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /resuming after epoch 1/);
-    assert.deepEqual(fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch), [1, 2]);
+    assert.match(resumed.stdout, /PARAMETRIC_FP_WQ_DELTA_XMAX_INIT: resumed with changed settings \(recorded in config\.json\): epochs 1 → 2\n/);
+    const epochs = () => fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+    assert.deepEqual(epochs(), [1, 2]);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes.map((r: { changes: unknown }) => r.changes),
+      [[{ field: 'epochs', from: 1, to: 2 }]]);
+    // the same folder again, without --resume or --overwrite: refused, nothing touched
+    const again = ['train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
+      '--epochs', '1', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3'];
+    const log = fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'));
+    const refused = mixprec(...again);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'mixprec train: runs/u3 already holds a training run (config.json, metrics.jsonl, checkpoint.safetensors, ' +
+      'best.safetensors): continue it with --resume (resume: true), replace it with --overwrite (overwrite: true; its files are removed first), ' +
+      'or write to another --out folder\n');
+    assert.deepEqual(fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl')), log);
+    const batch = mixprec(...again.slice(0, -2), '--batch', '8', '--epochs', '2', '--out', 'runs/u3', '--resume');
+    assert.equal(batch.code, 1);
+    assert.match(batch.stderr, /^mixprec train: cannot resume from runs\/u3\/checkpoint\.safetensors: it was trained with different settings: batchSize 16 → 8 \(/);
+    const overwritten = mixprec(...again, '--overwrite');
+    assert.equal(overwritten.code, 0, overwritten.stderr);
+    assert.deepEqual(epochs(), [1], 'only the new run\'s epoch');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes, undefined);
   });
 
   it('lists the presets', () => {
@@ -78,8 +99,37 @@ describe('mixprec train and data', () => {
     fs.writeFileSync(path.join(work, 'bad.json'), '{"epochs": 3,');
     assert.match(mixprec('train', '--config', 'bad.json', '--dataset', 'ds/tiny-train.arrow').stderr, /^mixprec train: bad\.json: not valid JSON/);
     fs.writeFileSync(path.join(work, 'field.json'), '{"quant": {"weights": "U4"}}');
-    assert.match(mixprec('train', '--config', 'field.json', '--dataset', 'ds/tiny-train.arrow').stderr, /config quant\.weights: unknown quantization "U4"/);
+    assert.match(mixprec('train', '--config', 'field.json', '--dataset', 'ds/tiny-train.arrow').stderr,
+      /^mixprec train: field\.json: field "quant\.weights" must be one of "float", "fp", .*, "P3", got "U4"\n$/);
     assert.match(mixprec('train', '--dataset', 'ds/none-train.arrow').stderr, /ds\/none-train\.arrow: no such dataset file/);
-    assert.match(mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'vgg16').stderr, /config model: unknown model "vgg16"/);
+    assert.match(mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'vgg16').stderr,
+      /^mixprec train: command line: field "model" \(--model\) must be one of "resnet20", .*, got "vgg16"\n$/);
+  });
+
+  it('refuses a --config file with an unknown or bad field, naming it, before writing anything', () => {
+    fs.writeFileSync(path.join(work, 'typo.json'), '{"epochs": 2, "lr": 0.01}');
+    const typo = mixprec('train', '--config', 'typo.json', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
+    assert.equal(typo.code, 1);
+    assert.equal(typo.stderr, 'mixprec train: typo.json: unknown field "lr" (did you mean "learningRate"?)\n');
+    fs.writeFileSync(path.join(work, 'target.json'), '{"targets": {"weightKB": "a"}}');
+    const target = mixprec('train', '--config', 'target.json', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
+    assert.equal(target.code, 1);
+    assert.equal(target.stderr, 'mixprec train: target.json: field "targets.weightKB" must be a positive number or null, got "a"\n');
+    const flag = mixprec('train', '--batch', '0', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
+    assert.equal(flag.code, 1);
+    assert.equal(flag.stderr, 'mixprec train: command line: field "batchSize" (--batch) must be a positive integer, got 0\n');
+    assert.equal(fs.existsSync(path.join(work, 'runs/typo')), false);
+  });
+
+  it('does not train over an unfinished pre-training run', () => {
+    fs.mkdirSync(path.join(work, 'runs2/DEFAULT'), { recursive: true });
+    fs.writeFileSync(path.join(work, 'runs2/DEFAULT/config.json'), '{}');
+    fs.writeFileSync(path.join(work, 'runs2/DEFAULT/metrics.jsonl'), '');
+    const r = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet', '--out', 'runs2/u3');
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'mixprec train: preset PARAMETRIC_FP_WQ_DELTA_XMAX_INIT initialises from run DEFAULT, but runs2/DEFAULT holds an unfinished ' +
+      'run of it (config.json, metrics.jsonl) without best.safetensors: finish it (mixprec train --preset DEFAULT --out runs2/DEFAULT --resume), ' +
+      'start it again (the same with --overwrite instead of --resume), or pass --init CHECKPOINT\n');
+    assert.deepEqual(fs.readdirSync(path.join(work, 'runs2')), ['DEFAULT']);
   });
 });

@@ -26,6 +26,35 @@ class KernelProtocolTests(unittest.TestCase):
         cls.kc.stop_channels()
         cls.km.shutdown_kernel(now=False)
 
+    def shell_reply(self, msg_id, timeout=TIMEOUT):
+        """The shell reply to request msg_id; replies to earlier requests (wait_for_ready's kernel_info) are skipped."""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"no shell reply to {msg_id} within {timeout} s")
+            msg = self.kc.get_shell_msg(timeout=left)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    def iopub_until(self, msg_id, done, timeout=TIMEOUT):
+        """IOPub messages of request msg_id until done(msg) holds; fails at the deadline."""
+        deadline = time.time() + timeout
+        seen = []
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"condition not met within {timeout} s; got {[m['msg_type'] for m in seen]}")
+            try:
+                msg = self.kc.get_iopub_msg(timeout=min(left, 1))
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            seen.append(msg)
+            if done(msg):
+                return seen
+
     def run_cell(self, code, timeout=TIMEOUT, **kw):
         outputs = []
         reply = self.kc.execute_interactive(code, output_hook=outputs.append, timeout=timeout, **kw)
@@ -86,9 +115,8 @@ class KernelProtocolTests(unittest.TestCase):
         first = self.kc.execute('throw new Error("first")')
         second = self.kc.execute("console.log('should not run')")
         replies = {}
-        while len(replies) < 2:
-            msg = self.kc.get_shell_msg(timeout=TIMEOUT)
-            replies[msg["parent_header"]["msg_id"]] = msg["content"]["status"]
+        for msg_id in (first, second):
+            replies[msg_id] = self.shell_reply(msg_id)["content"]["status"]
         self.assertEqual(replies, {first: "error", second: "aborted"})
 
     def test_stdin_prompt(self):
@@ -97,19 +125,10 @@ class KernelProtocolTests(unittest.TestCase):
         self.assertEqual(request["msg_type"], "input_request")
         self.assertEqual(request["content"]["prompt"], "name? ")
         self.kc.input("mixprec")
-        reply = self.kc.get_shell_msg(timeout=TIMEOUT)
-        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        reply = self.shell_reply(msg_id)
         self.assertEqual(reply["content"]["status"], "ok")
-        out = ""
-        deadline = time.time() + 5
-        while "got mixprec" not in out and time.time() < deadline:
-            try:
-                m = self.kc.get_iopub_msg(timeout=1)
-            except queue.Empty:
-                continue
-            if m["msg_type"] == "stream":
-                out += m["content"]["text"]
-        self.assertIn("got mixprec", out)
+        out = []
+        self.iopub_until(msg_id, lambda m: m["msg_type"] == "stream" and (out.append(m["content"]["text"]) or "got mixprec" in "".join(out)))
 
     def test_prompt_without_stdin_is_an_error(self):
         reply, _ = self.run_cell('await prompt("x")', allow_stdin=False)
@@ -121,8 +140,7 @@ class KernelProtocolTests(unittest.TestCase):
         time.sleep(wait)
         started = time.time()
         self.km.interrupt_kernel()
-        reply = self.kc.get_shell_msg(timeout=TIMEOUT)
-        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        reply = self.shell_reply(msg_id)
         return reply["content"], time.time() - started
 
     def test_interrupt_synchronous_loop(self):
@@ -157,22 +175,44 @@ console.log('interrupted', run.interrupted);
     def test_comms_without_targets(self):
         msg = self.kc.session.msg("comm_info_request", {})
         self.kc.shell_channel.send(msg)
-        reply = self.kc.get_shell_msg(timeout=TIMEOUT)
+        reply = self.shell_reply(msg["header"]["msg_id"])
         self.assertEqual(reply["msg_type"], "comm_info_reply")
         self.assertEqual(reply["content"], {"status": "ok", "comms": {}})
         open_msg = self.kc.session.msg("comm_open", {"comm_id": "c1", "target_name": "nothing", "data": {}})
         self.kc.shell_channel.send(open_msg)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            m = self.kc.get_iopub_msg(timeout=TIMEOUT)
-            if m["msg_type"] == "comm_close":
-                self.assertEqual(m["content"]["comm_id"], "c1")
-                break
-        else:
-            self.fail("no comm_close for an unknown target")
+        closes = self.iopub_until(open_msg["header"]["msg_id"], lambda m: m["msg_type"] == "comm_close")
+        self.assertEqual(closes[-1]["content"]["comm_id"], "c1")
+
+    def stderr_of_cell(self, code, needle):
+        msg_id = self.kc.execute(code)
+        self.assertEqual(self.shell_reply(msg_id)["content"]["status"], "ok")
+        text = []
+        self.iopub_until(msg_id, lambda m: m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+                         and (text.append(m["content"]["text"]) or needle in "".join(text)))
+        return "".join(text)
+
+    def test_late_errors_are_reported_and_the_kernel_lives(self):
+        text = self.stderr_of_cell("const lost = Promise.reject(new Error('nobody awaits me'))", "nobody awaits me")
+        self.assertIn("Unhandled promise rejection: Error: nobody awaits me", text)
+        text = self.stderr_of_cell("setTimeout(() => { throw new RangeError('after the cell') }, 100)", "after the cell")
+        self.assertIn("Uncaught exception: RangeError: after the cell", text)
+        self.assertTrue(self.km.is_alive())
+        reply, outputs = self.run_cell("6 * 7")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual([m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"], ["42"])
+
+    def test_a_replayed_message_is_not_executed_twice(self):
+        msg = self.kc.session.msg("execute_request", {"code": "globalThis.replayed = (globalThis.replayed ?? 0) + 1", "silent": False,
+                                                      "store_history": False, "user_expressions": {}, "allow_stdin": False})
+        # The same signed frames twice: jupyter_client serializes the same header, so the signature repeats.
+        self.kc.session.send(self.kc.shell_channel.socket, msg)
+        self.kc.session.send(self.kc.shell_channel.socket, msg)
+        self.shell_reply(msg["header"]["msg_id"])
+        reply, outputs = self.run_cell("globalThis.replayed")
+        self.assertEqual([m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"], ["1"])
 
     def test_heartbeat_answers_while_a_cell_blocks(self):
-        self.kc.execute("const t0 = Date.now(); while (Date.now() - t0 < 3000) {}")
+        msg_id = self.kc.execute("const t0 = Date.now(); while (Date.now() - t0 < 3000) {}")
         time.sleep(0.5)
         ctx = zmq.Context.instance()
         hb = ctx.socket(zmq.REQ)
@@ -181,7 +221,7 @@ console.log('interrupted', run.interrupted);
         self.assertEqual(hb.poll(2000), zmq.POLLIN, "heartbeat echoed while the main thread is busy")
         self.assertEqual(hb.recv(), b"ping")
         hb.close()
-        self.kc.get_shell_msg(timeout=TIMEOUT)
+        self.shell_reply(msg_id)
 
     def test_rejects_a_message_with_a_bad_signature(self):
         # Sign with the wrong key: the kernel must ignore it (no reply), then still answer a good one.
@@ -191,8 +231,8 @@ console.log('interrupted', run.interrupted);
         with self.assertRaises(queue.Empty):
             self.kc.get_shell_msg(timeout=2)
         self.kc.session.key = good_key
-        self.kc.kernel_info()
-        self.assertEqual(self.kc.get_shell_msg(timeout=TIMEOUT)["msg_type"], "kernel_info_reply")
+        msg_id = self.kc.kernel_info()
+        self.assertEqual(self.shell_reply(msg_id)["msg_type"], "kernel_info_reply")
 
     def test_update_display_in_place(self):
         reply, outputs = self.run_cell('const h = display.text("first"); h.updateBundle({ "text/plain": "second" });')
@@ -206,6 +246,23 @@ console.log('interrupted', run.interrupted);
         self.kc.wait_for_ready(timeout=TIMEOUT)
         reply, outputs = self.run_cell("typeof answer")
         self.assertEqual(reply["status"], "error", "locals are gone after a restart")
+
+
+class KernelExitTests(unittest.TestCase):
+    def test_process_exit_ends_the_kernel_with_its_code(self):
+        cwd = tempfile.mkdtemp(prefix="mixprec-kernel-exit-")
+        km, kc = start_new_kernel(kernel_name="mixprec", startup_timeout=TIMEOUT, cwd=cwd)
+        try:
+            kc.execute("process.exit(3)")
+            deadline = time.time() + TIMEOUT
+            while km.is_alive() and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertFalse(km.is_alive(), "the kernel is still running after process.exit(3)")
+            self.assertEqual(km.provisioner.process.wait(), 3, "exit code 3, not SIGABRT (-6)")
+        finally:
+            kc.stop_channels()
+            if km.is_alive():
+                km.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":

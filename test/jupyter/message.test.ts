@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeMessage, DELIMITER, encodeMessage, MessageError, newMessage, sign } from '../../src/jupyter/message';
+import { decodeMessage, DELIMITER, encodeMessage, MessageError, newMessage, sign, SignatureHistory } from '../../src/jupyter/message';
 import { createConnectionFile, readConnectionFile } from '../../src/jupyter/connection';
 
 const key = 'a0436f6c-1916-498b-8eb9-e81ab9368e84';
@@ -41,6 +41,19 @@ describe('Jupyter wire format', () => {
     const junk = [Buffer.from(DELIMITER), Buffer.from(''), Buffer.from('not json'), Buffer.from('{}'), Buffer.from('{}'), Buffer.from('{}')];
     assert.throws(() => decodeMessage(junk, ''), /the header frame is not a JSON object/);
     assert.equal(sign('', [Buffer.from('x')]), '', 'an empty key disables signing');
+  });
+
+  it('refuses a replayed signed message, remembering a bounded number of signatures', () => {
+    const history = new SignatureHistory(4);
+    const frames = encodeMessage(newMessage('kernel_info_request', {}, { session: 's' }), 'key');
+    assert.equal(decodeMessage(frames, 'key', history).header.msg_type, 'kernel_info_request');
+    assert.throws(() => decodeMessage(frames, 'key', history), (e: unknown) => e instanceof MessageError && /duplicate signature/.test(e.message));
+    // Without a history (the client's side), the same frames decode again.
+    assert.equal(decodeMessage(frames, 'key').header.msg_type, 'kernel_info_request');
+    // Full: the older half is forgotten, the newest signatures are still refused.
+    const later = Array.from({ length: 4 }, () => encodeMessage(newMessage('kernel_info_request', {}, { session: 's' }), 'key'));
+    for (const f of later) decodeMessage(f, 'key', history);
+    assert.throws(() => decodeMessage(later[3]!, 'key', history), MessageError);
   });
 
   it('writes and validates connection files', async () => {
