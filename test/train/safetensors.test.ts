@@ -64,4 +64,47 @@ describe('safetensors', () => {
     fs.writeFileSync(tiny, Buffer.from([1, 2]));
     assert.throws(() => readSafetensors(tiny), /truncated: 2 bytes, not even a header length/);
   });
+
+  it('validates every header entry and refuses non-finite weights, naming the file, the tensor and the problem', () => {
+    /** A file from a raw header and data section, as a hand-edited or corrupt checkpoint would be. */
+    const raw = (file: string, header: unknown, data: Uint8Array) => {
+      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      const at = path.join(dir, file);
+      fs.writeFileSync(at, Buffer.concat([length, json, data]));
+      return at;
+    };
+    const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+    const cases: [string, unknown, Uint8Array, RegExp][] = [
+      ['negative.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }, f32(1), /tensor w: data_offsets \[-4,0\] are not two non-negative integers/],
+      ['reversed.safetensors', { w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, f32(1), /tensor w: data_offsets \[4,0\] are not .* begin ≤ end/],
+      ['fraction.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4.5] } }, f32(1, 2), /tensor w: data_offsets \[0,4.5\]/],
+      ['dtype.safetensors', { w: { dtype: 'I32', shape: [3], data_offsets: [0, 8] } }, f32(1, 2), /tensor w: 8 bytes for shape \[3\] I32 \(needs 12\)/],
+      ['unknown-dtype.safetensors', { w: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, f32(1), /tensor w: unsupported dtype "F16"/],
+      ['null.safetensors', { w: null }, f32(1), /tensor w: the entry is null, not an object/],
+      ['no-shape.safetensors', { w: { dtype: 'F32', data_offsets: [0, 4] } }, f32(1), /tensor w: shape undefined is not a list of non-negative integers/],
+      ['bad-shape.safetensors', { w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1), /tensor w: shape \[-1\]/],
+      ['nan.safetensors', { w: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }, f32(1, NaN, 3), /tensor w: element 1 is NaN/],
+      ['inf.safetensors', { w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(-Infinity, 0), /tensor w: element 0 is -Infinity/],
+      ['overlap.safetensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2),
+        /tensors a and b overlap/],
+      ['array.safetensors', [1, 2], f32(1), /the header is not a JSON object/],
+      ['metadata.safetensors', { __metadata__: { epoch: 3 } }, f32(), /__metadata__\.epoch is not a string/],
+    ];
+    for (const [name, header, data, problem] of cases) {
+      const file = raw(name, header, data);
+      assert.throws(() => readSafetensors(file), (e: unknown) => {
+        assert.ok(e instanceof CheckpointError, `${name}: ${String(e)}`);
+        assert.equal(e.file, file);
+        assert.match(e.message, problem, name);
+        return true;
+      });
+    }
+    // The same hand-made layout with valid values reads back exactly.
+    const ok = raw('ok.safetensors', { __metadata__: { epoch: '3' }, w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(0.5, -2));
+    const back = readSafetensors(ok);
+    assert.deepEqual([...back.tensors.w!.data], [0.5, -2]);
+    assert.deepEqual(back.metadata, { epoch: '3' });
+  });
 });
