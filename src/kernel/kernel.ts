@@ -258,8 +258,9 @@ export class Kernel {
     process.on('uncaughtException', (err) => report('Uncaught exception', err));
     process.on('unhandledRejection', (reason) => report('Unhandled promise rejection', reason));
     process.exit = ((code?: number | string | null) => {
-      const status = Number(code ?? process.exitCode ?? 0);
-      void this.closeAndExit(Number.isInteger(status) ? status : 1);
+      const requested = Number(code ?? process.exitCode ?? 0);
+      const status = Number.isInteger(requested) ? requested : 1;
+      void this.closeAndExit(status);
       // Like Node's own exit, nothing after the call in the cell runs.
       throw new KernelExit(status);
     }) as typeof process.exit;
