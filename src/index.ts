@@ -92,6 +92,8 @@ export {
   /** Builds a model by name: resnet20…110, mobilenetv2-cifar, mobilenetv2-imagenet, mnistnet. */
   createModel,
   MODEL_NAMES,
+  /** Refuses input shapes a model cannot use (mnistnet needs at least 4×4 images) and data a built model does not fit. */
+  checkModelInput, checkModelFitsData, ModelInputError,
   /** Differentiable weight memory in KB (SPEC §5). */
   weightMemoryKB,
   /** Differentiable activation memory in KB, max or sum over layers. */

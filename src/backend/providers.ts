@@ -9,7 +9,7 @@ import type { BackendName } from './names';
 import type { AdapterInfo } from './report';
 import { describeAdapter, probeWebGpuAdapter } from './webgpu';
 import { prepareWasmThreads, unrefWasmWorkers, wasmThreadCount } from './wasm_threads';
-import { registerCpuKernels, registerFusedKernels, registerReplacementKernels, registerWasmTrainingKernels } from './kernels';
+import { registerCpuKernels, registerFusedKernels, registerReplacementKernels, registerWasmEmptyGuards, registerWasmTrainingKernels } from './kernels';
 
 export interface StartOptions {
   /** Accept a software WebGPU adapter (lavapipe, SwiftShader): for tests of the WebGPU code path without a GPU. */
@@ -155,6 +155,7 @@ const wasm: BackendProvider = {
     // Threads are fixed when tfjs first starts the backend; later selections reuse it as it is.
     if (threads > 1 && !wasmStarted) wasmThreads = prepareWasmThreads(threads, tf, wasmModule);
     registerWasmTrainingKernels();
+    registerWasmEmptyGuards();
     registerReplacementKernels('wasm');
     registerFusedKernels('wasm');
   },

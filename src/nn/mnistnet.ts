@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelBuilder, type ModelQuantization } from './builder';
 import { BatchNorm, Nonlinearity, QConv2d } from './layers';
-import { assembleModel, ClassifierHead, type QuantModel, type WeightLayer } from './model';
+import { assembleModel, ClassifierHead, requireMinSide, type QuantModel, type WeightLayer } from './model';
+
+/** Two valid 2×2 poolings halve each side twice: a smaller image has no pixel left for the classifier. */
+export const MNISTNET_MIN_SIDE = 4;
 
 export interface MnistNetOptions {
   inputShape: readonly [number, number, number];
@@ -17,6 +20,7 @@ export interface MnistNetOptions {
 }
 
 export function createMnistNet(o: MnistNetOptions): QuantModel {
+  requireMinSide('mnistnet', o.inputShape, MNISTNET_MIN_SIDE);
   const m = new ModelBuilder('mnistnet', o.quantization, o.seed);
   const [H, W, C] = o.inputShape;
   const conv1 = new QConv2d(m, 'conv1', C, 16, 5, { pad: 2 });

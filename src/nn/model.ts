@@ -73,3 +73,20 @@ export function assembleModel(
     },
   };
 }
+
+/** The input shape a model cannot use, or the class count it cannot classify into, as one clear error. */
+export class ModelInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelInputError';
+  }
+}
+
+/** Throws a {@link ModelInputError} when the images are smaller than `min` pixels on a side. */
+export function requireMinSide(model: string, inputShape: readonly number[], min: number): void {
+  const [H = 0, W = 0] = inputShape;
+  if (H < min || W < min) {
+    throw new ModelInputError(`${model} needs images of at least ${min}×${min} pixels; the data's images are ${inputShape.join('×')} ` +
+      '(height × width × channels)');
+  }
+}

@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { currentBackend } from '../backend';
 import {
-  createModel, memoryReport, reinitializeWeightQuantizers, type MemoryReport, type ModelName, type QuantModel,
-  type QuantizerSlot,
+  checkModelFitsData, checkModelInput, createModel, memoryReport, ModelInputError, reinitializeWeightQuantizers,
+  type MemoryReport, type ModelName, type QuantModel, type QuantizerSlot,
 } from '../nn';
 import { writeFileAtomic } from '../util/files';
 import { ambientSignal } from '../util/interrupt';
@@ -276,6 +276,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A host (the Jupyter kernel) may provide the interrupt signal without the caller passing it.
   const signal = options.signal ?? ambientSignal();
   validateTrainConfig(config, 'config');
+  // Before the run folder changes: too small an image would otherwise hang wasm (an out-of-bounds MaxPool) or give NaN.
+  const { train: trainData, test: testData } = options;
+  if (options.model) {
+    checkModelFitsData(options.model, trainData.shape, trainData.numClasses, 'the training data');
+  } else {
+    checkModelInput(config.model, trainData.shape, trainData.numClasses);
+  }
+  if (trainData.shape.join('×') !== testData.shape.join('×') || trainData.numClasses !== testData.numClasses) {
+    throw new ModelInputError(`the test data (${testData.shape.join('×')} images, ${testData.numClasses} classes) does not match the training data ` +
+      `(${trainData.shape.join('×')}, ${trainData.numClasses} classes)`);
+  }
   const files = outDir === null ? null : {
     config: path.join(outDir, 'config.json'),
     metrics: path.join(outDir, 'metrics.jsonl'),
@@ -319,7 +330,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     resumeFrom = { ...checkpoint, changes, resumes };
   }
-  const model = options.model ?? modelForConfig(config, options.train.shape, options.train.numClasses);
+  const model = options.model ?? modelForConfig(config, trainData.shape, trainData.numClasses);
   const named = trainableParams(model);
   const solver: Solver = createSolver(config.optimizer, config.learningRate, config.momentum);
   let startEpoch = 0;

@@ -226,4 +226,36 @@ describe('training kernels mixprec registers', () => {
     assert.ok(tf.memory().numTensors <= before + 3, 'no intermediate tensors left behind'); // the three inputs
     cpu.forEach((c, k) => assertAllClose({ shape: [c.length], values: wasm[k]! }, { shape: [c.length], values: c }, `grad ${k} [seed ${seed}]`));
   });
+
+  it('pooling and matMul on empty tensors agree with cpu on wasm (XNNPACK wrote out of bounds / left garbage)', async () => {
+    const r = new Random(seed + 5);
+    const x = data(r, [4, 1, 1, 3]);
+    const a = data(r, [3, 2]);
+    // Each case: a loss whose forward has an empty intermediate, and its gradient with respect to the inputs.
+    const cases: Array<[string, () => tf.Tensor[]]> = [
+      ['maxPool 1×1 → 0×0', () => [tf.maxPool(tf.tensor4d(x, [4, 1, 1, 3]), 2, 2, 'valid')]],
+      ['avgPool 1×1 → 0×0', () => [tf.avgPool(tf.tensor4d(x, [4, 1, 1, 3]), 2, 2, 'valid')]],
+      ['maxPool gradient', () => tf.grads((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))([tf.tensor4d(x, [4, 1, 1, 3])])],
+      ['avgPool gradient', () => tf.grads((t: tf.Tensor) => tf.sum(tf.avgPool(t as tf.Tensor4D, 2, 2, 'valid')))([tf.tensor4d(x, [4, 1, 1, 3])])],
+      ['matMul with inner size 0', () => [tf.matMul(tf.zeros([4, 0]), tf.zeros([0, 5]))]],
+      ['matMul with no rows', () => [tf.matMul(tf.zeros([0, 3]), tf.tensor2d(a, [3, 2]))]],
+      ['matMul gradient through an empty feature map', () => tf.grads((t: tf.Tensor) => {
+        const pooled = tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid');
+        return tf.sum(tf.matMul(tf.reshape(pooled, [4, 0]), tf.zeros([0, 2])));
+      })([tf.tensor4d(x, [4, 1, 1, 3])])],
+    ];
+    for (const [what, run] of cases) {
+      const read = async () => {
+        const outs = run();
+        const got = await Promise.all(outs.map(async (t) => ({ shape: t.shape, values: await t.data() })));
+        tf.dispose(outs);
+        return got;
+      };
+      await initBackend('cpu');
+      const cpu = await read();
+      await initBackend('wasm');
+      const wasm = await read();
+      cpu.forEach((c, k) => assertAllClose(wasm[k]!, c, `${what} output ${k}`));
+    }
+  });
 });

@@ -9,12 +9,13 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
+import { registerWasmEmptyGuards } from './empty_guards';
 import { FUSED_QUANTIZER_KERNELS, fusedQuantizerKernels as jsQuantizerKernels } from './quantize';
 import { webgpuQuantizerKernels } from './quantize_webgpu';
 
 const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels];
 
-export { FUSED_QUANTIZER_KERNELS };
+export { FUSED_QUANTIZER_KERNELS, registerWasmEmptyGuards };
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('wasm'),
