@@ -7,14 +7,14 @@ export interface CustomOpResult {
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 }
 
-/** Runs `forward` as one differentiable op over `inputs`; `save` keeps tensors for `gradFunc`. */
-export function customOp(
-  inputs: readonly tf.Tensor[],
-  forward: (inputs: tf.Tensor[], save: (tensors: tf.Tensor[]) => void) => CustomOpResult,
+/** Runs `forward` as one differentiable op over `inputs` (typed per position); `save` keeps tensors for `gradFunc`. */
+export function customOp<const T extends readonly tf.Tensor[]>(
+  inputs: T,
+  forward: (inputs: { -readonly [K in keyof T]: tf.Tensor }, save: (tensors: tf.Tensor[]) => void) => CustomOpResult,
 ): tf.Tensor {
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    return forward(args as tf.Tensor[], save);
+    return forward(args as { -readonly [K in keyof T]: tf.Tensor }, save);
   }) as unknown as (...xs: tf.Tensor[]) => tf.Tensor;
   return op(...inputs);
 }

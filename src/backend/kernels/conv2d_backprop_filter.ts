@@ -8,7 +8,7 @@
  * backend's XNNPACK convolution instead of a scalar loop.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, withScratch, type BackendHandle } from './kernel_call';
+import { callKernel, fitExtent, shape4, withScratch, type BackendHandle } from './kernel_call';
 
 function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendHandle['backend'];
@@ -18,7 +18,7 @@ function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string
   if (dataFormat === 'NCHW') throw new Error(`mixprec: ${backendName} Conv2DBackpropFilter supports NHWC only`);
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const [n, h, w, ci] = x.shape;
+  const [n, h, w, ci] = shape4(x, 'x');
   const rows = fitExtent(h, info.padInfo.top, (info.filterHeight - 1) + (info.outHeight - 1) * info.strideHeight + 1);
   const cols = fitExtent(w, info.padInfo.left, (info.filterWidth - 1) + (info.outWidth - 1) * info.strideWidth + 1);
 

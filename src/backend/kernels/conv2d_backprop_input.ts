@@ -7,7 +7,7 @@
  * channels swap roles, which runs on the backend's XNNPACK convolution.
  */
 import { backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
+import { callKernel, fitExtent, shape4, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -15,7 +15,7 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
   if (dataFormat === 'NCHW') throw new Error('mixprec: wasm Conv2DBackpropInput supports NHWC only');
-  const [kh, kw, , co] = filter.shape;
+  const [kh, kw, , co] = shape4(filter, 'filter');
   const info = backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const [n, h, w] = inputShape;
@@ -23,7 +23,7 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
   return withScratch(backend, (track) => {
     let spread = dy;
     if (info.strideHeight > 1 || info.strideWidth > 1) spread = track(spreadByStride(backend, dy, info.strideHeight, info.strideWidth));
-    const [, hu, wu] = spread.shape;
+    const [, hu, wu] = shape4(spread, 'dy');
     // Output row h reads spread rows h + pT − i, a correlation with the flipped filter padded by kh − 1 − pT before;
     // a negative padding drops leading rows of `spread` instead.
     const padTop = kh - 1 - info.padInfo.top;

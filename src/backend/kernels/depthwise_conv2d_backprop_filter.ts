@@ -9,7 +9,7 @@ import {
   backend_util, DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
+import { callKernel, fitExtent, shape4, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -19,7 +19,7 @@ function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; bac
     args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true);
-  const [n, h, w, c] = x.shape;
+  const [n, h, w, c] = shape4(x, 'x');
   const [kh, kw, , m] = filterShape;
   const rows = fitExtent(h, info.padInfo.top, (kh - 1) * info.dilationHeight + (info.outHeight - 1) * info.strideHeight + 1);
   const cols = fitExtent(w, info.padInfo.left, (kw - 1) * info.dilationWidth + (info.outWidth - 1) * info.strideWidth + 1);

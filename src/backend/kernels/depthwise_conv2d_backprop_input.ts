@@ -9,7 +9,7 @@ import {
   backend_util, DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
+import { callKernel, fitExtent, shape4, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -17,7 +17,7 @@ function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; back
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } =
     args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-  const [kh, kw, c, m] = filter.shape;
+  const [kh, kw, c, m] = shape4(filter, 'filter');
   const info = backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
   const [n, h, w] = inputShape;
@@ -27,7 +27,7 @@ function depthwiseBackpropInput(args: { inputs: Record<string, TensorInfo>; back
   return withScratch(backend, (track) => {
     let spread = dy;
     if (info.strideHeight > 1 || info.strideWidth > 1) spread = track(spreadByStride(backend, dy, info.strideHeight, info.strideWidth));
-    const [, hu, wu, k] = spread.shape;
+    const [, hu, wu, k] = shape4(spread, 'dy');
     // Output row h reads spread rows h + pT − i·dil, i.e. a correlation with the flipped filter whose padding before
     // is (kh−1)·dil − pT; a negative padding means dropping leading rows of `spread` instead.
     const padTop = (kh - 1) * dh - info.padInfo.top;

@@ -7,6 +7,12 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type { BackendWasm };
 
+/** The four dimensions of an NHWC tensor or HWCM filter (tfjs types every shape as number[]). */
+export function shape4(t: TensorInfo, what: string): [number, number, number, number] {
+  if (t.shape.length !== 4) throw new Error(`mixprec: ${what} must have rank 4, got shape [${t.shape.join(', ')}]`);
+  return t.shape as [number, number, number, number];
+}
+
 /** A backend plus the name it is registered under (kernels are looked up per backend name). */
 export interface BackendHandle {
   name: string;
@@ -59,7 +65,7 @@ export function fitExtent(size: number, padBefore: number, needed: number): { ke
 
 /** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
 export function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
-  const [n, ho, wo, k] = dy.shape;
+  const [n, ho, wo, k] = shape4(dy, 'dy');
   const hu = (ho - 1) * sh + 1;
   const wu = (wo - 1) * sw + 1;
   const out = backend.makeOutput([n, hu, wu, k], 'float32');
