@@ -33,7 +33,7 @@ export interface TrainBenchRow {
 }
 
 /** The PyTorch reference script (kept in the repository; run with Debian's python3 and python3-torch). */
-export const TORCH_REFERENCE = path.join(PACKAGE_ROOT, 'src', 'bench', 'reference', 'resnet20_torch.py');
+export const TORCH_REFERENCE = path.join(PACKAGE_ROOT, 'bench', 'reference', 'resnet20_torch.py');
 const PYTHON = process.env.MIXPREC_PYTHON ?? '/usr/bin/python3';
 
 /** Whether PyTorch is importable, and which devices it has. */
