@@ -53,7 +53,7 @@ export {
   specFor,
   /** Validates a spec and fills in the code's defaults. */
   resolveSpec,
-  /** The spec the official model uses for a layer (SPEC §6.2 initialisation, §6.3 ranges). */
+  /** The spec the official model uses for a layer (initialisation: docs/METHOD.md#initialization, ranges: docs/METHOD.md#parameter-ranges). */
   layerQuantizerSpec,
   /** model_resnet.find_delta. */
   findDelta,
@@ -61,6 +61,20 @@ export {
   CODE_CONFIG,
   /** Thrown for a bad spec; `field` names the entry. */
   QuantizerSpecError,
+  /**
+   * The one table of the six parametrizations, U1…P3 in the paper's order: per row the short name, the family
+   * (`kind`: uniform | pow2), the spec's `param`, the two learned parameters (`params` in the code's names and
+   * creation order, `paperParams` in the paper's), the official method name (`method`, e.g. `parametric_fp_d_xmax`),
+   * the experiment-name token (`nameToken`, e.g. `DELTA_XMAX`) and the display label (`U3 θ=[d,qmax]`). Every other
+   * mapping in mixprec is derived from it.
+   */
+  PARAMETRIZATION_TABLE,
+  /** Per family: its display label, its experiment-name token (FP, POW2) and its official cfg file. */
+  PARAMETRIZATION_FAMILIES,
+  /** The table's row for a short name, or for a (kind, param) pair; undefined for anything else. */
+  parametrizationInfo, parametrizationOf,
+  PAPER_PARAM_NAMES,
+  UNIFORM_SHORT_NAMES,
   PARAMETRIZATIONS,
   SHORT_NAME_LIST,
   QUANTIZER_KINDS,
@@ -79,6 +93,12 @@ export {
   type Pow2Parametrization,
   type ParamName,
   type ShortName,
+  type UniformShortName,
+  type Pow2ShortName,
+  type ParametrizationInfo,
+  type LearnedKind,
+  type FamilyLabel,
+  type ParametricMethod,
   type Range,
   type QuantizerRole,
   type RoleConfig,
@@ -94,7 +114,7 @@ export {
   MODEL_NAMES,
   /** Refuses input shapes a model cannot use (mnistnet needs at least 4×4 images) and data a built model does not fit. */
   checkModelInput, checkModelFitsData, ModelInputError,
-  /** Differentiable weight memory in KB (SPEC §5). */
+  /** Differentiable weight memory in KB (docs/METHOD.md#memory-accounting). */
   weightMemoryKB,
   /** Differentiable activation memory in KB, max or sum over layers. */
   activationMemoryKB,

@@ -3,7 +3,7 @@
  * in elements per second, next to the same loss through the identity on each backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerQuantizerSpec, quantize, resolveSpec, type LayerQuantization, type QuantizerParams } from '../quant';
+import { layerQuantizerSpec, quantize, resolveSpec, SHORT_NAME_LIST, type LayerQuantization, type QuantizerParams } from '../quant';
 import { useProgress, type BenchContext, type BenchSuite } from './suite';
 import { timeIt } from './harness';
 import { formatTable, si } from '../util/table';
@@ -12,7 +12,7 @@ import { useFastKernels } from '../backend';
 /** Backends with fused quantizer kernels (their composed path is measured too, in the same run). */
 const FUSED_BACKENDS = new Set(['cpu', 'wasm']);
 
-const QUANTIZERS: readonly LayerQuantization[] = ['float', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2'];
+const QUANTIZERS: readonly LayerQuantization[] = ['float', ...SHORT_NAME_LIST, 'fp', 'pow2'];
 
 export interface QuantBenchRow {
   backend: string;

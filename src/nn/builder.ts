@@ -32,7 +32,7 @@ export interface QuantizerSlot {
    * C·H·W of the activation for activations (the code's `Asize`).
    */
   size: number;
-  /** The weight tensor whose statistics initialise this quantizer (weights and biases; SPEC §6.2). */
+  /** The weight tensor whose statistics initialise this quantizer (weights and biases; docs/METHOD.md#initialization). */
   statsOf?: tf.Variable;
 }
 
@@ -118,7 +118,7 @@ export class ModelBuilder {
 
 /**
  * Re-initialises the parameters of weight and bias quantizers from the current weights, as the code does when a
- * pre-trained float network is loaded (`find_delta` on max|W| of the layer's weight tensor, SPEC §6.2).
+ * pre-trained float network is loaded (`find_delta` on max|W| of the layer's weight tensor, docs/METHOD.md#initialization).
  */
 export async function reinitializeWeightQuantizers(slots: readonly QuantizerSlot[], quantization: ModelQuantization): Promise<void> {
   for (const slot of slots) {

@@ -97,7 +97,7 @@ export class QDense {
 /**
  * Batch normalisation as nnabla's PF.batch_normalization: batch statistics while training (biased variance to
  * normalise; the running variance is updated with the unbiased estimate), running statistics otherwise;
- * decay 0.9, eps 1e-5. Not quantized and not counted in the memory (SPEC §6.1).
+ * decay 0.9, eps 1e-5. Not quantized and not counted in the memory (docs/METHOD.md#batch-normalization).
  */
 export class BatchNorm {
   readonly gamma: tf.Variable;

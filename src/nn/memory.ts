@@ -1,5 +1,5 @@
 /**
- * Memory of a quantized model as the official code counts it (SPEC §5): weight memory Σ b_l·numel_l over conv and
+ * Memory of a quantized model as the official code counts it (docs/METHOD.md#memory-accounting): weight memory Σ b_l·numel_l over conv and
  * fc weights and biases (BN not counted); activation memory per nonlinearity b_l·(C·H·W), the max or the sum over
  * layers; kilobytes = bits / 8 / 1024. Differentiable through the quantizers' bitwidths for the penalty.
  */

@@ -1,5 +1,5 @@
 /**
- * ResNet for CIFAR as model_resnet.resnet_cifar10 builds it (SPEC §6.1): conv1 3×3×16 → BN → nonl; three stages of
+ * ResNet for CIFAR as model_resnet.resnet_cifar10 builds it (docs/METHOD.md#resnet-for-cifar): conv1 3×3×16 → BN → nonl; three stages of
  * basic blocks (16/32/64 channels, strides 1/2/2); global average pooling; fc with bias; option-A shortcuts
  * (subsampling and zero channels, no 1×1 convolution). Every conv weight, the fc weight and bias are quantized;
  * every ReLU is an activation quantizer (19 in ResNet-20).

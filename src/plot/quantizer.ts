@@ -4,7 +4,9 @@
  * Pure functions from rows to specs; the rows keep both the library's autodiff values and the closed forms so that
  * the figures can be checked against the formulas (tests read the data, not the pixels).
  */
-import type { ShortName } from '../quant';
+import {
+  PARAMETRIZATION_FAMILIES, parametrizationInfo, UNIFORM_SHORT_NAMES, type FamilyLabel, type ShortName, type UniformShortName,
+} from '../quant';
 import {
   gradientCurve, LEARNED_PARAMS, maxGradientNormAutodiff, maxGradientNormClosedForm, paperGradient, paperValues,
   type PaperParam, type PaperTheta,
@@ -22,12 +24,13 @@ export interface ChartOptions {
 /** The label of a partial derivative as the paper writes it. */
 export const partialLabel = (p: PaperParam | 'x') => `∂Q/∂${p}`;
 
-const FAMILY_OF = (short: ShortName) => (short.startsWith('U') ? 'uniform' : 'power-of-two');
+const kindOf = (short: ShortName) => parametrizationInfo(short)!.kind;
+const FAMILY_OF = (short: ShortName): FamilyLabel => PARAMETRIZATION_FAMILIES[kindOf(short)].label;
 
 /** One x of a parametrization's curves: Q and every partial, from autodiff and from the closed form. */
 export interface QuantizerCurveRow {
   parametrization: ShortName;
-  family: 'uniform' | 'power-of-two';
+  family: FamilyLabel;
   x: number;
   /** Which derivative (or `Q` for the transfer curve). */
   series: string;
@@ -37,9 +40,9 @@ export interface QuantizerCurveRow {
   closedForm: number;
 }
 
-/** θ used for the figures unless given: b = 3, d = ¼ (uniform, as SPEC §4.3), b = 3, qmax = 1 (pow2). */
+/** θ used for the figures unless given: b = 3, d = ¼ (uniform, as docs/METHOD.md#gradient-curves), b = 3, qmax = 1 (pow2). */
 export function defaultTheta(short: ShortName): PaperTheta {
-  return short.startsWith('U') ? { b: 3, d: 0.25 } : { b: 3, qmax: 1 };
+  return kindOf(short) === 'uniform' ? { b: 3, d: 0.25 } : { b: 3, qmax: 1 };
 }
 
 /** An x grid over ±span·qmax that avoids the points where the paper's and the code's boundary conventions differ. */
@@ -122,7 +125,7 @@ export function gradientCurvePlot(rows: readonly QuantizerCurveRow[], o: ChartOp
 
 /** One (parametrization, b, d) of Fig. 1. */
 export interface MaxGradientNormRow {
-  parametrization: 'U1' | 'U2' | 'U3';
+  parametrization: UniformShortName;
   b: number;
   d: number;
   /** `d = 2^k` for the legend. */
@@ -131,13 +134,19 @@ export interface MaxGradientNormRow {
   closedForm: number;
 }
 
+/** Vega expression naming each Fig. 1 panel by its table label: `datum.value == 'U1' ? 'U1 θ=[b,d]' : … : 'U3 θ=[d,qmax]'`. */
+const PANEL_LABELS = UNIFORM_SHORT_NAMES.map((short) => `'${parametrizationInfo(short)!.label}'`);
+const UNIFORM_PANEL_LABELS = UNIFORM_SHORT_NAMES.slice(0, -1).reduceRight(
+  (otherwise, short, i) => `datum.value == '${short}' ? ${PANEL_LABELS[i]} : ${otherwise}`, PANEL_LABELS[PANEL_LABELS.length - 1]!,
+);
+
 const stepLabel = (d: number) => (Number.isInteger(Math.log2(d)) ? `d = 2^${Math.log2(d)}` : `d = ${d}`);
 
-/** Fig. 1 data: max_x ‖∇θQ‖ by autodiff over a probe grid and by the closed forms of SPEC §4.2. */
+/** Fig. 1 data: max_x ‖∇θQ‖ by autodiff over a probe grid and by the closed forms of docs/METHOD.md#maximum-gradient-norm. */
 export async function maxGradientNormRows(
   bits: readonly number[] = [2, 3, 4, 5, 6, 7, 8],
   steps: readonly number[] = [2 ** -4, 2 ** -2, 1, 4],
-  parametrizations: readonly ('U1' | 'U2' | 'U3')[] = ['U1', 'U2', 'U3'],
+  parametrizations: readonly UniformShortName[] = UNIFORM_SHORT_NAMES,
 ): Promise<MaxGradientNormRow[]> {
   const rows: MaxGradientNormRow[] = [];
   for (const parametrization of parametrizations) {
@@ -160,7 +169,7 @@ export function maxGradientNormPlot(rows: readonly MaxGradientNormRow[], o: Char
   return {
     title: o.title ?? 'Maximum gradient norm max_x ‖∇θ Q(x; θ)‖ (paper Fig. 1)',
     data: { values: rows },
-    facet: { field: 'parametrization', type: 'nominal', title: null, header: { labelExpr: "datum.value == 'U1' ? 'U1 θ=[b,d]' : datum.value == 'U2' ? 'U2 θ=[b,qmax]' : 'U3 θ=[d,qmax]'" } },
+    facet: { field: 'parametrization', type: 'nominal', title: null, header: { labelExpr: UNIFORM_PANEL_LABELS } },
     columns: 3,
     spec: {
       width: o.width ?? 200, height: o.height ?? 200,
@@ -181,7 +190,7 @@ export function maxGradientNormPlot(rows: readonly MaxGradientNormRow[], o: Char
 /** One step of the Gaussian experiment. */
 export interface GaussianMseRow {
   parametrization: ShortName;
-  family: 'uniform' | 'power-of-two';
+  family: FamilyLabel;
   step: number;
   mse: number;
 }

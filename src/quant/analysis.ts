@@ -1,19 +1,21 @@
 /**
  * The paper's analytical figures from two independent sources: the library's own autodiff (the quantizers as they
- * train) and the closed forms of the paper (eqs. (3a)–(3c), (5), (6) and SPEC §4.2), evaluated in float64.
+ * train) and the closed forms of the paper (eqs. (3a)–(3c), (5), (6) and docs/METHOD.md#maximum-gradient-norm), evaluated in float64.
  * Fig. 1 is the maximum gradient norm over x against the bitwidth; Fig. 2 the partial derivatives against x.
  *
  * Parameters are given in the paper's terms θ = (b, d, qmax, qmin) of a signed quantizer and mapped to each
  * parametrization's own: U1 (b, d), U2 (b, qmax), U3 (d, qmax), P1 (b, qmax), P2 (b, qmin), P3 (qmin, qmax).
  * With d a power of two and qmax a multiple of d (uniform), and qmin, qmax powers of two (pow2), the code's gradients
- * equal the paper's away from the range boundaries (SPEC §2.3, §3.3), so both sources must agree there.
+ * equal the paper's away from the range boundaries (docs/METHOD.md#uniform-gradients, docs/METHOD.md#power-of-two-gradients), so both sources must agree there.
  */
 import * as tf from '@tensorflow/tfjs';
 import { quantize } from './quantizer';
+import {
+  PAPER_PARAM_NAMES, PARAMETRIZATION_TABLE, parametrizationInfo, type PaperParam, type UniformShortName,
+} from './parametrizations';
 import { specFor, type ParamName, type QuantizerSpec, type ShortName } from './spec';
 
-/** The paper's names for a quantizer's parameters and the input. */
-export type PaperParam = 'b' | 'd' | 'qmax' | 'qmin';
+export type { PaperParam } from './parametrizations';
 
 /** A signed quantizer in the paper's terms. Uniform: b and d (qmax = (2^(b−1)−1)·d); pow2: b and qmax (qmin = 2^(1−2^(b−1))·qmax). */
 export interface PaperTheta {
@@ -32,15 +34,14 @@ export interface PaperValues {
   qmin: number;
 }
 
-const UNIFORM: readonly ShortName[] = ['U1', 'U2', 'U3'];
-const isUniform = (short: ShortName) => UNIFORM.includes(short);
+const isUniform = (short: ShortName) => parametrizationInfo(short)!.kind === 'uniform';
 
 /** The learned pair of each parametrization, in the paper's names. */
-export const LEARNED_PARAMS: Record<ShortName, readonly [PaperParam, PaperParam]> = {
-  U1: ['b', 'd'], U2: ['b', 'qmax'], U3: ['d', 'qmax'], P1: ['b', 'qmax'], P2: ['b', 'qmin'], P3: ['qmin', 'qmax'],
-};
+export const LEARNED_PARAMS = Object.fromEntries(PARAMETRIZATION_TABLE.map((e) => [e.short, e.paperParams])) as
+  Readonly<Record<ShortName, readonly [PaperParam, PaperParam]>>;
 
-const CODE_NAME: Record<PaperParam, ParamName> = { b: 'n', d: 'd', qmax: 'xmax', qmin: 'xmin' };
+const CODE_NAME = Object.fromEntries(Object.entries(PAPER_PARAM_NAMES).map(([code, paper]) => [paper, code])) as
+  Readonly<Record<PaperParam, ParamName>>;
 
 export function paperValues(short: ShortName, theta: PaperTheta): PaperValues {
   const { b } = theta;
@@ -138,7 +139,7 @@ export function paperQuantize(short: ShortName, v: PaperValues, x: number): numb
 
 /**
  * ∂Q/∂x and ∂Q/∂θ of the paper: (2), (3a)–(3c) for uniform; (5), (6) with the code's sign(x) for P3, and the
- * derivations of SPEC §3.1 for P1 and P2. Not defined exactly at ±qmax, ±qmin (the paper and the code differ there).
+ * derivations of docs/METHOD.md#derived-p1-and-p2-gradients for P1 and P2. Not defined exactly at ±qmax, ±qmin (the paper and the code differ there).
  */
 export function paperGradient(short: ShortName, v: PaperValues, x: number): { q: number; dx: number; partials: Partial<Record<PaperParam, number>> } {
   const q = paperQuantize(short, v, x);
@@ -166,8 +167,8 @@ export function paperGradient(short: ShortName, v: PaperValues, x: number): { q:
   }
 }
 
-/** SPEC §4.2: max over x of ‖∇θ Q_U(x; θ)‖ for the uniform parametrizations, as a function of b and d. */
-export function maxGradientNormClosedForm(short: 'U1' | 'U2' | 'U3', b: number, d: number): number {
+/** docs/METHOD.md#maximum-gradient-norm: max over x of ‖∇θ Q_U(x; θ)‖ for the uniform parametrizations, as a function of b and d. */
+export function maxGradientNormClosedForm(short: UniformShortName, b: number, d: number): number {
   const half = 2 ** (b - 1);
   if (short === 'U1') return Math.hypot(half * Math.LN2 * d, half - 1);
   if (short === 'U2') {
@@ -192,7 +193,7 @@ export function maxNormProbePoints(v: PaperValues, dense = 64): number[] {
 }
 
 /** Max gradient norm by the library's autodiff over {@link maxNormProbePoints}. */
-export async function maxGradientNormAutodiff(short: 'U1' | 'U2' | 'U3', b: number, d: number, dense = 64): Promise<number> {
+export async function maxGradientNormAutodiff(short: UniformShortName, b: number, d: number, dense = 64): Promise<number> {
   const v = paperValues(short, { b, d });
   const points = await gradientCurve(short, { b, d }, maxNormProbePoints(v, dense));
   return Math.max(...points.map((p) => Math.hypot(...Object.values(p.partials) as number[])));

@@ -1,5 +1,5 @@
 /**
- * Fixed (non-learnable) baselines of the "Fixed" table rows (SPEC §3.4): nnabla's F.fixed_point_quantize and
+ * Fixed (non-learnable) baselines of the "Fixed" table rows (docs/METHOD.md#fixed-baselines): nnabla's F.fixed_point_quantize and
  * F.pow2_quantize with their default fine-grained straight-through gradients, plus float (identity).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,8 +1,13 @@
 export {
   type QuantizerKind, type UniformParametrization, type Pow2Parametrization, type Parametrization, type ParamName,
   type ShortName, type Range, type QuantizerSpec, type ResolvedSpec, QuantizerSpecError, resolveSpec, specFor,
-  scopeName, defaultBitRange, checkRange, SHORT_NAME_LIST, QUANTIZER_KINDS, PARAM_NAMES,
+  scopeName, defaultBitRange, checkRange, QUANTIZER_KINDS, PARAM_NAMES,
 } from './spec';
+export {
+  type ParametrizationInfo, type LearnedKind, type FamilyLabel, type UniformShortName, type Pow2ShortName,
+  type ParametricMethod, type PaperParam, PARAMETRIZATION_TABLE, PARAMETRIZATION_FAMILIES, PAPER_PARAM_NAMES,
+  SHORT_NAME_LIST, UNIFORM_SHORT_NAMES, parametrizationInfo, parametrizationOf,
+} from './parametrizations';
 export {
   type Quantizer, type QuantizerParams, type QuantizerState, createQuantizer, quantize, bitwidthOf, projectParams,
 } from './quantizer';

@@ -1,8 +1,9 @@
 /**
  * Model-level quantizer configuration of the official training code: the config defaults and ranges
- * (train_resnet.py `Configuration`, SPEC §6.3) and the initialisation rules of model_resnet.py (SPEC §6.2).
+ * (train_resnet.py `Configuration`, docs/METHOD.md#parameter-ranges) and the initialisation rules of model_resnet.py (docs/METHOD.md#initialization).
  */
-import type { QuantizerSpec, Range, ShortName } from './spec';
+import { parametrizationInfo } from './parametrizations';
+import type { ParamName, QuantizerSpec, Range, ShortName } from './spec';
 import { specFor } from './spec';
 
 /** What a quantizer quantizes: signed weights/biases, or unsigned activations (replacing the ReLU). */
@@ -19,7 +20,7 @@ export interface RoleConfig {
   bitwidthRange: Range;
 }
 
-/** The code's config defaults (SPEC §6.3). */
+/** The code's config defaults (docs/METHOD.md#parameter-ranges). */
 export const CODE_CONFIG: Readonly<Record<QuantizerRole, RoleConfig>> = {
   weight: {
     stepsize: 2 ** -3, stepsizeRange: [2 ** -8, 1], xminRange: [2 ** -16, 127], xmaxRange: [2 ** -8, 127],
@@ -61,7 +62,7 @@ function clipInside(v: number, [lo, hi]: Range): number {
 }
 
 /**
- * The quantizer spec the official model builds for one layer (get_quantizers / nonl, SPEC §6.2): weights signed
+ * The quantizer spec the official model builds for one layer (get_quantizers / nonl, docs/METHOD.md#initialization): weights signed
  * without a zero level for pow2, activations unsigned with a zero level, initial values from the config stepsize
  * (or from pre-trained weights) so that the network starts at `bits` bits.
  */
@@ -75,7 +76,8 @@ export function layerQuantizerSpec(quantization: LayerQuantization, role: Quanti
   const delta = signed && options.maxAbsWeight !== undefined ? findDelta(options.maxAbsWeight, b) : cfg.stepsize;
   let xmax = signed ? delta * (2 ** (b - 1) - 1) : delta * (2 ** b - 1);
   let xmin = NaN;
-  const pow2 = quantization === 'pow2' || quantization.startsWith('P');
+  const learned = parametrizationInfo(quantization);
+  const pow2 = quantization === 'pow2' || learned?.kind === 'pow2';
   if (pow2) {
     xmax = 2 ** Math.round(Math.log2(xmax));
     xmin = xmax / 2 ** (2 ** (b - 1) - 1);
@@ -84,32 +86,23 @@ export function layerQuantizerSpec(quantization: LayerQuantization, role: Quanti
   }
   const withZero = !signed;
 
-  switch (quantization) {
-    case 'fp':
-      return { kind: 'fp', signed, init: { n: b, d: delta }, ...name };
-    case 'pow2':
-      return { kind: 'pow2fixed', signed, withZero, init: { n: b, xmax }, ...name };
-    case 'U1':
-      return specFor('U1', { signed, init: { n: b, d: delta }, ranges: { n: cfg.bitwidthRange, d: cfg.stepsizeRange }, ...name });
-    case 'U2':
-      return specFor('U2', { signed, init: { n: b, xmax }, ranges: { n: cfg.bitwidthRange, xmax: cfg.xmaxRange }, ...name });
-    case 'U3':
-      return specFor('U3', {
-        signed, init: { d: delta, xmax }, ranges: { d: cfg.stepsizeRange, xmax: cfg.xmaxRange, n: cfg.bitwidthRange }, ...name,
-      });
-    case 'P1':
-      return specFor('P1', { signed, withZero, init: { n: b, xmax }, ranges: { n: cfg.bitwidthRange, xmax: cfg.xmaxRange }, ...name });
-    case 'P2':
-      // The code passes xmin_max = a_xmax_max for activations (a typo with the same value, 255).
-      return specFor('P2', {
-        signed, withZero, init: { n: b, xmin },
-        ranges: { n: cfg.bitwidthRange, xmin: signed ? cfg.xminRange : [cfg.xminRange[0], cfg.xmaxRange[1]] }, ...name,
-      });
-    case 'P3':
-      return specFor('P3', {
-        signed, withZero, init: { xmin, xmax },
-        ranges: { xmin: signed ? cfg.xminRange : [cfg.xminRange[0], cfg.xmaxRange[1]], xmax: cfg.xmaxRange, n: cfg.bitwidthRange },
-        ...name,
-      });
-  }
+  if (quantization === 'fp') return { kind: 'fp', signed, init: { n: b, d: delta }, ...name };
+  if (quantization === 'pow2') return { kind: 'pow2fixed', signed, withZero, init: { n: b, xmax }, ...name };
+  if (learned === undefined) throw new Error(`mixprec: unknown layer quantization ${JSON.stringify(quantization)}`);
+
+  // Each learned parameter's initial value and config range; the table says which two a parametrization has.
+  const initial: Record<ParamName, number> = { n: b, d: delta, xmax, xmin };
+  const range: Record<ParamName, Range> = {
+    n: cfg.bitwidthRange, d: cfg.stepsizeRange, xmax: cfg.xmaxRange,
+    // The code passes xmin_max = a_xmax_max for activations (a typo with the same value, 255).
+    xmin: signed ? cfg.xminRange : [cfg.xminRange[0], cfg.xmaxRange[1]],
+  };
+  // U3 and P3 learn no n: the bitwidth range bounds the bitwidth they infer from their range.
+  const params: readonly ParamName[] = learned.params;
+  const ranged = params.includes('n') ? params : [...params, 'n' as const];
+  return specFor(learned.short, {
+    signed, ...(learned.kind === 'pow2' ? { withZero } : {}),
+    init: Object.fromEntries(params.map((p) => [p, initial[p]])),
+    ranges: Object.fromEntries(ranged.map((p) => [p, range[p]])), ...name,
+  });
 }

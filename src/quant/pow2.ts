@@ -1,5 +1,5 @@
 /**
- * Power-of-two quantizers P1 = (b, qmax), P2 = (b, qmin), P3 = (qmin, qmax): SPEC §3.
+ * Power-of-two quantizers P1 = (b, qmax), P2 = (b, qmin), P3 = (qmin, qmax): docs/METHOD.md#power-of-two-quantizer.
  *
  * Forward, as parametric_quantization.py with a = xmin, b = xmax (both powers of two), s = sign(x) (+1 at 0):
  * q = s·(a·idx1 + 2^round(log2|x|)·idx2 + b·idx3), idx1 = |x| < a (with zero: a/√2 ≤ |x| < a), idx2 = a ≤ |x| < b,
@@ -7,7 +7,8 @@
  * ∂q/∂a = s·idx1, ∂q/∂b = s·idx3 (the masks and the sign carry no gradient in the code).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Family, Grid, ParametrizationEntry, RawParams } from './family';
+import type { Family, Grid, ParametrizationMath, RawParams } from './family';
+import type { Pow2ShortName } from './parametrizations';
 import { ceilLog2, exp2, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway, SQRT1_2_F32 } from './round';
 import type { ResolvedSpec } from './spec';
 import { bitsFromN } from './uniform';
@@ -58,8 +59,7 @@ function exponentBits(p: RawParams, spec: ResolvedSpec) {
 }
 
 /** P1 θ = [b, qmax]: b = pow2(clip(xmax)), a = 2^(1−2^nq)·b. */
-const P1: ParametrizationEntry = {
-  kind: 'pow2', param: 'b_xmax', short: 'P1', family: pow2Family,
+const P1: ParametrizationMath = {
   grid(p, spec): Grid {
     const { gate: gn, twoNq } = exponentBits(p, spec);
     const top = powerOfTwoParam(p.xmax!, spec.ranges.xmax!);
@@ -80,8 +80,7 @@ const P1: ParametrizationEntry = {
 };
 
 /** P2 θ = [b, qmin]: a = pow2(clip(xmin)), b = a·2^(2^nq − 1). */
-const P2: ParametrizationEntry = {
-  kind: 'pow2', param: 'b_xmin', short: 'P2', family: pow2Family,
+const P2: ParametrizationMath = {
   grid(p, spec): Grid {
     const { gate: gn, twoNq } = exponentBits(p, spec);
     const bottom = powerOfTwoParam(p.xmin!, spec.ranges.xmin!);
@@ -102,8 +101,7 @@ const P2: ParametrizationEntry = {
 };
 
 /** P3 θ = [qmin, qmax]: a = pow2(clip(xmin)), b = pow2(clip(xmax)); b = max(⌈log2(log2(b/a) + 1)⌉ + [s] + [z], b_min). */
-const P3: ParametrizationEntry = {
-  kind: 'pow2', param: 'xmin_xmax', short: 'P3', family: pow2Family,
+const P3: ParametrizationMath = {
   grid(p, spec): Grid {
     const bottom = powerOfTwoParam(p.xmin!, spec.ranges.xmin!);
     const top = powerOfTwoParam(p.xmax!, spec.ranges.xmax!);
@@ -134,4 +132,5 @@ const P3: ParametrizationEntry = {
   },
 };
 
-export const POW2_ENTRIES: readonly ParametrizationEntry[] = [P1, P2, P3];
+/** The power-of-two parametrizations' math by short name; registry.ts joins it with the table. */
+export const POW2_MATH: Readonly<Record<Pow2ShortName, ParametrizationMath>> = { P1, P2, P3 };

@@ -29,9 +29,9 @@ export interface Quantizer {
   readonly variables: Readonly<Partial<Record<ParamName, tf.Variable>>>;
   /** Quantizes x; differentiable w.r.t. x and the variables with the official code's gradients. */
   apply(x: tf.Tensor): tf.Tensor;
-  /** Bitwidth for memory accounting (SPEC §5.2), differentiable with straight-through rounding. */
+  /** Bitwidth for memory accounting (docs/METHOD.md#bitwidth-inference), differentiable with straight-through rounding. */
   bitwidth(): tf.Scalar;
-  /** Projects the parameters into their ranges after an optimizer step, as the code's clip_quant_vals (SPEC §2.4). */
+  /** Projects the parameters into their ranges after an optimizer step, as the code's clip_quant_vals (docs/METHOD.md#parameter-projection). */
   project(): void;
   /** Reads the current parameters and bitwidth (async: works on WebGPU too). */
   state(): Promise<QuantizerState>;
@@ -148,7 +148,7 @@ export function createQuantizer(spec: QuantizerSpec): Quantizer {
 }
 
 /**
- * The code's clip_quant_vals (SPEC §2.4), in parameter creation order: n into [n_min + 1e-5, n_max − 1e-5]; for U3
+ * The code's clip_quant_vals (docs/METHOD.md#parameter-projection), in parameter creation order: n into [n_min + 1e-5, n_max − 1e-5]; for U3
  * (d, xmax) and P3 (xmin, xmax) first the coupling (lower ← min(lower, xmax − 1e-5), xmax ← max(lower + 1e-5, xmax),
  * both from the old values), then each parameter into [min + 1e-5, max − 1e-5].
  */
@@ -166,7 +166,7 @@ export function projectParams(spec: ResolvedSpec, variables: Partial<Record<Para
       }
       const [lo, hi] = spec.ranges[name]!;
       // nnabla's clip_by_value is minimum(maximum(v, lo), hi), which also serves a degenerate range: the fixed-bitwidth
-      // runs (b_min = b_max = 2) project n to 2 − 1e-5 (SPEC §2.4); tf.clipByValue would refuse lo > hi.
+      // runs (b_min = b_max = 2) project n to 2 − 1e-5 (docs/METHOD.md#parameter-projection); tf.clipByValue would refuse lo > hi.
       v.assign(tf.minimum(tf.maximum(v, Math.fround(lo + 1e-5)), Math.fround(hi - 1e-5)));
     }
   });

@@ -1,17 +1,16 @@
 /**
  * Quantizer specifications: what a user writes, its validation, and the resolved form the rest of quant/ uses.
- * Defaults are the official code's function-level defaults (SPEC §2.2, §3.2); the model-level ones are in init.ts.
+ * Defaults are the official code's function-level defaults (docs/METHOD.md#function-level-defaults); the model-level ones are in init.ts.
  */
+import {
+  PARAMETRIZATION_TABLE, parametrizationInfo, parametrizationOf, SHORT_NAME_LIST, type Parametrization, type ShortName,
+} from './parametrizations';
 
 /** Quantizer families: learnable uniform / power-of-two, the fixed nnabla baselines, and float (identity). */
 export type QuantizerKind = 'uniform' | 'pow2' | 'fp' | 'pow2fixed' | 'float';
-export type UniformParametrization = 'd_b' | 'b_xmax' | 'd_xmax';
-export type Pow2Parametrization = 'b_xmax' | 'b_xmin' | 'xmin_xmax';
-export type Parametrization = UniformParametrization | Pow2Parametrization;
 /** Parameter names as in the official code: step size `d`, range `xmax`, smallest level `xmin`, bitwidth `n`. */
 export type ParamName = 'n' | 'd' | 'xmax' | 'xmin';
-/** The paper's short names: U1 (b,d), U2 (b,qmax), U3 (d,qmax), P1 (b,qmax), P2 (b,qmin), P3 (qmin,qmax). */
-export type ShortName = 'U1' | 'U2' | 'U3' | 'P1' | 'P2' | 'P3';
+export type { ShortName, UniformParametrization, Pow2Parametrization, Parametrization } from './parametrizations';
 /** An inclusive interval [min, max]. */
 export type Range = readonly [min: number, max: number];
 
@@ -67,33 +66,29 @@ interface Defaults {
   short: ShortName | null;
 }
 
-/** Function-level defaults of parametric_quantization.py (SPEC §2.2 and §3.2), in creation order. */
-const PARAMETRIC_DEFAULTS: Record<'uniform' | 'pow2', Partial<Record<Parametrization, Defaults>>> = {
-  uniform: {
-    d_b: { short: 'U1', params: ['n', 'd'], init: { n: 8, d: 2 ** -4 }, ranges: { n: [2, 16], d: [2 ** -8, 2 ** 8] } },
-    b_xmax: { short: 'U2', params: ['n', 'xmax'], init: { n: 8, xmax: 1 }, ranges: { n: [2, 16], xmax: [0.001, 10] } },
-    d_xmax: { short: 'U3', params: ['d', 'xmax'], init: { d: 2 ** -4, xmax: 1 }, ranges: { d: [2 ** -8, 2 ** 8], xmax: [0.001, 10] } },
-  },
-  pow2: {
-    b_xmax: { short: 'P1', params: ['n', 'xmax'], init: { n: 8, xmax: 1 }, ranges: { n: [1, 8], xmax: [2 ** -8, 256] } },
-    b_xmin: { short: 'P2', params: ['n', 'xmin'], init: { n: 8, xmin: 2 ** -7 }, ranges: { n: [1, 8], xmin: [2 ** -15, 256] } },
-    xmin_xmax: {
-      short: 'P3', params: ['xmin', 'xmax'], init: { xmin: 2 ** -7, xmax: 1 },
-      ranges: { xmin: [2 ** -15, 256], xmax: [2 ** -8, 256] },
-    },
-  },
+/**
+ * Function-level defaults of parametric_quantization.py (docs/METHOD.md#function-level-defaults); which parameters each learns, and in
+ * which order, is in the table (parametrizations.ts).
+ */
+const PARAMETRIC_DEFAULTS: Readonly<Record<ShortName, Pick<Defaults, 'init' | 'ranges'>>> = {
+  U1: { init: { n: 8, d: 2 ** -4 }, ranges: { n: [2, 16], d: [2 ** -8, 2 ** 8] } },
+  U2: { init: { n: 8, xmax: 1 }, ranges: { n: [2, 16], xmax: [0.001, 10] } },
+  U3: { init: { d: 2 ** -4, xmax: 1 }, ranges: { d: [2 ** -8, 2 ** 8], xmax: [0.001, 10] } },
+  P1: { init: { n: 8, xmax: 1 }, ranges: { n: [1, 8], xmax: [2 ** -8, 256] } },
+  P2: { init: { n: 8, xmin: 2 ** -7 }, ranges: { n: [1, 8], xmin: [2 ** -15, 256] } },
+  P3: { init: { xmin: 2 ** -7, xmax: 1 }, ranges: { xmin: [2 ** -15, 256], xmax: [2 ** -8, 256] } },
 };
 
 /**
  * Lower/upper bound of the inferred bitwidth for U3 and P3, which have no `n` parameter: the code's training config
- * (`w_bitwidth_min/max` = 2/8 for signed weights, `a_bitwidth_min/max` = 1/8 for unsigned activations, SPEC §6.3).
+ * (`w_bitwidth_min/max` = 2/8 for signed weights, `a_bitwidth_min/max` = 1/8 for unsigned activations, docs/METHOD.md#parameter-ranges).
  */
 export function defaultBitRange(signed: boolean): Range {
   return signed ? [2, 8] : [1, 8];
 }
 
 /**
- * Constants of the fixed baselines when none are given: the code's config defaults (SPEC §3.4, §6.2): 4 bits,
+ * Constants of the fixed baselines when none are given: the code's config defaults (docs/METHOD.md#fixed-baselines, docs/METHOD.md#initialization): 4 bits,
  * step 2^-3 for fp; for pow2 the range 2^round(log2(2^-3·(2^(b−1)−1))) (weights) or 2^round(log2(2^-3·(2^b−1)))
  * (activations).
  */
@@ -102,20 +97,9 @@ function fixedDefaults(kind: 'fp' | 'pow2fixed', signed: boolean): Defaults {
   return { short: null, params: [], init: { n: 4, xmax: signed ? 1 : 2 }, ranges: {} };
 }
 
-const SHORT_NAMES: Record<ShortName, { kind: 'uniform' | 'pow2'; param: Parametrization }> = {
-  U1: { kind: 'uniform', param: 'd_b' },
-  U2: { kind: 'uniform', param: 'b_xmax' },
-  U3: { kind: 'uniform', param: 'd_xmax' },
-  P1: { kind: 'pow2', param: 'b_xmax' },
-  P2: { kind: 'pow2', param: 'b_xmin' },
-  P3: { kind: 'pow2', param: 'xmin_xmax' },
-};
-
-export const SHORT_NAME_LIST: readonly ShortName[] = ['U1', 'U2', 'U3', 'P1', 'P2', 'P3'];
-
 /** The spec of a paper parametrization by its short name, e.g. `specFor('U3', { signed: true })`. */
 export function specFor(short: ShortName, rest: Omit<QuantizerSpec, 'kind' | 'param'>): QuantizerSpec {
-  const entry = SHORT_NAMES[short];
+  const entry = parametrizationInfo(short);
   if (entry === undefined) {
     throw new QuantizerSpecError('short name', `unknown parametrization "${String(short)}"; expected one of ${SHORT_NAME_LIST.join(', ')}`);
   }
@@ -152,12 +136,13 @@ export function resolveSpec(spec: QuantizerSpec): ResolvedSpec {
 
   let defaults: Defaults;
   if (kind === 'uniform' || kind === 'pow2') {
-    const table = PARAMETRIC_DEFAULTS[kind];
-    if (spec.param === undefined || !(spec.param in table)) {
+    const entry = parametrizationOf(kind, spec.param);
+    if (entry === undefined) {
+      const known = PARAMETRIZATION_TABLE.filter((e) => e.kind === kind).map((e) => e.param);
       throw new QuantizerSpecError('param', `unknown ${kind} parametrization ${JSON.stringify(spec.param)}; ` +
-        `expected one of ${Object.keys(table).join(', ')}`);
+        `expected one of ${known.join(', ')}`);
     }
-    defaults = table[spec.param]!;
+    defaults = { short: entry.short, params: entry.params, ...PARAMETRIC_DEFAULTS[entry.short] };
   } else {
     if (spec.param !== undefined) throw new QuantizerSpecError('param', `the ${kind} quantizer has no parametrization (got ${JSON.stringify(spec.param)})`);
     defaults = kind === 'float' ? { short: null, params: [], init: {}, ranges: {} } : fixedDefaults(kind, signed);
@@ -220,7 +205,5 @@ export function resolveSpec(spec: QuantizerSpec): ResolvedSpec {
 
 /** nnabla scope name of a parametric quantizer (`parametric_fp_d_xmax`, `parametric_pow2_b_xmin`, ...). */
 export function scopeName(spec: ResolvedSpec): string {
-  if (spec.kind === 'uniform') return `parametric_fp_${spec.param}`;
-  if (spec.kind === 'pow2') return `parametric_pow2_${spec.param}`;
-  return spec.kind;
+  return parametrizationOf(spec.kind, spec.param)?.method ?? spec.kind;
 }

@@ -1,12 +1,13 @@
 /**
- * Uniform (fixed-point) quantizers U1 = (b, d), U2 = (b, qmax), U3 = (d, qmax): SPEC §2.
+ * Uniform (fixed-point) quantizers U1 = (b, d), U2 = (b, qmax), U3 = (d, qmax): docs/METHOD.md#uniform-quantizer.
  *
  * Forward, as parametric_quantization.py: q = d_q · round(clip(x, lo, X) / d_q), lo = −X (signed) or 0 (unsigned,
  * which is the ReLU). Backward, as nnabla autodiff through it: ∂q/∂x = 1[lo < x < X], ∂q/∂d_q = (q − c)/d_q,
  * ∂q/∂X = 1[x ≥ X] − 1[signed]·1[x ≤ −X]; each parametrization maps (d_q, X) back to its own parameters.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Family, Grid, ParametrizationEntry, RawParams, ScalarWithPartials } from './family';
+import type { Family, Grid, ParametrizationMath, RawParams, ScalarWithPartials } from './family';
+import type { UniformShortName } from './parametrizations';
 import { ceilLog2, clipScalar, pow2Round, powerOfTwoParam, roundedBits, roundHalfAway } from './round';
 import type { ResolvedSpec } from './spec';
 
@@ -46,15 +47,14 @@ function magnitudeBits(p: RawParams, spec: ResolvedSpec) {
   return { gate, twoNq, levels: tf.sub(twoNq, 1) as tf.Scalar };
 }
 
-/** Bitwidth of b-parametrized quantizers: round(clip(n)), straight-through (SPEC §5.2). */
+/** Bitwidth of b-parametrized quantizers: round(clip(n)), straight-through (docs/METHOD.md#bitwidth-inference). */
 export function bitsFromN(p: RawParams, spec: ResolvedSpec): ScalarWithPartials {
   const { nq, gate } = roundedBits(p.n!, spec.ranges.n!, 0);
   return { value: nq, partials: { n: gate } };
 }
 
 /** U1 θ = [b, d]: d_q = pow2(clip(d)), X = d_q·(2^nq − 1). */
-const U1: ParametrizationEntry = {
-  kind: 'uniform', param: 'd_b', short: 'U1', family: uniformFamily,
+const U1: ParametrizationMath = {
   grid(p, spec): Grid {
     const { gate: gn, twoNq, levels } = magnitudeBits(p, spec);
     const d = powerOfTwoParam(p.d!, spec.ranges.d!);
@@ -75,8 +75,7 @@ const U1: ParametrizationEntry = {
 };
 
 /** U2 θ = [b, qmax]: X = clip(xmax), d_q = pow2(X / (2^nq − 1)). */
-const U2: ParametrizationEntry = {
-  kind: 'uniform', param: 'b_xmax', short: 'U2', family: uniformFamily,
+const U2: ParametrizationMath = {
   grid(p, spec): Grid {
     const { gate: gn, twoNq, levels } = magnitudeBits(p, spec);
     const X = clipScalar(p.xmax!, spec.ranges.xmax!);
@@ -96,8 +95,7 @@ const U2: ParametrizationEntry = {
 };
 
 /** U3 θ = [d, qmax]: d_q = pow2(clip(d)), X = clip(xmax); b = max(⌈log2(round(X/d_q) + 1)⌉ + [signed], b_min). */
-const U3: ParametrizationEntry = {
-  kind: 'uniform', param: 'd_xmax', short: 'U3', family: uniformFamily,
+const U3: ParametrizationMath = {
   grid(p, spec): Grid {
     const d = powerOfTwoParam(p.d!, spec.ranges.d!);
     const X = clipScalar(p.xmax!, spec.ranges.xmax!);
@@ -112,7 +110,7 @@ const U3: ParametrizationEntry = {
     const bMin = spec.ranges.n![0];
     const above = tf.cast(tf.greater(raw, bMin), 'float32'); // maximum_scalar passes the gradient iff raw > b_min
     // d n/d X' = 1/((r'+1)·ln2·d_q); X' depends on X through round (STE) and on d_q (which cancels in r'), so
-    // ∂n/∂xmax = g_x·m/(d_q(r'+1)ln2) and ∂n/∂d = −g_d·m·X/(d_q·d̃·(r'+1)·ln2) (SPEC §5.2).
+    // ∂n/∂xmax = g_x·m/(d_q(r'+1)ln2) and ∂n/∂d = −g_d·m·X/(d_q·d̃·(r'+1)·ln2) (docs/METHOD.md#bitwidth-inference).
     const slope = tf.div(above, tf.mul(tf.mul(step, tf.add(levels, 1)), LN2));
     return {
       value: tf.maximum(raw, bMin) as tf.Scalar,
@@ -124,4 +122,5 @@ const U3: ParametrizationEntry = {
   },
 };
 
-export const UNIFORM_ENTRIES: readonly ParametrizationEntry[] = [U1, U2, U3];
+/** The uniform parametrizations' math by short name; registry.ts joins it with the table. */
+export const UNIFORM_MATH: Readonly<Record<UniformShortName, ParametrizationMath>> = { U1, U2, U3 };

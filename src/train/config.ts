@@ -77,7 +77,7 @@ export interface TrainConfig {
   seed: number;
 }
 
-/** The code's training defaults (train_resnet.py `train()`, SPEC §6.4): float ResNet-20, SGD momentum, 160 epochs. */
+/** The code's training defaults (train_resnet.py `train()`, docs/METHOD.md#training-loop): float ResNet-20, SGD momentum, 160 epochs. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   name: 'DEFAULT',
   model: 'resnet20',

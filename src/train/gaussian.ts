@@ -35,7 +35,7 @@ export async function gaussianExperiment(options: GaussianExperimentOptions = {}
   const maxAbs = (await tf.max(tf.abs(x)).data())[0]!;
   const runs: GaussianRun[] = [];
   for (const short of options.parametrizations ?? SHORT_NAME_LIST) {
-    // Initialised as the code initialises from pre-trained weights: the step size from max|x| (SPEC §6.2).
+    // Initialised as the code initialises from pre-trained weights: the step size from max|x| (docs/METHOD.md#initialization).
     const q = createQuantizer(layerQuantizerSpec(short, 'weight', { bits, maxAbsWeight: maxAbs }));
     const vars = Object.values(q.variables);
     const loss = () => tf.mul(tf.mean(tf.square(tf.sub(q.apply(x), x))), 0.5) as tf.Scalar;

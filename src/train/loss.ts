@@ -1,5 +1,5 @@
 /**
- * The training objective of the official code (SPEC §5.2):
+ * The training objective of the official code (docs/METHOD.md#memory-penalty):
  *   loss = CE + λ2·relu(S_w − T_w)² + λ3·relu(S_x − T_x)²,
  * with S_w the weight memory and S_x the max or summed activation memory in KB, differentiable through the
  * quantizers' bitwidths (straight-through ceil/round).

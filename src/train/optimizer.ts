@@ -1,5 +1,5 @@
 /**
- * The solvers as nnabla implements them (SPEC §1 pitfall 5), not as tf.train does:
+ * The solvers as nnabla implements them (docs/METHOD.md#solvers), not as tf.train does:
  *   Momentum: v ← m·v + lr·g;  w ← w − v        (tf.train.momentum scales by lr after accumulating)
  *   Adam:     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  w ← w − α·√(1−β2^t)/(1−β1^t) · m/(√v + ε)
  * with nnabla's coupled weight decay g ← g + wd·w applied to every parameter before the update.

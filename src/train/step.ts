@@ -1,5 +1,5 @@
 /**
- * One optimisation step exactly as the official loop does it (SPEC §6.4): loss and gradients, coupled weight decay
+ * One optimisation step exactly as the official loop does it (docs/METHOD.md#training-loop): loss and gradients, coupled weight decay
  * on every parameter, [clipping of the (d, xmax) / (xmin, xmax) gradients to ±d / ±xmin when a memory target is
  * set], the solver update, the projection of every quantizer's parameters. Shared by the trainer and the benchmark.
  */

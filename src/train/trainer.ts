@@ -1,5 +1,5 @@
 /**
- * The training loop of the official code (train_resnet.py, SPEC §6.4), per iteration:
+ * The training loop of the official code (train_resnet.py, docs/METHOD.md#training-loop), per iteration:
  *   forward → loss (CE + memory penalties) → backward → weight decay on every parameter → [clip the gradients of
  *   (d, xmax) / (xmin, xmax) to ±d / ±xmin when a memory target is set] → solver update → projection of the
  *   quantizer parameters;

@@ -1,6 +1,6 @@
 /**
- * Model structure against the official code and the SPEC: layer shapes, parameter counts, where quantizers sit,
- * the canonical variable names, and the memory arithmetic of SPEC §5.3 (ResNet-20) and Table 4 (MobileNetV2).
+ * Model structure against the official code and docs/METHOD.md: layer shapes, parameter counts, where quantizers sit,
+ * the canonical variable names, and the memory arithmetic of docs/METHOD.md#resnet-20-sizes (ResNet-20) and Table 4 (MobileNetV2).
  */
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ describe('ResNet-20 as model_resnet.resnet_cifar10 builds it', () => {
     u3 = createModel('resnet20', { inputShape: CIFAR, numClasses: 10, quantization: q('U3') });
   });
 
-  it('has 268,346 counted weights (SPEC §5.3) and 0.27 M parameters', () => {
+  it('has 268,346 counted weights (docs/METHOD.md#resnet-20-sizes) and 0.27 M parameters', () => {
     // conv 432 + 6×2304 + 4608 + 5×9216 + 18432 + 5×36864, fc 64×10 + 10
     assert.equal(parameterCount(float, ['weight', 'bias']), 432 + 6 * 2304 + 4608 + 5 * 9216 + 18432 + 5 * 36864 + 650);
     const all = parameterCount(float);
@@ -62,7 +62,7 @@ describe('ResNet-20 as model_resnet.resnet_cifar10 builds it', () => {
     const report = await memoryReport(u3);
     assert.equal(report.layers.filter((l) => l.role !== 'activation').length, 21);
     assert.ok(Math.abs(report.weightsKB - 131.0283203125) < 1e-9);
-    // 70 KB ⇔ 2.137 bits per weight on average (SPEC §5.3)
+    // 70 KB ⇔ 2.137 bits per weight on average (docs/METHOD.md#resnet-20-sizes)
     assert.ok(Math.abs((70 * 8192) / 268346 - 2.137) < 1e-3);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The plot builders: the data inside the Fig. 1 / Fig. 2 specs against the SPEC closed forms (evaluated here in
+ * The plot builders: the data inside the Fig. 1 / Fig. 2 specs against the closed forms of docs/METHOD.md (evaluated here in
  * float64, independently of the library), every builder's spec compiled and rendered by vega-lite + vega, and the
  * comparison helpers (orderings, Kendall τ, Spearman ρ, Pareto front) against brute force.
  */
@@ -53,7 +53,7 @@ describe('Fig. 2 plot data = paper eqs. (3a)–(3c), (2) at b = 3, d = 1/4', () 
     assert.ok(checked > 2000);
   });
 
-  it('the power-of-two panels follow (5), (6) and SPEC §3.1', async () => {
+  it('the power-of-two panels follow (5), (6) and docs/METHOD.md#derived-p1-and-p2-gradients', async () => {
     const rows = valuesOf<QuantizerCurveRow>(gradientCurvePlot(await quantizerCurves(['P1', 'P2', 'P3'], { points: 201 })));
     const b = 3;
     const h = 2 ** (b - 1);
@@ -76,7 +76,7 @@ describe('Fig. 2 plot data = paper eqs. (3a)–(3c), (2) at b = 3, d = 1/4', () 
   });
 });
 
-describe('Fig. 1 plot data = SPEC §4.2', () => {
+describe('Fig. 1 plot data = docs/METHOD.md#maximum-gradient-norm', () => {
   it('closed-form lines and autodiff points', async () => {
     const spec = maxGradientNormPlot(await maxGradientNormRows([2, 3, 4, 6, 8], [2 ** -4, 0.25, 1, 4]));
     const rows = valuesOf<MaxGradientNormRow>(spec);

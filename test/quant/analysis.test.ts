@@ -1,6 +1,7 @@
 /**
  * The analysis behind Fig. 1 and Fig. 2: the library's autodiff per x against the paper's closed forms (float64,
- * written out here again from SPEC §2.1/§3.1/§4.2, independently of src/quant/analysis.ts), on grids that include the
+ * written out here again from docs/METHOD.md#uniform-quantizer-in-the-paper,
+ * docs/METHOD.md#power-of-two-quantizer-in-the-paper and docs/METHOD.md#maximum-gradient-norm, independently of src/quant/analysis.ts), on grids that include the
  * half steps and the points beyond the range, for several θ.
  */
 import { describe, it, before } from 'node:test';
@@ -13,7 +14,7 @@ import type { ShortName } from '../../src/quant';
 
 const LN2 = Math.LN2;
 
-/** (3a)–(3c) and P1/P2/P3 of SPEC, for signed quantizers, evaluated at a float32 x. */
+/** (3a)–(3c) and P1/P2/P3 of docs/METHOD.md#power-of-two-quantizer, for signed quantizers, evaluated at a float32 x. */
 function reference(short: ShortName, b: number, d: number, qmax: number, x: number): Record<string, number> {
   const s = x < 0 ? -1 : 1;
   const a = Math.abs(x);
@@ -71,7 +72,7 @@ describe('gradient curves: library autodiff = paper closed forms (float32 precis
 });
 
 describe('Fig. 1: maximum gradient norm', () => {
-  it('the closed forms give SPEC §4.2\'s sample values', () => {
+  it('the closed forms give the sample values of docs/METHOD.md#maximum-gradient-norm', () => {
     const U1 = [[1.004, 1.058, 1.709], [7.009, 7.136, 8.930], [127.1, 128.9, 154.9]];
     [2, 4, 8].forEach((b, i) => [2 ** -4, 0.25, 1].forEach((d, j) => {
       const want = U1[i]![j]!;

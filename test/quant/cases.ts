@@ -19,7 +19,7 @@ export interface Case {
   w: number[];
 }
 
-/** The code's training-config ranges (SPEC §6.3), which tests use as quantizer ranges. */
+/** The code's training-config ranges (docs/METHOD.md#parameter-ranges), which tests use as quantizer ranges. */
 export function configRanges(kind: Kind, signed: boolean, withZero: boolean): RefConfig['ranges'] {
   const weight = signed;
   // n: the code's [2, 8] / [1, 8], narrowed for b-parametrized pow2 so that 2^(2^nq − 1) stays inside float32

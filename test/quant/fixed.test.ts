@@ -17,7 +17,7 @@ function inputs(r: Random, scale: number, special: number[]): number[] {
   return xs;
 }
 
-describe('fixed baselines (SPEC §3.4)', async () => {
+describe('fixed baselines (docs/METHOD.md#fixed-baselines)', async () => {
   for (const backend of await testBackends()) {
     describe(`on ${backend}`, () => {
       before(() => useBackend(backend));

@@ -79,7 +79,7 @@ describe('grids and level counts', () => {
     });
   }
 
-  it('U2 can use more levels than its nominal bitwidth (SPEC §2.2: unsigned b = 4, X = 1.3 → 21 levels)', async () => {
+  it('U2 can use more levels than its nominal bitwidth (docs/METHOD.md#uniform-parametrizations: unsigned b = 4, X = 1.3 → 21 levels)', async () => {
     const spec: QuantizerSpec = { kind: 'uniform', param: 'b_xmax', signed: false, ranges: { n: [1, 8], xmax: [2 ** -8, 255] } };
     const levels = await levelsOf(spec, { n: 4, xmax: 1.3 }, 3);
     assert.equal(levels.filter((v) => v > 0).length, 21);

@@ -1,4 +1,4 @@
-/** The projection after each optimizer step (SPEC §2.4) against a float32 emulation of clip_quant_vals. */
+/** The projection after each optimizer step (docs/METHOD.md#parameter-projection) against a float32 emulation of clip_quant_vals. */
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createQuantizer, resolveSpec, SHORT_NAME_LIST, specFor, type ParamName } from '../../src/quant';

@@ -8,7 +8,7 @@ import { useBackend } from '../helpers/backends';
 describe('createQuantizer', () => {
   before(() => useBackend('cpu'));
 
-  it('names variables with the code scopes and uses the function-level defaults (SPEC §2.2, §3.2)', async () => {
+  it('names variables with the code scopes and uses the function-level defaults (docs/METHOD.md#function-level-defaults)', async () => {
     const expected: Record<string, [string, Record<string, number>]> = {
       U1: ['parametric_fp_d_b', { n: 8, d: 2 ** -4 }],
       U2: ['parametric_fp_b_xmax', { n: 8, xmax: 1 }],
@@ -75,7 +75,7 @@ describe('createQuantizer', () => {
   });
 });
 
-describe('model-level initialisation (SPEC §6.2, §6.3)', () => {
+describe('model-level initialisation (docs/METHOD.md#initialization, docs/METHOD.md#parameter-ranges)', () => {
   it('find_delta: floor for b ≤ 4, ceil for b > 4', () => {
     assert.equal(findDelta(0.9, 4), 2 ** -3); // 0.9/7 = 0.129 → 2^-3
     assert.equal(findDelta(0.9, 8), 2 ** -7); // 0.9/127 = 0.0071 → 2^-7 (ceil)

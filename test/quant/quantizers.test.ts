@@ -1,6 +1,7 @@
 /**
  * Forward values and every gradient (x and each parameter, via tf.grads) of the six parametrizations against the
- * float64 closed forms of the SPEC, signed/unsigned, with/without zero, on every backend present.
+ * float64 closed forms of docs/METHOD.md#uniform-gradients and docs/METHOD.md#power-of-two-gradients,
+ * signed/unsigned, with/without zero, on every backend present.
  */
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -67,7 +68,7 @@ async function checkCase(c: Case, viaVariables: boolean): Promise<void> {
   tf.dispose([x, w, q, ...grads, bits, ...bitGrads]);
 }
 
-describe('quantizers match the SPEC closed forms in float64', async () => {
+describe('quantizers match the closed forms of docs/METHOD.md in float64', async () => {
   const backends = await testBackends();
   for (const backend of backends) {
     describe(`on ${backend}`, () => {

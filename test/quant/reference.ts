@@ -1,6 +1,7 @@
 /**
- * Independent float64 reference of the quantizers, written from the closed forms of SPEC §2.2–2.3, §3.2–3.3,
- * §3.4 and §5.2 (not from the library). Where nnabla makes a decision on a float32 value (a clip bound, the quotient
+ * Independent float64 reference of the quantizers, written from the closed forms of docs/METHOD.md#uniform-quantizer,
+ * docs/METHOD.md#power-of-two-quantizer, docs/METHOD.md#fixed-baselines and docs/METHOD.md#bitwidth-inference
+ * (not from the library). Where nnabla makes a decision on a float32 value (a clip bound, the quotient
  * X/(2^nq − 1) before its power-of-two rounding), the value is rounded to float32 first, as the code does.
  */
 export type Kind = 'U1' | 'U2' | 'U3' | 'P1' | 'P2' | 'P3';
@@ -36,7 +37,7 @@ export interface RefQuantizer {
   /** Derived grid: uniform step & range, pow2 smallest & largest level. */
   grid: { step?: number; X?: number; a?: number; b?: number };
   element(x: number): RefElement;
-  /** Memory bitwidth and its partial derivatives (SPEC §5.2). */
+  /** Memory bitwidth and its partial derivatives (docs/METHOD.md#bitwidth-inference). */
   bits: { value: number; grad: Record<string, number> };
 }
 

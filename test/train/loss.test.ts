@@ -1,5 +1,5 @@
 /**
- * The memory penalty of SPEC §5.2: value, gradient (2λ·relu(S − T)·numel/8192·∂b/∂θ per quantizer parameter, only
+ * The memory penalty of docs/METHOD.md#memory-penalty: value, gradient (2λ·relu(S − T)·numel/8192·∂b/∂θ per quantizer parameter, only
  * the largest layer for 'max'), and a descent step on it alone lowering the memory.
  */
 import { describe, it, before } from 'node:test';

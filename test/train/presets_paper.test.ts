@@ -21,12 +21,12 @@ const GET_RES = {
   'U3 weights+activations': 'PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT_ADAM',
 };
 
-/** ResNet-20 sizes (SPEC §5.3): 268,346 weights; 188,416 activations per sample, the largest layer 16,384. */
+/** ResNet-20 sizes (docs/METHOD.md#resnet-20-sizes): 268,346 weights; 188,416 activations per sample, the largest layer 16,384. */
 const RESNET20 = { weights: 268_346, activations: 188_416, largestActivation: 16_384 };
 const kb = (count: number, bits: number) => (count * bits) / 8 / 1024;
 
 describe('paper Table 1', () => {
-  it('has both rows of the seven columns with the published errors (SPEC §8)', () => {
+  it('has both rows of the seven columns with the published errors (docs/EXPERIMENTS.md#published-results)', () => {
     const table = (quantized: string) => PAPER_TABLE1.filter((e) => e.quantized === quantized).map((e) => [e.column, e.randomInit, e.floatInit]);
     assert.deepEqual(table('weights'), [
       ['float32', 8.50, 7.29], ['U1', 17.8, 8.18], ['U2', 8.80, 7.44], ['U3', 8.50, 7.32],
@@ -114,7 +114,7 @@ describe('paper Table 3', () => {
             assert.deepEqual(run.quant.weight.bitwidthRange, [row.bitwidth.weights, row.bitwidth.weights], `${what}: TQT freezes b`);
           }
           if (learnedBits) {
-            // The targets are the printed sizes plus 0.1 KB of slack (SPEC §5.2).
+            // The targets are the printed sizes plus 0.1 KB of slack (docs/METHOD.md#memory-penalty).
             assert.equal(run.targets.weightKB, row.sizeKB.weights + 0.1, what);
             const activationTarget = row.bitwidth.activations === 32 ? null
               : row.sizeKB.activationMax !== null ? row.sizeKB.activationMax + 0.1 : row.sizeKB.activationSum! + 0.1;
@@ -152,7 +152,7 @@ describe('paper Table 4 and Fig. 5', () => {
     const first = (cin: number, c: number) => [conv(3, cin, c), conv(3, c, c), conv(1, cin, c)];
     const counts = [conv(7, 3, 64), ...block(64), ...block(64), ...first(64, 128), ...block(128), ...first(128, 256), ...block(256),
       ...first(256, 512), ...block(512), 512 * 1000 + 1000];
-    assert.equal(counts.reduce((a, b) => a + b), 11_679_912, 'conv + fc parameters of ResNet-18 (SPEC §5.2)');
+    assert.equal(counts.reduce((a, b) => a + b), 11_679_912, 'conv + fc parameters of ResNet-18 (docs/METHOD.md#memory-units)');
     const mib = counts.reduce((sum, n, i) => sum + n * bits[i]!, 0) / 8 / 1024 / 1024;
     assert.equal(Math.round(mib * 100) / 100, PAPER_TABLE4[3]!.resnet18.sizeMB.weights);
     assert.equal(PAPER_FIG5_BITWIDTHS.mobilenetV2.bits.length, 53);

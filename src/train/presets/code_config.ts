@@ -7,38 +7,23 @@
  * hands every value over as a string (the `[DEFAULT]` keys merged under the section's own), attrs runs each field's
  * converter on it, and fields the cfg does not set keep their attrs default.
  */
+import { PARAMETRIZATION_TABLE, type ParametricMethod } from '../../quant/parametrizations';
 
-/** `w_quantize` values the code accepts (get_quantizers in model_resnet.py; network_size_weights in train_resnet.py). */
-export type WeightQuantizeMethod =
-  | 'fp'
-  | 'pow2'
-  | 'parametric_fp_d_b'
-  | 'parametric_fp_b_xmax'
-  | 'parametric_fp_d_xmax'
-  | 'parametric_pow2_b_xmax'
-  | 'parametric_pow2_b_xmin'
-  | 'parametric_pow2_xmin_xmax';
+/**
+ * `w_quantize` values the code accepts (get_quantizers in model_resnet.py; network_size_weights in train_resnet.py):
+ * the fixed `fp` and `pow2`, and the six learned methods of the parametrization table.
+ */
+export type WeightQuantizeMethod = 'fp' | 'pow2' | ParametricMethod;
 
 /** `a_quantize` values the code accepts (nonl in model_resnet.py): the weight methods with `_relu`, unsigned. */
-export type ActivationQuantizeMethod =
-  | 'fp_relu'
-  | 'pow2_relu'
-  | 'parametric_fp_d_b_relu'
-  | 'parametric_fp_b_xmax_relu'
-  | 'parametric_fp_d_xmax_relu'
-  | 'parametric_pow2_b_xmax_relu'
-  | 'parametric_pow2_b_xmin_relu'
-  | 'parametric_pow2_xmin_xmax_relu';
+export type ActivationQuantizeMethod = `${WeightQuantizeMethod}_relu`;
 
 /** Every accepted `w_quantize` value. */
-export const WEIGHT_QUANTIZE_METHODS: readonly WeightQuantizeMethod[] = [
-  'fp', 'pow2', 'parametric_fp_d_b', 'parametric_fp_b_xmax', 'parametric_fp_d_xmax',
-  'parametric_pow2_b_xmax', 'parametric_pow2_b_xmin', 'parametric_pow2_xmin_xmax',
-];
+export const WEIGHT_QUANTIZE_METHODS: readonly WeightQuantizeMethod[] = ['fp', 'pow2', ...PARAMETRIZATION_TABLE.map((e) => e.method)];
 
 /** Every accepted `a_quantize` value (the weight methods with `_relu`). */
 export const ACTIVATION_QUANTIZE_METHODS: readonly ActivationQuantizeMethod[] = WEIGHT_QUANTIZE_METHODS.map(
-  (method) => `${method}_relu` as ActivationQuantizeMethod,
+  (method) => `${method}_relu` as const,
 );
 
 /** `target_activation_type`: 'max' is the largest layer (constraint 8c), 'sum' all layers (8b). */

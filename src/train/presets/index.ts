@@ -9,7 +9,7 @@
  * presetToTrainConfig('pow2:DEFAULT_INIT');              // a file prefix picks the file where a name is in both
  * ```
  */
-import type { LayerQuantization, RoleConfig } from '../../quant';
+import { PARAMETRIZATION_TABLE, type LayerQuantization, type RoleConfig } from '../../quant';
 import { mergeTrainConfig, type ModelName, type TrainConfig, type TrainConfigOverrides } from '../config';
 import {
   applyCodeConverters, CODE_CONFIG_KEYS, CodeConfigurationError, sectionRawValues,
@@ -41,7 +41,7 @@ export interface PresetInfo {
   group: string | null;
   /** Text after the section header, e.g. `#app66/0`. */
   comment: string | null;
-  /** One line from the naming grammar (SPEC §7) with the configuration's numbers. */
+  /** One line from the naming grammar (docs/EXPERIMENTS.md#experiment-names) with the configuration's numbers. */
   description: string;
 }
 
@@ -167,16 +167,11 @@ export function initFromWeightfile(weightfile: string): string {
   return match?.groups?.run ?? weightfile;
 }
 
-const WEIGHT_QUANTIZATION: Readonly<Record<WeightQuantizeMethod, LayerQuantization>> = {
+const WEIGHT_QUANTIZATION = {
   fp: 'fp',
   pow2: 'pow2',
-  parametric_fp_d_b: 'U1',
-  parametric_fp_b_xmax: 'U2',
-  parametric_fp_d_xmax: 'U3',
-  parametric_pow2_b_xmax: 'P1',
-  parametric_pow2_b_xmin: 'P2',
-  parametric_pow2_xmin_xmax: 'P3',
-};
+  ...Object.fromEntries(PARAMETRIZATION_TABLE.map((e) => [e.method, e.short])),
+} as Readonly<Record<WeightQuantizeMethod, LayerQuantization>>;
 
 /** The quantizer a `w_quantize` value names ('float' for none). */
 export function weightQuantization(method: WeightQuantizeMethod | null): LayerQuantization {
@@ -202,7 +197,7 @@ function roleConfig(cfg: CodeConfiguration, role: 'w' | 'a'): RoleConfig {
   };
 }
 
-/** What train_resnet.py `train()` fixes for every CIFAR-10 run (SPEC §6.4). */
+/** What train_resnet.py `train()` fixes for every CIFAR-10 run (docs/METHOD.md#training-loop). */
 export const CODE_TRAINING_CONSTANTS = {
   epochs: 160,
   /** lr0 for 80 epochs, lr0/10 for 40, lr0/100 for 40. */

@@ -1,14 +1,16 @@
 /**
- * The naming grammar of the official experiment names (SPEC §7):
+ * The naming grammar of the official experiment names (docs/EXPERIMENTS.md#experiment-names):
  * `[PARAMETRIC_]{FP|POW2}_W[bits][A[bits]][M|S]Q[_PARAM][_CON][_INIT][_{OLR|RLR|RRLR|ADAM}[n]][_FT[n]]`, and the float
  * runs `DEFAULT[_INIT][_RLR]` / `DEFAULT_`. Every section name of both cfg files parses (tested), and the parts agree
  * with the sections' configurations.
  */
-import type { ShortName } from '../../quant';
+import {
+  PARAMETRIZATION_FAMILIES, PARAMETRIZATION_TABLE, parametrizationInfo, type LearnedKind, type ShortName,
+} from '../../quant/parametrizations';
 import type { CfgFile } from './code_config';
 
 /** What a run quantizes with, from the name's prefix. */
-export type NamedQuantizer = 'float' | 'fixed-uniform' | 'fixed-pow2' | 'learned-uniform' | 'learned-pow2';
+export type NamedQuantizer = 'float' | `${'fixed' | 'learned'}-${LearnedKind}`;
 
 /** Learning-rate / optimizer token: none = 0.03 (the float pre-training `DEFAULT`: 0.1). */
 export type LearningRateToken = 'OLR' | 'RLR' | 'RRLR' | 'ADAM';
@@ -41,35 +43,34 @@ export interface PresetNameParts {
   stem: string;
 }
 
+const KINDS = Object.keys(PARAMETRIZATION_FAMILIES) as LearnedKind[];
+/** `FP|POW2` and `DELTA_XMAX|XMIN_XMAX|…` from the table, longest first so that no token stops at a shorter one. */
+const alternation = (tokens: readonly string[]) => [...new Set(tokens)].sort((a, b) => b.length - a.length).join('|');
+const FAMILY_TOKENS = alternation(KINDS.map((kind) => PARAMETRIZATION_FAMILIES[kind].nameToken));
+const PARAM_TOKENS = alternation(PARAMETRIZATION_TABLE.map((e) => e.nameToken));
+
 const NAME_GRAMMAR = new RegExp(
-  '^(?<base>DEFAULT|(?<parametric>PARAMETRIC_)?(?<family>FP|POW2)_W(?<wBits>\\d+)?(?<acts>A(?<aBits>\\d+)?)?(?<memory>[MS])?Q' +
-  '(?:_(?<param>DELTA_XMAX|DELTA_B|B_XMAX|B_XMIN|XMIN_XMAX))?)' +
+  `^(?<base>DEFAULT|(?<parametric>PARAMETRIC_)?(?<family>${FAMILY_TOKENS})_W(?<wBits>\\d+)?(?<acts>A(?<aBits>\\d+)?)?(?<memory>[MS])?Q` +
+  `(?:_(?<param>${PARAM_TOKENS}))?)` +
   '(?<con>_CON)?(?<init>_INIT)?(?:_(?<lr>OLR|RLR|RRLR|ADAM)(?<repeat>\\d+)?)?(?<ftToken>_FT(?<ft>\\d+)?)?(?<trailing>_)?$',
 );
-
-const PARAMETRIZATIONS: Record<'FP' | 'POW2', Partial<Record<string, ShortName>>> = {
-  FP: { DELTA_B: 'U1', B_XMAX: 'U2', DELTA_XMAX: 'U3' },
-  POW2: { B_XMAX: 'P1', B_XMIN: 'P2', XMIN_XMAX: 'P3' },
-};
 
 /** The grammar parts of an experiment name, or null when the name does not follow the grammar. */
 export function parsePresetName(name: string): PresetNameParts | null {
   const groups = NAME_GRAMMAR.exec(name)?.groups;
   if (groups === undefined) return null;
-  const family = groups.family as 'FP' | 'POW2' | undefined;
+  const family = KINDS.find((kind) => PARAMETRIZATION_FAMILIES[kind].nameToken === groups.family);
   const parametric = groups.parametric !== undefined;
   let parametrization: ShortName | null = null;
   if (groups.param !== undefined) {
     // A parametrization only exists for learned quantizers of its family (POW2 has no DELTA_*, FP no B_XMIN).
     if (family === undefined || !parametric) return null;
-    parametrization = PARAMETRIZATIONS[family][groups.param] ?? null;
+    parametrization = PARAMETRIZATION_TABLE.find((e) => e.kind === family && e.nameToken === groups.param)?.short ?? null;
     if (parametrization === null) return null;
   } else if (parametric) {
     return null;
   }
-  const quantizer: NamedQuantizer = family === undefined
-    ? 'float'
-    : `${parametric ? 'learned' : 'fixed'}-${family === 'FP' ? 'uniform' : 'pow2'}`;
+  const quantizer: NamedQuantizer = family === undefined ? 'float' : `${parametric ? 'learned' : 'fixed'}-${family}`;
   const integer = (digits: string | undefined): number | null => (digits === undefined ? null : Number(digits));
   return {
     quantizer,
@@ -88,7 +89,7 @@ export function parsePresetName(name: string): PresetNameParts | null {
 }
 
 /**
- * The initial learning rate the name's token stands for (SPEC §7): none 0.03, `OLR` 0.1, `RLR` 0.01, `RRLR` 0.003,
+ * The initial learning rate the name's token stands for (docs/EXPERIMENTS.md#experiment-names): none 0.03, `OLR` 0.1, `RLR` 0.01, `RRLR` 0.003,
  * `ADAM` 0.001 (Adam's alpha); the float pre-training `DEFAULT` 0.1. The pow2 `B_XMIN` runs use a tenth of it
  * (0.003 / 0.001), which the name does not say.
  */
@@ -98,15 +99,6 @@ export function learningRateOfName(name: string, parts: PresetNameParts): number
   const rate = byToken[parts.learningRateToken ?? 'none'];
   return parts.quantizer === 'learned-pow2' && parts.parametrization === 'P2' ? rate / 10 : rate;
 }
-
-const PARAMETRIZATION_TEXT: Record<ShortName, string> = {
-  U1: 'U1 θ=[b,d]',
-  U2: 'U2 θ=[b,qmax]',
-  U3: 'U3 θ=[d,qmax]',
-  P1: 'P1 θ=[b,qmax]',
-  P2: 'P2 θ=[b,qmin]',
-  P3: 'P3 θ=[qmin,qmax]',
-};
 
 /** What {@link describePresetName} needs from the configuration for its numbers. */
 export interface DescribedSettings {
@@ -127,8 +119,8 @@ export interface DescribedSettings {
 /** One line saying what an experiment is, from its name's grammar parts and the numbers of its configuration. */
 export function describePresetName(name: string, parts: PresetNameParts, settings: DescribedSettings): string {
   const pieces: string[] = [];
-  const family = parts.quantizer.endsWith('uniform') ? 'uniform' : 'power-of-two';
-  const parametrization = parts.parametrization === null ? '' : ` ${PARAMETRIZATION_TEXT[parts.parametrization]}`;
+  const family = PARAMETRIZATION_FAMILIES[parts.quantizer.endsWith('uniform') ? 'uniform' : 'pow2'].label;
+  const parametrization = parts.parametrization === null ? '' : ` ${parametrizationInfo(parts.parametrization)!.label}`;
   switch (parts.quantizer) {
     case 'float':
       pieces.push(name === 'DEFAULT' ? 'float32 pre-training (the float net INIT runs start from)' : 'float32 retraining');

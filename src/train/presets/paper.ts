@@ -1,13 +1,13 @@
 /**
- * The paper's published numbers (SPEC §8, copied from the ICLR 2020 submission and the repo's images), typed, with the
+ * The paper's published numbers (docs/EXPERIMENTS.md#published-results, copied from the ICLR 2020 submission and the repo's images), typed, with the
  * official runs each CIFAR-10 number can come from, for putting our results next to the paper's.
  *
  * Which exact run produced a published number is not documented. The links list the variants of the matching
  * experiment (the runs of one stem of the naming grammar: learning-rate, repeat and fine-tune variants) and say on
  * what the association rests: `get_res.py` (the official result script, which reads the Table-1 uniform float-init
- * numbers from the `…_INIT_ADAM` runs), SPEC §7, or the naming grammar (inference).
+ * numbers from the `…_INIT_ADAM` runs), docs/EXPERIMENTS.md#experiment-names, or the naming grammar (inference).
  */
-import type { ShortName } from '../../quant';
+import { PARAMETRIZATION_FAMILIES, parametrizationInfo, type LearnedKind, type ShortName } from '../../quant/parametrizations';
 import type { CfgFile, CfgFileId } from './code_config';
 import { FP_CFG } from './fp';
 import { POW2_CFG } from './pow2';
@@ -41,33 +41,32 @@ export interface Table1Entry {
   floatInitRuns: PresetLink;
 }
 
-const GRAMMAR_BASIS = 'naming grammar (SPEC §7): no INIT = random init, INIT = from the float DEFAULT [inference]';
+const GRAMMAR_BASIS = 'naming grammar (docs/EXPERIMENTS.md#experiment-names): no INIT = random init, INIT = from the float DEFAULT [inference]';
 const GET_RES_BASIS = 'get_res.py reads this number from the …_INIT_ADAM run (the paper says SGD with momentum)';
 
 function link(file: CfgFile, stem: string, basis: string, reportedBy: string | null = null): PresetLink {
   return { file: file.id, presets: presetVariants(file, stem), reportedBy, basis };
 }
 
-const TABLE1_STEMS: Record<ShortName, { file: CfgFile; family: 'FP' | 'POW2'; param: string }> = {
-  U1: { file: FP_CFG, family: 'FP', param: 'DELTA_B' },
-  U2: { file: FP_CFG, family: 'FP', param: 'B_XMAX' },
-  U3: { file: FP_CFG, family: 'FP', param: 'DELTA_XMAX' },
-  P1: { file: POW2_CFG, family: 'POW2', param: 'B_XMAX' },
-  P2: { file: POW2_CFG, family: 'POW2', param: 'B_XMIN' },
-  P3: { file: POW2_CFG, family: 'POW2', param: 'XMIN_XMAX' },
-};
+/** Where a parametrization's Table-1 runs are: its family's cfg file, family token and parametrization token. */
+function table1Stem(short: ShortName): { file: CfgFile; kind: LearnedKind; family: string; param: string } {
+  const entry = parametrizationInfo(short)!;
+  const family = PARAMETRIZATION_FAMILIES[entry.kind];
+  const file = [FP_CFG, POW2_CFG].find((f) => f.id === family.cfgFile)!;
+  return { file, kind: entry.kind, family: family.nameToken, param: entry.nameToken };
+}
 
 function table1(quantized: Table1Quantized, column: 'float32' | ShortName, randomInit: ErrorPercent, floatInit: ErrorPercent): Table1Entry {
   if (column === 'float32') {
     return {
       quantized, column, randomInit, floatInit,
-      randomInitRuns: link(FP_CFG, 'DEFAULT', 'SPEC §6.4: DEFAULT is the float ResNet-20 trained from scratch [inference]'),
+      randomInitRuns: link(FP_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: DEFAULT is the float ResNet-20 trained from scratch [inference]'),
       floatInitRuns: link(FP_CFG, 'DEFAULT_INIT', 'float runs started from DEFAULT (naming grammar) [inference]'),
     };
   }
-  const { file, family, param } = TABLE1_STEMS[column];
+  const { file, kind, family, param } = table1Stem(column);
   const stem = `PARAMETRIC_${family}_${quantized === 'weights' ? 'WQ' : 'WAQ'}_${param}`;
-  const adam = family === 'FP' ? `${stem}_INIT_ADAM` : null;
+  const adam = kind === 'uniform' ? `${stem}_INIT_ADAM` : null;
   return {
     quantized, column, randomInit, floatInit,
     randomInitRuns: link(file, stem, GRAMMAR_BASIS),
@@ -113,7 +112,7 @@ export interface Table3Row {
 }
 
 function table3Runs(fpStem: string, pow2Stem: string): { uniform: PresetLink; pow2: PresetLink } {
-  return { uniform: link(FP_CFG, fpStem, 'SPEC §7'), pow2: link(POW2_CFG, pow2Stem, 'SPEC §7 (same structure as the fp file)') };
+  return { uniform: link(FP_CFG, fpStem, 'docs/EXPERIMENTS.md#experiment-names'), pow2: link(POW2_CFG, pow2Stem, 'docs/EXPERIMENTS.md#experiment-names (same structure as the fp file)') };
 }
 
 function table3(
@@ -130,8 +129,8 @@ const A4_SIZES = { activationMax: 8, activationSum: 92 };
 export const PAPER_TABLE3: readonly Table3Row[] = [
   table3('Baseline', { weights: 32, activations: 32 }, { weights: null, activations: null }, { weights: 1048, ...FLOAT_SIZES },
     [7.29, 7.29], {
-      uniform: link(FP_CFG, 'DEFAULT', 'SPEC §6.4: the float pre-training [inference]'),
-      pow2: link(POW2_CFG, 'DEFAULT', 'SPEC §6.4: the float pre-training [inference]'),
+      uniform: link(FP_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
+      pow2: link(POW2_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
     }),
   table3('Fixed', { weights: 2, activations: 32 }, { weights: 'fixed', activations: null }, { weights: 65.5, ...FLOAT_SIZES },
     [10.81, 8.99], table3Runs('FP_W2Q_INIT', 'POW2_W2Q_INIT')),
@@ -195,7 +194,7 @@ export const PAPER_TABLE4: readonly Table4Row[] = [
 
 /**
  * Fig. 5 (repo `imgs/bitwidth.png`): the learned weight bitwidth per layer of the constrained ImageNet networks, read
- * off the bars (SPEC §8: an inference, checked for ResNet-18, whose bits times its parameter counts give the 5.40 MB
+ * off the bars (docs/EXPERIMENTS.md#learned-bitwidths: an inference, checked for ResNet-18, whose bits times its parameter counts give the 5.40 MB
  * of Table 4). No preset (ImageNet).
  */
 export const PAPER_FIG5_BITWIDTHS = {
@@ -214,7 +213,7 @@ export const PAPER_FIG5_BITWIDTHS = {
   mobilenetV2: {
     /**
      * 53 layers: conv, dw, pw, then 16 × (pw-expand, dw, pw-project), the 1×1 conv to 1280 channels, fc. With standard
-     * MobileNetV2 parameter counts these give 1.586 MiB, not Table 4's 1.55 MB (not reconciled in SPEC §8).
+     * MobileNetV2 parameter counts these give 1.586 MiB, not Table 4's 1.55 MB (not reconciled, docs/EXPERIMENTS.md#learned-bitwidths).
      */
     bits: [
       9, 10, 9, 8, 8, 8, 7, 9, 7, 7, 6, 8, 5, 7, 6, 6, 8, 6, 7, 6, 6, 4, 6, 5, 4, 6, 4, 4, 6, 5, 6, 7, 6, 5, 6, 4, 4, 6, 4, 6,
