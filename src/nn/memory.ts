@@ -4,6 +4,7 @@
  * layers; kilobytes = bits / 8 / 1024. Differentiable through the quantizers' bitwidths for the penalty.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customOp } from '../quant/custom_op';
 import type { QuantModel } from './model';
 
 const BITS_PER_KB = 8 * 1024;
@@ -38,8 +39,27 @@ export function activationMemoryKB(model: QuantModel, type: 'max' | 'sum'): tf.S
       return tf.scalar(type === 'max' ? (bits * Math.max(0, ...sizes)) / BITS_PER_KB : (bits * sizes.reduce((a, b) => a + b, 0)) / BITS_PER_KB);
     }
     const stacked = tf.stack(terms);
-    return (type === 'max' ? tf.max(stacked) : tf.sum(stacked)) as tf.Scalar;
+    return (type === 'max' ? maxToFirst(stacked) : tf.sum(stacked)) as tf.Scalar;
   });
+}
+
+/**
+ * max(x) whose gradient goes to the first element attaining it, as nnabla's F.max (the official code reduces the
+ * per-layer activation memories with it); tf.max would pass it to every tied layer (seven in ResNet-20 at equal bits).
+ */
+function maxToFirst(x: tf.Tensor): tf.Scalar {
+  return customOp([x], ([v], save) => {
+    const value = tf.max(v);
+    save([v, value]);
+    return {
+      value,
+      gradFunc: (dy, [v0, m]) => {
+        const tied = tf.cast(tf.equal(v0!, m!), 'int32');
+        const first = tf.logicalAnd(tf.cast(tied, 'bool'), tf.equal(tf.cumsum(tied), 1));
+        return [tf.mul(dy, tf.cast(first, 'float32'))];
+      },
+    };
+  }) as tf.Scalar;
 }
 
 /** Per-sample sizes C·H·W of the activations entering each nonlinearity, in model order. */

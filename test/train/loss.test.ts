@@ -55,6 +55,27 @@ describe('memory penalty', () => {
     m.dispose();
   });
 
+  it("'max' with tied largest layers (ResNet-20 at equal bits) reaches only the first of them, as nnabla's F.max", async () => {
+    const m = createModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, quantization: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 } });
+    const acts = m.quantizers.filter((q) => q.role === 'activation');
+    const largest = Math.max(...acts.map((a) => a.size));
+    const tied = acts.map((a, i) => (a.size === largest ? i : -1)).filter((i) => i >= 0);
+    assert.equal(tied.length, 7, 'seven equally large layers');
+    const S = await scalar(activationMemoryKB(m, 'max'));
+    assert.equal(S, (4 * largest) / 8192);
+    const vars = acts.flatMap((q) => Object.values(q.quantizer.variables)) as tf.Variable[];
+    const T = S - 0.5;
+    const { grads } = tf.variableGrads(() => memoryPenalty(activationMemoryKB(m, 'max'), T), vars);
+    for (const [i, a] of acts.entries()) {
+      const { grads: bitGrads } = tf.variableGrads(() => a.quantizer.bitwidth(), Object.values(a.quantizer.variables) as tf.Variable[]);
+      for (const [name, v] of Object.entries(a.quantizer.variables)) {
+        const expected = i === tied[0] ? 2 * (S - T) * (a.size / 8192) * (await scalar(bitGrads[v!.name]!)) : 0;
+        assertClose(await scalar(grads[v!.name]!), expected, `activation ${i} (${a.layer}) ${name}`, { rtol: 1e-5, atol: 1e-12 });
+      }
+    }
+    m.dispose();
+  });
+
   it('a gradient step on the penalty alone lowers the memory', async () => {
     const m = model();
     const before = await scalar(weightMemoryKB(m));
