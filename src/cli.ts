@@ -1,8 +1,9 @@
 /**
  * The `mixprec` command line: argument parsing and dispatch only. Every command is a library function; usage errors
- * exit with 2, failures with 1, each as one line naming the problem.
+ * (a UsageError, which the library's input errors extend: a bad flag, config field, parameter, preset or backend
+ * name) exit with 2, failures with 1, each as one line `mixprec <command>: <message>` naming the problem.
  */
-import { formatBackendReport, initBackend, type BackendReport } from './backend';
+import { BACKEND_ORDER, formatBackendReport, initBackend, isBackendName, type BackendReport } from './backend';
 import { runBench, BENCH_SUITES } from './bench';
 import { gaussianExperiment } from './train/gaussian';
 import { formatTable } from './util/table';
@@ -10,16 +11,16 @@ import { progressBar } from './util/progress';
 import { SHORT_NAME_LIST } from './quant';
 import { CONVERT_FORMATS, DEFAULT_DATASET_DIR, convertDataset, ensureDefaultDatasets, openImageDataset, type ConvertFormat } from './data';
 import { listPresets } from './train/presets';
-import { runTrainingSession } from './train/session';
+import { checkTrainingSession, runTrainingSession } from './train/session';
 import { terminalReporter, trainingSummary } from './train/terminal';
-import { validateTrainConfigOverrides, type TrainConfigOverrides } from './train/config';
-import * as fs from 'node:fs';
+import { trainConfigOverrides } from './train/cli_overrides';
 import * as path from 'node:path';
 import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/install';
 import type { InstallTarget } from './jupyter/kernelspec';
 import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunReporter, terminalSweepReporter, type RunOptions } from './run';
-import { stripAnsi } from './run/terminal';
+import { stripAnsi, terminalReproduceReporter } from './run/terminal';
 import { reproduce } from './run/reproduce';
+import { UsageError } from './util/errors';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
 /** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
@@ -33,13 +34,8 @@ interface Command {
   run(opts: Record<string, unknown>, out: (s: string) => void): Promise<void>;
 }
 
-/** A usage error: exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// A usage error (a bad flag, config field, parameter or preset name) exits 2; the library's input errors extend it.
+export { UsageError };
 
 const BACKEND_OPTION: OptionSpec = {
   name: 'backend', type: 'string', description: 'compute backend: tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: MIXPREC_BACKEND, else the first that starts)',
@@ -105,6 +101,15 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
   return result;
 }
 
+/** The --backend flag, checked against the backend names (undefined: MIXPREC_BACKEND, else automatic). */
+function backendFlag(opts: Record<string, unknown>): string | undefined {
+  const names = typeof opts.backend === 'string' ? [opts.backend] : (opts.backend as string[] | undefined) ?? [];
+  for (const name of names) {
+    if (!isBackendName(name)) throw new UsageError(`--backend must be one of ${BACKEND_ORDER.join(', ')}, got ${JSON.stringify(name)}`);
+  }
+  return typeof opts.backend === 'string' ? opts.backend : undefined;
+}
+
 function positiveInteger(opts: Record<string, unknown>, key: string, fallback: number): number {
   const v = opts[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UsageError(`--${key} must be a positive integer, got ${String(v)}`);
@@ -160,13 +165,6 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
   }
 }
 
-/** The TrainConfig field each `mixprec train` flag sets, for naming the flag in config errors. */
-const TRAIN_FLAG_FIELDS: Readonly<Record<string, string>> = {
-  model: '--model', 'quant.weights': '--weights', 'quant.activations': '--activations', 'targets.weightKB': '--weight-target',
-  'targets.activationKB': '--activation-target', 'targets.activationType': '--activation-type', epochs: '--epochs',
-  batchSize: '--batch', learningRate: '--lr', optimizer: '--optimizer', seed: '--seed',
-};
-
 const commands: Command[] = [
   {
     name: 'demo',
@@ -184,7 +182,7 @@ const commands: Command[] = [
       const seed = positiveInteger(opts, 'seed', 1);
       const lr = (opts.lr as number | undefined) ?? 1;
       if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
-      const report = await initBackend(opts.backend as string | undefined);
+      const report = await initBackend(backendFlag(opts));
       out(`backend: ${formatBackendReport(report)}`);
       out(`Quantizing ${samples} samples of N(0,1), every parametrization initialised at 4 bits, ${steps} steps of gradient descent (lr ${lr}):`);
       const bar = progressBar('demo', steps * SHORT_NAME_LIST.length);
@@ -236,40 +234,23 @@ const commands: Command[] = [
         for (const p of listPresets()) out(`${p.lookupName.padEnd(48)} ${p.description}`);
         return;
       }
-      const overrides: TrainConfigOverrides = {};
-      if (opts.config !== undefined) {
-        const file = opts.config as string;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-        } catch (err) {
-          throw new UsageError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
-        }
-        Object.assign(overrides, validateTrainConfigOverrides(parsed, file));
+      if (opts.resume === true && opts.overwrite === true) {
+        throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
       }
-      const quant: Record<string, unknown> = { ...(overrides.quant ?? {}) };
-      if (opts.weights !== undefined) quant.weights = opts.weights;
-      if (opts.activations !== undefined) quant.activations = opts.activations;
-      if (Object.keys(quant).length) overrides.quant = quant as TrainConfigOverrides['quant'];
-      const targets: Record<string, unknown> = { ...(overrides.targets ?? {}) };
-      if (opts['weight-target'] !== undefined) targets.weightKB = opts['weight-target'];
-      if (opts['activation-target'] !== undefined) targets.activationKB = opts['activation-target'];
-      if (opts['activation-type'] !== undefined) targets.activationType = opts['activation-type'];
-      if (Object.keys(targets).length) overrides.targets = targets as TrainConfigOverrides['targets'];
-      if (opts.model !== undefined) overrides.model = opts.model as TrainConfigOverrides['model'];
-      if (opts.epochs !== undefined) overrides.epochs = opts.epochs as number;
-      if (opts.batch !== undefined) overrides.batchSize = opts.batch as number;
-      if (opts.lr !== undefined) overrides.learningRate = opts.lr as number;
-      if (opts.optimizer !== undefined) overrides.optimizer = opts.optimizer as 'momentum';
-      if (opts.seed !== undefined) overrides.seed = positiveInteger(opts, 'seed', 1);
-      // The file's fields are checked above; what is wrong now came from a flag (the TrainConfig schema checks both).
-      validateTrainConfigOverrides(overrides, 'command line', { labels: TRAIN_FLAG_FIELDS });
+      // --seed is checked as a flag here; the other field flags by the TrainConfig schema, naming flag and field.
+      const seed = opts.seed !== undefined ? positiveInteger(opts, 'seed', 1) : undefined;
+      const overrides = trainConfigOverrides({ ...opts, seed }, opts.config as string | undefined);
+      const maxSteps = opts['max-steps'] !== undefined ? positiveInteger(opts, 'max-steps', 1) : undefined;
+      const backend = backendFlag(opts);
+      const preset = (opts.preset as string | undefined) ?? 'DEFAULT';
+      // The preset name and the output folder, before a dataset is built or a backend starts.
+      checkTrainingSession({ preset, overrides, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) });
       const dataset = (opts.dataset as string | undefined) ?? path.join(DEFAULT_DATASET_DIR, 'mnist-train.arrow');
       if (opts.dataset === undefined) await ensureDefaultDatasets();
-      const report = await initBackend(opts.backend as string | undefined);
+      const report = await initBackend(backend);
       out(`backend: ${formatBackendReport(report)}`);
       const results = await runTrainingSession({
-        preset: (opts.preset as string | undefined) ?? 'DEFAULT',
+        preset,
         overrides,
         dataset,
         ...(opts['test-dataset'] !== undefined ? { testDataset: opts['test-dataset'] as string } : {}),
@@ -278,7 +259,7 @@ const commands: Command[] = [
         overwrite: opts.overwrite === true,
         ...(opts.init !== undefined ? { init: opts.init as string } : {}),
         pretrain: opts['no-pretrain'] !== true,
-        ...(opts['max-steps'] !== undefined ? { maxStepsPerEpoch: positiveInteger(opts, 'max-steps', 1) } : {}),
+        ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
         onEvent: terminalReporter(out),
         onPretrain: (run, forRun) => out(`${forRun} initialises from run ${run}, which has no checkpoint yet: training it first`),
       });
@@ -396,46 +377,18 @@ const commands: Command[] = [
     async run(opts, out) {
       const parameters = collectParameters(undefined, opts.parameters as [string, string][] | undefined);
       const timeoutSec = positiveSeconds(opts, 'timeout');
-      const showBar = opts['no-progress'] !== true;
-      let bar: ReturnType<typeof progressBar> | null = null;
-      let total = 0;
-      let finished = 0;
-      const running = new Map<string, string>();
-      const status = () => [...running].map(([name, cell]) => `${name.replace(/-.*/, '')}: ${cell}`).join(' · ');
-      const started = Date.now();
+      const parallel = opts.parallel !== undefined ? positiveInteger(opts, 'parallel', 2) : undefined;
+      const reporter = terminalReproduceReporter({ progress: opts['no-progress'] !== true, smoke: opts.smoke === true, out });
       const result = await withInterrupt((signal) => reproduce({
         outDir: opts.out as string | undefined ?? 'results',
         ...(opts.only ? { only: opts.only as string[] } : {}),
         smoke: opts.smoke === true, parameters, signal,
-        ...(opts.parallel !== undefined ? { parallel: positiveInteger(opts, 'parallel', 2) } : {}),
+        ...(parallel !== undefined ? { parallel } : {}),
         ...(opts.kernel ? { kernel: opts.kernel as string } : {}),
         ...(timeoutSec ? { timeoutSec } : {}),
         updateNotebooks: opts['update-notebooks'] === true,
-        reporter: {
-          start(nbs) {
-            total = nbs.reduce((s, n) => s + n.codeCells, 0);
-            out(`Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${opts.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`);
-            if (showBar) bar = progressBar('reproduce', total);
-          },
-          cellStart(name, cell) {
-            running.set(name, `${cell.ordinal}/${cell.total} ${cell.summary.slice(0, 40)}`);
-            bar?.update(finished, status());
-            if (!bar) out(`${name} cell ${cell.ordinal}/${cell.total}: ${cell.summary}`);
-          },
-          cellEnd() {
-            finished++;
-            bar?.update(finished, status());
-          },
-          notebookEnd(name, summary) {
-            running.delete(name);
-            const line = `${name}: ${summary.status} in ${summary.durationSec.toFixed(0)} s${summary.failure ? ` — ${summary.failure.message.split('\n')[0]}` : ''}`;
-            if (bar && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}\n`);
-            else out(line);
-          },
-          warn: (m) => process.stderr.write(`warning: ${m}\n`),
-        },
-      }));
-      (bar as ReturnType<typeof progressBar> | null)?.finish(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+        reporter,
+      })).finally(() => reporter.finish());
       for (const nb of result.notebooks) {
         if (nb.summary.failure?.traceback?.length) process.stderr.write(`${nb.name}:\n${stripAnsi(nb.summary.failure.traceback.join('\n'))}\n`);
       }
@@ -452,21 +405,28 @@ const commands: Command[] = [
       { name: 'grid', type: 'string', description: 'YAML/JSON grid: name → list of values (cartesian product), or a list of runs' },
       { name: 'out', type: 'string', description: 'folder for the run notebooks, index.json and index.html', default: '<input>-sweep' },
       { name: 'parallel', type: 'number', description: 'kernels at once', default: '1' },
+      { name: 'resume', type: 'boolean', description: 'rerun only the runs of the sweep in <out> that did not complete (the grid must be the same)' },
+      { name: 'overwrite', type: 'boolean', description: 'remove the sweep in <out> (its index and run notebooks) and start over' },
       ...RUN_OPTIONS,
     ],
     async run(opts, out) {
       const input = opts.input as string;
       if (opts.grid === undefined) throw new UsageError('sweep needs --grid FILE');
+      if (opts.resume === true && opts.overwrite === true) {
+        throw new UsageError('--resume and --overwrite exclude each other: --resume reruns the runs that did not complete, --overwrite starts the sweep over');
+      }
       const fixed = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
       const outDir = (opts.out as string | undefined) ?? input.replace(/(\.ipynb)?$/, '-sweep');
       const reporter = terminalSweepReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
       const logOutput = opts['log-output'] === true;
       const result = await withInterrupt((signal) => runSweep(input, {
         ...runOptions(opts), out: outDir, grid: readGridFile(opts.grid as string), fixed, parallel: positiveInteger(opts, 'parallel', 1), reporter, signal,
+        resume: opts.resume === true, overwrite: opts.overwrite === true,
         ...(logOutput ? { runReporter: () => terminalRunReporter({ progress: false, logOutput: true }) } : {}),
       })).finally(() => reporter.close());
       const failed = result.index.runs.filter((r) => r.status !== 'completed');
-      out(`${result.index.runs.length - failed.length}/${result.index.runs.length} runs completed; index: ${result.htmlFile}`);
+      const before = result.resumed ? ` (${result.completedBefore} before this resume)` : '';
+      out(`${result.index.runs.length - failed.length}/${result.index.runs.length} runs completed${before}; index: ${result.htmlFile}`);
       if (failed.length) throw new Error(`${failed.length} run(s) did not complete: ${failed.map((r) => r.notebook).join(', ')}`);
     },
   },
@@ -475,7 +435,7 @@ const commands: Command[] = [
     summary: 'start a compute backend and print its report (and why others were skipped)',
     options: [BACKEND_OPTION, { name: 'json', type: 'boolean', description: 'print the report as JSON' }],
     async run(opts, out) {
-      const report: BackendReport = await initBackend(opts.backend as string | undefined);
+      const report: BackendReport = await initBackend(backendFlag(opts));
       if (opts.json) {
         out(JSON.stringify(report, null, 2));
         return;
@@ -497,6 +457,7 @@ const commands: Command[] = [
       { name: 'out', type: 'string', description: 'JSON output file', default: 'bench-results/<suites>.json' },
     ],
     async run(opts, out) {
+      backendFlag(opts); // the names; whether each starts is the benchmark's to say
       await runBench({
         suites: opts.suite as string[] | undefined,
         backends: opts.backend as string[] | undefined,
@@ -571,6 +532,6 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const e = err as Error;
     process.stderr.write(`mixprec${command ? ` ${command.name}` : ''}: ${e.message}\n`);
     if (process.env.MIXPREC_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return err instanceof UsageError ? 2 : 1;
+    return err instanceof UsageError ? 2 : 1; // the one place errors become exit codes
   }
 }

@@ -153,7 +153,6 @@ export {
   type TrainSummary,
   type TrainEvent,
   type EpochMetrics,
-  type BatchSource,
   type LayerBits,
 } from './train/trainer';
 export {
@@ -168,6 +167,8 @@ export {
   validateTrainConfig, validateTrainConfigOverrides, TRAIN_CONFIG_SCHEMA, TrainConfigError,
   type FieldSchema, type ObjectSchema, type ValidateOptions,
 } from './train/config';
+/** What the caller asked for is wrong (a flag, field, parameter, preset name); TrainConfigError and the other input errors extend it. */
+export { UsageError } from './util/errors';
 export {
   /** Runs a preset (and the float run it initialises from, if missing) on a dataset's splits. */
   runTrainingSession,
@@ -201,7 +202,7 @@ export {
   type StudyRun, type StudyOptions, type StudyResult, type DatasetSplits, type MemoryTargetsKB, type Table1Setting,
 } from './train/experiments';
 
-// Plots, the Jupyter protocol, the kernel.
+// Plots, the Jupyter protocol, notebook output, the kernel's installation.
 export {
   /** Renders a Vega-Lite spec to SVG (vega, headless) / PNG (resvg); saves .svg or .png files atomically. */
   renderSvg, svgToPng, plotBundle, savePlot, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle,
@@ -227,27 +228,12 @@ export { KernelClient, type ExecuteOptions, type ExecuteResult } from './jupyter
 export { type JupyterMessage, type MessageHeader, encodeMessage, decodeMessage, newMessage, MessageError } from './jupyter/message';
 export { readConnectionFile, createConnectionFile, type ConnectionInfo } from './jupyter/connection';
 export { findKernelSpecs, jupyterDataPath, type KernelSpec, type FoundKernelSpec } from './jupyter/kernelspec';
-export { display, mimeBundleOf, tableBundle, type Display, type DisplayHandle, type MimeBundle, type TableOptions } from './kernel/display';
-export { trainingWidget, type TrainingWidgetOptions } from './kernel/widget';
+export {
+  /** The notebook user's API: `display` (rich output, tables, progress, plots) and the live training widget. */
+  display, mimeBundleOf, tableBundle, trainingWidget,
+  type Display, type DisplayHandle, type MimeBundle, type TableOptions, type ProgressDisplay, type TrainingWidgetOptions,
+} from './notebook';
 export { installKernel, uninstallKernel, mixprecKernelSpec } from './kernel/install';
 
-// The headless runner.
-export {
-  /** Starts a kernel from its kernelspec (the mixprec kernel is known even when not installed in Jupyter). */
-  launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions,
-  /** Runs a notebook papermill-style: parameters, per-cell timeout, atomic saves after every cell; returns notebook + summary. */
-  runNotebook, type RunOptions, type RunResult, type RunSummary, type RunReporter, type CellFailure,
-  /** One run per parameter set of a grid, N kernels at once, with an index (JSON + HTML). */
-  runSweep, expandGrid, readGridFile, type ParameterGrid, type SweepOptions, type SweepResult,
-  /** Notebook files: read with one clear error per problem, written the way nbformat writes them. */
-  readNotebookFile, writeNotebookFile, NotebookError, type Notebook, type NotebookCell, type NotebookOutput,
-  /** Parameters: command-line typing, YAML/JSON files, the injected-parameters cell per kernel language. */
-  parseParameterValue, readParameterFile, parameterizeNotebook, ParameterError, type Parameters, type ParameterValue,
-  /** The main job: the paper notebooks headless, executed notebooks and one self-contained HTML report. */
-  reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter,
-  /** Executed notebooks as one static HTML page (plots from their SVG/PNG fallbacks). */
-  notebooksHtml, outputHtml, type ReportEntry, type ReportOptions,
-} from './run';
-
-// Benchmarks.
-export { runBench, BENCH_SUITES, type BenchOptions, type BenchRecord } from './bench';
+// The headless runner and the benchmarks are a separate entry, `mixprec/tools` (src/tools.ts), so that loading the
+// library (every kernel does) does not load them.

@@ -8,14 +8,16 @@
  * While the backend starts, `Blob` and `URL.createObjectURL` are replaced so that the two scripts land in a temporary
  * folder as files (the worker's Blob branch pointed at the main script's file), and `os.cpus()` reports twice the
  * cores so that XNNPACK's halving leaves the requested count; everything is restored right after, and the workers
- * are unref'd. Pinned to the tfjs-backend-wasm version in package.json (the names above are its bundle's).
+ * are unref'd. The folder is named `mixprec-wasm-threads-<pid>-<random>`: it is removed at exit, and the folders of
+ * processes that were killed before they could remove theirs are removed when the next one makes its own. Pinned
+ * to the tfjs-backend-wasm version in package.json (the names above are its bundle's).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 // The module object itself (not an import namespace, whose properties are read-only getters), to patch os.cpus.
 import nodeOs = require('node:os');
-import { writeFileAtomic } from '../util/files';
+import { processAlive, writeFileAtomic } from '../util/files';
 
 /** Threads requested: MIXPREC_WASM_THREADS, else the machine's parallelism (at most 8, the build's worker pool). */
 export function wasmThreadCount(): number {
@@ -37,6 +39,34 @@ interface MarkedText extends String {
 }
 
 let scriptDir: string | undefined;
+
+/** The script folder is `mixprec-wasm-threads-<pid>-<random>` in os.tmpdir(), removed at exit. */
+const SCRIPT_DIR_PREFIX = 'mixprec-wasm-threads-';
+const SCRIPT_DIR_NAME = /^mixprec-wasm-threads-(\d+)-[A-Za-z0-9]+$/;
+
+/**
+ * Removes the script folders that processes killed before their exit handler ran left in `tmp` (those whose pid no
+ * longer runs); a live process's folder and any other folder stay.
+ */
+function removeDeadScriptDirs(tmp: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = SCRIPT_DIR_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+    } catch {
+      // another process removing it at the same time, or not ours to remove: leave it
+    }
+  }
+}
 /** What each script file holds: written once, atomically. */
 const written = new Map<string, string>();
 
@@ -53,9 +83,10 @@ function writeScript(file: string, text: string): void {
 /** Installs the shims for `count` threads; call `restore()` once tfjs has started the backend (or failed to). */
 export function prepareWasmThreads(count: number, tf: { env(): { set(flag: string, value: unknown): void } }, wasm: { setThreadsCount(n: number): void }): { restore(): void } {
   if (scriptDir === undefined) {
-    const created = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-threads-'));
+    const created = fs.mkdtempSync(path.join(os.tmpdir(), `${SCRIPT_DIR_PREFIX}${process.pid}-`));
     process.once('exit', () => fs.rmSync(created, { recursive: true, force: true }));
     scriptDir = created;
+    removeDeadScriptDirs(os.tmpdir());
   }
   const dir = scriptDir;
   const mainFile = path.join(dir, 'main.js');

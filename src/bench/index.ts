@@ -1,6 +1,6 @@
 /** `mixprec bench`: runs suites, prints their tables, writes one JSON record with machine and backend reports. */
 import * as path from 'node:path';
-import { writeFileAtomic } from '../util/files';
+import { checkDirCreatable, writeFileAtomic } from '../util/files';
 import { benchBackends, machineInfo } from './harness';
 import { quantSuite } from './quant';
 import { trainSuite } from './train';
@@ -38,6 +38,8 @@ export async function runBench(options: BenchOptions = {}): Promise<{ record: Be
     if (suite === undefined) throw new Error(`unknown benchmark suite "${n}"; available: ${BENCH_SUITES.map((s) => s.name).join(', ')}`);
     return suite;
   });
+  const file = options.out ?? path.join('bench-results', `${names.join('-')}.json`);
+  checkDirCreatable(path.dirname(file)); // before the benchmarks, not after them
   const backends = await benchBackends(options.backends);
   const ctx: BenchContext = {
     backends,
@@ -54,7 +56,6 @@ export async function runBench(options: BenchOptions = {}): Promise<{ record: Be
     record.suites[suite.name] = rows;
     print(`\n${suite.table(rows)}`);
   }
-  const file = options.out ?? path.join('bench-results', `${names.join('-')}.json`);
   writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
   print(`\nwrote ${file}`);
   return { record, file };

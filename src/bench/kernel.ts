@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { launchKernel } from '../run/launch';
 import { mixprecKernelSpec } from '../kernel/install';
-import { PACKAGE_ROOT } from '../kernel/executor';
+import { PACKAGE_ROOT } from '../util/package';
 import type { FoundKernelSpec } from '../jupyter/kernelspec';
 import { formatTable } from '../util/table';
 import { useProgress, type BenchSuite } from './suite';

@@ -22,7 +22,7 @@ export interface BenchSuite<Row> {
 }
 
 export function useProgress(ctx: BenchContext, label: string, total: number): Progress {
-  return ctx.progress ? progressBar(label, total) : { update: () => undefined, finish: () => undefined };
+  return ctx.progress ? progressBar(label, total) : { interactive: false, update: () => undefined, print: () => undefined, finish: () => undefined };
 }
 
 export async function switchBackend(name: BackendName): Promise<void> {

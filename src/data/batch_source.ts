@@ -1,6 +1,8 @@
 /**
  * A split as the trainer consumes it: shape, class count, example count, and the batches of any epoch with
- * per-call batching options, all served by one producer (one worker, one copy of the data in memory).
+ * per-call batching options. BatchSource is the one interface the trainer reads (the Arrow loader, or anything else
+ * that yields batches, such as the tests' synthetic sets); openBatchSource serves one from a single producer (one
+ * worker, one copy of the data in memory).
  */
 import type { DatasetInfo, ImageDataset } from './arrow_reader';
 import type { Batch } from './batches';
@@ -13,14 +15,19 @@ export interface BatchingOptions {
   dropLast: boolean;
 }
 
-/** Structurally the trainer's `BatchSource`, plus the split's metadata and `close`. */
-export interface DatasetBatchSource {
-  readonly info: DatasetInfo;
+/** Where the trainer's batches come from. */
+export interface BatchSource {
+  /** One example's shape, [height, width, channels]. */
   readonly shape: readonly [number, number, number];
   readonly numClasses: number;
   readonly numExamples: number;
-  /** The batches of `epoch`; deterministic given the source's seed and these options. */
+  /** The batches of one epoch; deterministic for a given epoch (and the source's seed) so that resumed runs see the same data. */
   batches(epoch: number, options: BatchingOptions): AsyncIterable<Batch>;
+}
+
+/** A BatchSource over a dataset split, with the split's metadata and `close`. */
+export interface DatasetBatchSource extends BatchSource {
+  readonly info: DatasetInfo;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { createDatasetWriter, type DatasetFileWriter, type ExampleChunk, type WriteOptions } from './arrow_writer';
 import { CIFAR10_CLASSES, CIFAR10_SHAPE, CIFAR10_TEST_FILES, CIFAR10_TRAIN_FILES, readCifarBatch } from './cifar';
 import { DatasetError } from './errors';
+import { checkDirCreatable } from '../util/files';
 import { readIdxImages, readIdxLabels } from './idx';
 import type { ImageShape, Split } from './schema';
 
@@ -70,6 +71,7 @@ export async function convertDataset(options: ConvertOptions): Promise<ConvertRe
   requireDirectory(input);
   const name = options.name ?? { idx: 'mnist', 'fashion-mnist': 'fashion-mnist', cifar10: 'cifar10' }[format];
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new RangeError(`dataset name "${name}" must be letters, digits, '.', '_' or '-'`);
+  checkDirCreatable(options.outDir); // before the sources are read
   const classes = format === 'idx' ? options.classes ?? MNIST_CLASSES : format === 'fashion-mnist' ? FASHION_MNIST_CLASSES : CIFAR10_CLASSES;
   const sourceFor = (split: Split) => (format === 'cifar10' ? cifarSplit(input, split) : idxSplit(input, split, classes.length));
 

@@ -97,8 +97,9 @@ export {
   type Batch,
 } from './loader';
 export {
-  /** One producer serving any epoch with per-call batching options (the trainer's BatchSource shape). */
+  /** One producer serving any epoch with per-call batching options, as the trainer's BatchSource. */
   openBatchSource,
+  type BatchSource,
   type DatasetBatchSource,
   type BatchingOptions,
 } from './batch_source';

@@ -12,12 +12,10 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { Worker } from 'node:worker_threads';
+import { PACKAGE_ROOT } from '../util/package';
 import { startWorker } from '../util/worker';
 import type { CompilerInit, CompilerRequest, CompilerResponse } from './compiler_protocol';
 import type { ConvertResult, Diagnostic, QuickInfo } from './tslab';
-
-import { PACKAGE_ROOT } from '../util/package';
-export { PACKAGE_ROOT };
 
 /** A cell that does not type-check; `diagnostics` are formatted `line:col - message`. */
 export class CompileError extends Error {
@@ -163,6 +161,7 @@ export class CellExecutor {
       apply(_target, thisArg, args: unknown[]) {
         const id = args[0] as string;
         if (id === 'mixprec') return require('../index');
+        if (id === 'mixprec/tools') return require('../tools');
         if (self.esmCache.has(id)) return self.esmCache.get(id);
         if (id.startsWith('.')) {
           const local = fromSideOutputs(id);
@@ -187,7 +186,7 @@ export class CellExecutor {
   private async preloadEsm(js: string): Promise<void> {
     const isEsmError = (err: unknown) => ESM_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
     for (const [, id] of js.matchAll(/\brequire\("([^"]+)"\)/g)) {
-      if (id === undefined || id === 'mixprec' || id.startsWith('.') || id.startsWith('node:') || this.esmCache.has(id)) continue;
+      if (id === undefined || id === 'mixprec' || id === 'mixprec/tools' || id.startsWith('.') || id.startsWith('node:') || this.esmCache.has(id)) continue;
       try {
         this.baseRequire(id);
         continue;
@@ -292,6 +291,7 @@ function compilerOptions(rootDir: string): Record<string, unknown> {
     moduleResolution: 100, // ts.ModuleResolutionKind.Bundler (TypeScript ≥ 5.0): honours "exports"
     paths: {
       mixprec: [PACKAGE_ROOT],
+      'mixprec/tools': [path.join(PACKAGE_ROOT, 'dist', 'tools')],
       ...dependencyTypePaths(),
       '*': [path.join(rootDir, 'node_modules', '*'), path.join(nodeModules, '*'), path.join(nodeModules, '@types', '*')],
     },

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { kernelsDir, type InstallTarget, type KernelSpec } from '../jupyter/kernelspec';
 import { svgToPng } from '../plot/render';
-import { PACKAGE_ROOT } from './executor';
+import { PACKAGE_ROOT } from '../util/package';
 
 export const DEFAULT_KERNEL_NAME = 'mixprec';
 export const DEFAULT_DISPLAY_NAME = 'TypeScript (mixprec)';

@@ -17,8 +17,9 @@ import { bindChannel, MessageSender } from '../jupyter/socket';
 import { setAmbientSignal } from '../util/interrupt';
 import { startWorker } from '../util/worker';
 import type { FromControlWorker, ToControlWorker } from './control_worker';
-import { display, isDisplayHandle, mimeBundleOf, setDisplaySink } from './display';
-import { CellExecutor, CompileError, InterruptedError, moduleGlobal, PACKAGE_ROOT, type Global } from './executor';
+import { display, isDisplayHandle, mimeBundleOf, setDisplaySink } from '../notebook';
+import { PACKAGE_ROOT } from '../util/package';
+import { CellExecutor, CompileError, InterruptedError, moduleGlobal, type Global } from './executor';
 
 type Content = Record<string, unknown>;
 /** How long kernel_info waits for the backend report in its banner. */
@@ -207,7 +208,7 @@ export class Kernel {
     return [
       moduleGlobal('mixprec', require('../index'), dist('index')),
       moduleGlobal('tf', require('@tensorflow/tfjs'), path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'index')),
-      moduleGlobal('display', display, dist('kernel/display'), 'Display'),
+      moduleGlobal('display', display, dist('notebook/display'), 'Display'),
       {
         name: 'page',
         value: (text: unknown) => this.page(text),

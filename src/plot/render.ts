@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import type { Resvg as ResvgType } from '@resvg/resvg-js';
 import { writeFileAtomic } from '../util/files';
+import { textWidth } from './layout';
 
 /** A Vega-Lite specification (an object; see https://vega.github.io/vega-lite/). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -18,8 +19,15 @@ export interface PlotBundle {
   'text/plain': string;
 }
 
+/** What vega's text measurement sees of a text item. */
+interface TextItem { fontSize?: number | string; fontWeight?: number | string; limit?: number }
+
 interface VegaModules {
-  vega: { parse(spec: unknown): unknown; View: new (runtime: unknown, options: Record<string, unknown>) => { toSVG(scale?: number): Promise<string>; finalize(): void } };
+  vega: {
+    parse(spec: unknown): unknown;
+    View: new (runtime: unknown, options: Record<string, unknown>) => { toSVG(scale?: number): Promise<string>; finalize(): void };
+    textMetrics: { width: (item: TextItem, text: unknown) => number };
+  };
   vegaLite: { compile(spec: unknown): { spec: unknown } };
 }
 
@@ -27,8 +35,20 @@ let modules: Promise<VegaModules> | undefined;
 
 function loadVega(): Promise<VegaModules> {
   modules ??= (async () => {
-    const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
-    return { vega: vega as unknown as VegaModules['vega'], vegaLite: vegaLite as unknown as VegaModules['vegaLite'] };
+    const [vegaModule, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+    const vega = vegaModule as unknown as VegaModules['vega'];
+    // Without a canvas, vega estimates every character at 0.8 em: legends and labels get cut ("uniform (w/ constr.
+    // (8a) and…") at two thirds of their limit and layouts reserve a third more room than the text takes. Measure
+    // with DejaVu Sans's advance widths instead (the font browsers on Linux and resvg draw sans-serif with, and wider
+    // than Arial/Helvetica), through the hook vega keeps for this (its textMetrics.width; vl-convert does the same).
+    // A text longer than its limit measures the limit: vega then cuts it to fit, as with a canvas.
+    vega.textMetrics.width = (item, text) => {
+      const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
+      const bold = item.fontWeight === 'bold' || item.fontWeight === 'bolder' || Number(item.fontWeight) >= 600;
+      const width = textWidth(text == null ? '' : String(text).trim(), size, bold);
+      return item.limit !== undefined && item.limit > 0 ? Math.min(width, item.limit) : width;
+    };
+    return { vega, vegaLite: vegaLite as unknown as VegaModules['vegaLite'] };
   })();
   return modules;
 }

@@ -13,7 +13,7 @@ export {
   runNotebook, prepareNotebook, executePrepared,
   type RunOptions, type RunResult, type RunSummary, type RunReporter, type CellFailure, type CellEvent, type FailureKind,
 } from './runner';
-export { runSweep, expandGrid, readGridFile, sweepHtml, type ParameterGrid, type SweepOptions, type SweepResult, type SweepIndex, type SweepRun } from './sweep';
-export { terminalRunReporter, terminalSweepReporter } from './terminal';
+export { runSweep, expandGrid, readGridFile, readSweepIndex, sweepHtml, SweepFolderError, type ParameterGrid, type SweepOptions, type SweepResult, type SweepIndex, type SweepRun } from './sweep';
+export { terminalRunReporter, terminalSweepReporter, terminalReproduceReporter } from './terminal';
 export { reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter } from './reproduce';
 export { notebooksHtml, outputHtml, type ReportEntry, type ReportOptions } from './report';

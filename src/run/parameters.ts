@@ -8,13 +8,14 @@
 import * as fs from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type * as TS from 'typescript';
+import { UsageError } from '../util/errors';
 import { hasTag, newCellId, type Notebook, type NotebookCell } from './notebook';
 
 export type ParameterValue = null | boolean | number | string | ParameterValue[] | { [key: string]: ParameterValue };
 export type Parameters = Record<string, ParameterValue>;
 
 /** A parameter that cannot be used; the message names it (and the file) and says why. */
-export class ParameterError extends Error {
+export class ParameterError extends UsageError {
   constructor(message: string) {
     super(message);
     this.name = 'ParameterError';

@@ -4,6 +4,7 @@
  * cannot clash), a contents table with each notebook's status and time. No JavaScript needed to read it.
  */
 import MarkdownIt from 'markdown-it';
+import { escapeHtml } from '../util/html';
 import { packageVersion } from '../util/package';
 import type { Notebook, NotebookCell, NotebookOutput } from './notebook';
 import { stripAnsi } from './terminal';
@@ -28,7 +29,6 @@ export interface ReportOptions {
 }
 
 const md = new MarkdownIt({ html: false, linkify: true });
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const joined = (v: unknown) => (Array.isArray(v) ? v.join('') : typeof v === 'string' ? v : '');
 const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -37,12 +37,12 @@ export function outputHtml(out: NotebookOutput): string {
   switch (out.output_type) {
     case 'stream': {
       const name = (out as { name?: string }).name === 'stderr' ? 'stderr' : 'stdout';
-      return `<pre class="out ${name}">${esc(stripAnsi(joined((out as { text?: unknown }).text)))}</pre>`;
+      return `<pre class="out ${name}">${escapeHtml(stripAnsi(joined((out as { text?: unknown }).text)))}</pre>`;
     }
     case 'error': {
       const e = out as { ename?: string; evalue?: string; traceback?: string[] };
       const tb = (e.traceback ?? []).map(stripAnsi).join('\n');
-      return `<pre class="out error">${esc(tb || `${e.ename}: ${e.evalue}`)}</pre>`;
+      return `<pre class="out error">${escapeHtml(tb || `${e.ename}: ${e.evalue}`)}</pre>`;
     }
     default: {
       const data = ((out as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
@@ -51,8 +51,8 @@ export function outputHtml(out: NotebookOutput): string {
       if (data['image/jpeg'] !== undefined) return `<img class="plot" alt="image" src="data:image/jpeg;base64,${joined(data['image/jpeg']).replace(/\s/g, '')}">`;
       if (data['text/html'] !== undefined) return `<div class="out html">${joined(data['text/html'])}</div>`;
       if (data['text/markdown'] !== undefined) return `<div class="out markdown">${md.render(joined(data['text/markdown']))}</div>`;
-      if (data['application/json'] !== undefined) return `<pre class="out">${esc(JSON.stringify(data['application/json'], null, 2))}</pre>`;
-      if (data['text/plain'] !== undefined) return `<pre class="out">${esc(stripAnsi(joined(data['text/plain'])))}</pre>`;
+      if (data['application/json'] !== undefined) return `<pre class="out">${escapeHtml(JSON.stringify(data['application/json'], null, 2))}</pre>`;
+      if (data['text/plain'] !== undefined) return `<pre class="out">${escapeHtml(stripAnsi(joined(data['text/plain'])))}</pre>`;
       return '';
     }
   }
@@ -64,7 +64,7 @@ function cellHtml(cell: NotebookCell, code: ReportOptions['code']): string {
   if (cell.cell_type !== 'code') return '';
   const outputs = ((cell as { outputs?: NotebookOutput[] }).outputs ?? []).map(outputHtml).join('\n');
   const count = (cell as { execution_count?: number | null }).execution_count;
-  const codeBlock = `<pre class="code"><code>${esc(source)}</code></pre>`;
+  const codeBlock = `<pre class="code"><code>${escapeHtml(source)}</code></pre>`;
   const codeHtml = code === 'hidden' || source.trim() === '' ? ''
     : code === 'shown' ? codeBlock
     : `<details><summary>code [${count ?? ' '}]</summary>${codeBlock}</details>`;
@@ -87,18 +87,18 @@ img.plot{max-width:100%;height:auto;display:block;margin:.4em 0}
 /** The report page for executed notebooks. */
 export function notebooksHtml(entries: readonly ReportEntry[], o: ReportOptions = {}): string {
   const title = o.title ?? 'mixprec: reproducing "Mixed Precision DNNs: All you need is a good parametrization"';
-  const toc = entries.map((e) => `<tr><td><a href="#${esc(e.name)}">${esc(e.name)}</a></td><td>${esc(e.title)}</td>` +
+  const toc = entries.map((e) => `<tr><td><a href="#${escapeHtml(e.name)}">${escapeHtml(e.name)}</a></td><td>${escapeHtml(e.title)}</td>` +
     `<td class="status-${e.status}">${e.status}</td><td style="text-align:right">${e.durationSec.toFixed(0)} s</td>` +
-    `<td>${e.href ? `<a href="${esc(e.href)}">.ipynb</a>` : ''}</td></tr>`).join('\n');
-  const sections = entries.map((e) => `<section class="nb" id="${esc(e.name)}">\n` +
-    `<p class="sub">${esc(e.name)}.ipynb · <span class="status-${e.status}">${e.status}</span> · ${e.durationSec.toFixed(0)} s</p>\n` +
+    `<td>${e.href ? `<a href="${escapeHtml(e.href)}">.ipynb</a>` : ''}</td></tr>`).join('\n');
+  const sections = entries.map((e) => `<section class="nb" id="${escapeHtml(e.name)}">\n` +
+    `<p class="sub">${escapeHtml(e.name)}.ipynb · <span class="status-${e.status}">${e.status}</span> · ${e.durationSec.toFixed(0)} s</p>\n` +
     e.notebook.cells.map((c) => cellHtml(c, o.code ?? 'collapsed')).join('\n') + '\n</section>').join('\n');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>
-<h1>${esc(title)}</h1>
-<p class="sub">mixprec ${esc(packageVersion())} · ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC${o.subtitle ? ` · ${esc(o.subtitle)}` : ''}</p>
+<h1>${escapeHtml(title)}</h1>
+<p class="sub">mixprec ${escapeHtml(packageVersion())} · ${escapeHtml(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC${o.subtitle ? ` · ${escapeHtml(o.subtitle)}` : ''}</p>
 <table><thead><tr><th>notebook</th><th>what it reproduces</th><th>status</th><th>time</th><th></th></tr></thead>
 <tbody>${toc}</tbody></table>
 ${sections}

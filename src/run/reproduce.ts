@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../util/files';
+import { ensureDir, writeFileAtomic } from '../util/files';
 import { PACKAGE_ROOT } from '../util/package';
 import { readNotebookFile, writeNotebookFile, type Notebook } from './notebook';
 import type { Parameters } from './parameters';
@@ -99,7 +99,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     const codeCells = nb.cells.filter((c) => c.cell_type === 'code' && c.source.trim() !== '').length;
     return { name, input, output: path.join(outDir, `${name}.ipynb`), title: meta.title ?? name, parameters, codeCells };
   });
-  fs.mkdirSync(outDir, { recursive: true });
+  ensureDir(o.outDir ?? 'results'); // as given (outDir is resolved), so that an error names it as the user wrote it
   o.reporter?.start?.(planned);
 
   const results: ReproduceResult['notebooks'] = new Array(planned.length);

@@ -11,6 +11,7 @@ import type { ExecuteResult } from '../jupyter/client';
 import { launchKernel, resolveKernelSpec, type RunningKernel } from './launch';
 import type { FoundKernelSpec } from '../jupyter/kernelspec';
 import { packageVersion } from '../util/package';
+import { checkDirCreatable } from '../util/files';
 import { cellSummary, hasTag, readNotebookFile, writeNotebookFile, type Notebook, type NotebookCell, type NotebookOutput } from './notebook';
 import { OutputCollector } from './outputs';
 import { parameterizeNotebook, type Parameters } from './parameters';
@@ -129,7 +130,8 @@ function kernelSpecFor(nb: Notebook, input: string, requested: string | undefine
 
 /**
  * Checks everything that can be checked before a kernel starts (notebook, kernel, parameters) and returns the
- * prepared notebook; throws NotebookError / KernelNotFoundError / ParameterError, writing nothing.
+ * prepared notebook; throws NotebookError / KernelNotFoundError / ParameterError (or a file where the output's folder
+ * should be), writing nothing.
  */
 export function prepareNotebook(input: string, o: Pick<RunOptions, 'kernel' | 'parameters' | 'output'> = {}): { notebook: Notebook; spec: FoundKernelSpec; warnings: string[] } {
   const nb = readNotebookFile(input);
@@ -167,6 +169,7 @@ export function prepareNotebook(input: string, o: Pick<RunOptions, 'kernel' | 'p
     }
     cell.metadata.papermill = { exception: null, start_time: null, end_time: null, duration: null, status: 'pending' } satisfies PapermillCellMeta;
   }
+  if (o.output) checkDirCreatable(path.dirname(o.output));
   return { notebook: nb, spec, warnings };
 }
 

@@ -1,11 +1,13 @@
 /**
- * What `mixprec run` and `mixprec sweep` show while they work: on a TTY an in-place bar (cell i / n, elapsed, the current
+ * What `mixprec run`, `mixprec sweep` and `mixprec reproduce` show while they work: on a TTY an in-place bar (cell i / n, elapsed, the current
  * cell's first line); otherwise one plain line per cell start and end, for CI logs. `--log-output` streams the cells'
  * outputs as they arrive.
  */
+import { progressBar, progressBarText, StatusLine, type Progress } from '../util/progress';
 import type { NotebookOutput } from './notebook';
 import type { RunReporter } from './runner';
 import type { SweepReporter, SweepRun } from './sweep';
+import type { ReproduceReporter } from './reproduce';
 import type { ParameterValue } from './parameters';
 
 export interface TerminalOptions {
@@ -40,31 +42,7 @@ export function outputText(out: NotebookOutput, color: boolean): string {
   }
 }
 
-/** A one-line live status on a TTY: redrawn in place, cleared before other text is written. */
-class StatusLine {
-  private text = '';
-  constructor(private readonly stream: NodeJS.WriteStream) {}
-  set(text: string): void {
-    this.text = text;
-    const columns = this.stream.columns ?? 120;
-    this.stream.write(`\r${text.slice(0, columns - 1)}\x1b[K`);
-  }
-  /** Writes text above the status line. */
-  print(write: () => void): void {
-    if (this.text) this.stream.write('\r\x1b[K');
-    write();
-    if (this.text) this.set(this.text);
-  }
-  done(): void {
-    if (this.text) this.stream.write('\n');
-    this.text = '';
-  }
-}
-
-const bar = (done: number, total: number, width = 20) => {
-  const filled = Math.round((width * Math.min(done, total)) / Math.max(total, 1));
-  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-};
+const bar = (done: number, total: number) => progressBarText(Math.min(done, total) / Math.max(total, 1), 20);
 
 /** The reporter of `mixprec run`. */
 export function terminalRunReporter(o: TerminalOptions): RunReporter & { close(): void } {
@@ -140,6 +118,12 @@ export function terminalSweepReporter(o: TerminalOptions): SweepReporter & { clo
   const line = (s: string) => (status ? status.print(() => err.write(`${s}\n`)) : err.write(`${s}\n`));
   const label = (run: SweepRun) => `run ${run.index + 1}/${total} (${formatParameters(run.parameters)})`;
   return {
+    resume(completed, n) {
+      total = n;
+      finished = completed;
+      if (o.progress) line(`resuming: ${completed} of ${n} runs completed before; running the other ${n - completed}`);
+      if (tty) draw();
+    },
     runStart(run, n) {
       total = n;
       running.add(run.index);
@@ -161,6 +145,56 @@ export function terminalSweepReporter(o: TerminalOptions): SweepReporter & { clo
     },
     close() {
       status?.done();
+    },
+  };
+}
+
+export interface ReproduceTerminalOptions {
+  /** A progress bar (on a TTY; plain lines elsewhere); false: one line per cell start. */
+  progress: boolean;
+  /** Say that the notebooks run with their smoke-size parameters. */
+  smoke?: boolean;
+  /** Where the run's lines go (default stdout). */
+  out?: (line: string) => void;
+  stderr?: NodeJS.WriteStream;
+}
+
+/**
+ * What `mixprec reproduce` shows: the notebooks it runs, a bar over all their code cells with the cell each running
+ * notebook is at, and one line per finished notebook; `finish()` closes the bar with the time taken.
+ */
+export function terminalReproduceReporter(o: ReproduceTerminalOptions): ReproduceReporter & { finish(): void } {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = o.stderr ?? process.stderr;
+  let bar: Progress | null = null;
+  let finished = 0;
+  const running = new Map<string, string>();
+  const status = () => [...running].map(([name, cell]) => `${name.replace(/-.*/, '')}: ${cell}`).join(' · ');
+  const started = Date.now();
+  return {
+    start(nbs) {
+      const total = nbs.reduce((s, n) => s + n.codeCells, 0);
+      out(`Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${o.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`);
+      if (o.progress) bar = progressBar('reproduce', total, err);
+    },
+    cellStart(name, cell) {
+      running.set(name, `${cell.ordinal}/${cell.total} ${cell.summary.slice(0, 40)}`);
+      bar?.update(finished, status());
+      if (!bar) out(`${name} cell ${cell.ordinal}/${cell.total}: ${cell.summary}`);
+    },
+    cellEnd() {
+      finished++;
+      bar?.update(finished, status());
+    },
+    notebookEnd(name, summary) {
+      running.delete(name);
+      const line = `${name}: ${summary.status} in ${summary.durationSec.toFixed(0)} s${summary.failure ? ` — ${summary.failure.message.split('\n')[0]}` : ''}`;
+      if (bar?.interactive) bar.print(line);
+      else out(line);
+    },
+    warn: (m) => err.write(`warning: ${m}\n`),
+    finish() {
+      bar?.finish(`${((Date.now() - started) / 1000).toFixed(0)} s`);
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { checkRange, QuantizerSpecError, SHORT_NAME_LIST, type LayerQuantization, type RoleConfig } from '../quant';
 import { MODEL_NAMES } from '../nn/registry';
+import { UsageError } from '../util/errors';
 
 export type ModelName =
   | 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110'
@@ -132,7 +133,7 @@ export function mergeTrainConfig(base: TrainConfig, overrides: TrainConfigOverri
  * `config.json: field "targets.weightKB" must be a positive number or null, got "a"`, or
  * `config.json: unknown field "lr" (did you mean "learningRate"?)`.
  */
-export class TrainConfigError extends Error {
+export class TrainConfigError extends UsageError {
   constructor(
     /** Where the config came from: a file name, 'command line', 'config', … */
     readonly source: string,

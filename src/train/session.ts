@@ -10,6 +10,7 @@ import { openBatchSource, type DatasetBatchSource } from '../data';
 import type { TrainConfig, TrainConfigOverrides } from './config';
 import { presetToTrainConfig } from './presets';
 import { existingRunFiles, train, type TrainEvent, type TrainResult } from './trainer';
+import { checkDirCreatable } from '../util/files';
 
 export interface TrainingSessionOptions {
   /** A cfg section name (`DEFAULT`, `PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT`, `pow2:DEFAULT`, …). */
@@ -47,8 +48,18 @@ export function testSplitFor(trainFile: string): string {
   return test;
 }
 
+/**
+ * Checks what can be checked without reading anything (the preset name, the overrides, that the output folders can be
+ * made); throws the first problem. {@link runTrainingSession} starts with it; callers may check before a backend starts.
+ */
+export function checkTrainingSession(o: Pick<TrainingSessionOptions, 'preset' | 'overrides' | 'outDir' | 'runsDir'>): void {
+  presetToTrainConfig(o.preset, o.overrides ?? {});
+  for (const dir of [o.outDir, o.runsDir]) if (dir !== undefined) checkDirCreatable(dir);
+}
+
 /** Runs the preset, after the runs it initialises from; returns every run's result, the requested one last. */
 export async function runTrainingSession(o: TrainingSessionOptions): Promise<TrainResult[]> {
+  checkTrainingSession(o);
   const testFile = o.testDataset ?? testSplitFor(o.dataset);
   for (const file of [o.dataset, testFile]) {
     if (!fs.existsSync(file)) throw new Error(`${file}: no such dataset file (build the default with \`mixprec data default\`, or convert one with \`mixprec data convert\`)`);

@@ -15,7 +15,7 @@ import {
   checkModelFitsData, checkModelInput, createModel, memoryReport, ModelInputError, reinitializeWeightQuantizers,
   type MemoryReport, type ModelName, type QuantModel, type QuantizerSlot,
 } from '../nn';
-import { writeFileAtomic } from '../util/files';
+import { ensureDir, removeStaleTemporaries, writeFileAtomic } from '../util/files';
 import { ambientSignal } from '../util/interrupt';
 import { loadModelVariables, readCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
@@ -24,18 +24,9 @@ import { createSolver, type Solver } from './optimizer';
 import { createTrainingStep, readScalars, trainableParams } from './step';
 import { learningRateAt } from './schedule';
 
-import type { Batch } from '../data';
+import type { Batch, BatchSource } from '../data';
 
-export type { Batch };
-
-/** Where batches come from (the Arrow loader, or anything else that yields batches). */
-export interface BatchSource {
-  readonly shape: readonly [number, number, number];
-  readonly numClasses: number;
-  readonly numExamples: number;
-  /** The batches of one epoch; deterministic for a given epoch so that resumed runs see the same data. */
-  batches(epoch: number, options: { batchSize: number; shuffle: boolean; augment: boolean; dropLast: boolean }): AsyncIterable<Batch>;
-}
+export type { Batch, BatchSource };
 
 export interface LayerBits {
   layer: string;
@@ -304,6 +295,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   let resumeFrom: (LoadedCheckpoint & { changes: ConfigChange[]; resumes: ResumeRecord[] }) | null = null;
   if (options.resume) {
+    // A killed run may have left torn temporaries of its files; a live writer's stay.
+    if (files !== null) for (const f of [...RUN_FILES, 'summary.json']) removeStaleTemporaries(path.join(outDir!, f));
     if (files === null || !fs.existsSync(files.checkpoint)) {
       const why = files === null ? 'no output folder' : `${files.checkpoint} does not exist` +
         (existing.length > 0 ? ` (the run in ${outDir} completed no epoch; start it again with --overwrite)` : '');
@@ -360,7 +353,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     if (files !== null) {
       if (options.overwrite) removeRunFiles(outDir!);
-      fs.mkdirSync(outDir!, { recursive: true });
+      ensureDir(outDir!);
       writeFileAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
       writeFileAtomic(files.metrics, '');
     }

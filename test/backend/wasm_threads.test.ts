@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 import { prepareWasmThreads } from '../../src/backend/wasm_threads';
+import { deadPid } from '../helpers/processes';
 const SCRIPT = `
 const m = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
 const tf = require('@tensorflow/tfjs');
@@ -60,6 +61,29 @@ describe('wasm backend threads', () => {
       { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: 'many' } });
     assert.equal(r.status, 3);
     assert.match(r.stderr, /MIXPREC_WASM_THREADS must be a positive integer, got "many"/);
+  });
+
+  it('removes the script folders of killed processes when it makes its own, and never a live process\'s', () => {
+    // A private TMPDIR: the real one holds other processes' folders, which are not this test's to touch.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-tmp-'));
+    const dead = path.join(tmp, `mixprec-wasm-threads-${deadPid()}-AbC123`);
+    const live = path.join(tmp, `mixprec-wasm-threads-${process.pid}-XyZ789`);
+    const unrelated = path.join(tmp, 'mixprec-kernel-abc');
+    for (const dir of [dead, live, unrelated]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'main.js'), '');
+    }
+    const script = `const { prepareWasmThreads } = require(${JSON.stringify(path.join(ROOT, 'dist', 'backend', 'wasm_threads.js'))});
+      prepareWasmThreads(1, { env: () => ({ set() {} }) }, { setThreadsCount() {} }).restore();
+      process.stdout.write(JSON.stringify(require('fs').readdirSync(${JSON.stringify(tmp)}).sort()));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TMPDIR: tmp } });
+    assert.equal(r.status, 0, r.stderr);
+    const during = JSON.parse(r.stdout) as string[];
+    const own = during.filter((d) => d.startsWith(`mixprec-wasm-threads-${r.pid}-`));
+    assert.equal(own.length, 1, `its own folder carries its pid: ${during}`);
+    assert.deepEqual(during.filter((d) => !own.includes(d)), [path.basename(unrelated), path.basename(live)].sort());
+    assert.deepEqual(fs.readdirSync(tmp).sort(), [path.basename(unrelated), path.basename(live)].sort(), 'its own folder is removed at exit');
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('writes the worker script once: workers that started already never read a file being rewritten', async () => {

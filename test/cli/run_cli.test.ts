@@ -30,22 +30,23 @@ describe('mixprec run: bad input', () => {
   file('list.ipynb', '[]');
   file('v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [] }));
   file('params.yaml', 'lr: [0.1\n');
-  const cases: [string, string[], RegExp][] = [
-    ['a missing file', ['missing.ipynb'], /^mixprec run: missing\.ipynb: no such file$/],
-    ['invalid JSON', ['bad.ipynb'], /^mixprec run: bad\.ipynb: not valid JSON \(/],
-    ['not a notebook', ['list.ipynb'], /^mixprec run: list\.ipynb: not a Jupyter notebook/],
-    ['nbformat 3', ['v3.ipynb'], /^mixprec run: v3\.ipynb: nbformat 3 is not supported/],
-    ['an unknown kernel', ['ok.ipynb', '-k', 'cobol'], /^mixprec run: no kernel named "cobol" \(kernelspecs found: .*python3.*mixprec/],
-    ['a parameter that does not parse', ['ok.ipynb', '-p', 'widths', '[1, 2'], /^mixprec run: parameter widths: "\[1, 2" is not valid JSON/],
-    ['a parameter name that is not an identifier', ['ok.ipynb', '-p', 'learning-rate', '1'], /^mixprec run: parameter name "learning-rate" is not a valid typescript identifier$/],
-    ['a parameters file that is not YAML', ['ok.ipynb', '-f', 'params.yaml'], /^mixprec run: parameters file params\.yaml: not valid YAML or JSON/],
-    ['a missing parameters file', ['ok.ipynb', '-f', 'none.yaml'], /^mixprec run: parameters file none\.yaml: no such file$/],
+  // Bad arguments (a parameter, a parameters file) exit 2; a notebook or kernel that cannot be used exits 1.
+  const cases: [string, string[], RegExp, number][] = [
+    ['a missing file', ['missing.ipynb'], /^mixprec run: missing\.ipynb: no such file$/, 1],
+    ['invalid JSON', ['bad.ipynb'], /^mixprec run: bad\.ipynb: not valid JSON \(/, 1],
+    ['not a notebook', ['list.ipynb'], /^mixprec run: list\.ipynb: not a Jupyter notebook/, 1],
+    ['nbformat 3', ['v3.ipynb'], /^mixprec run: v3\.ipynb: nbformat 3 is not supported/, 1],
+    ['an unknown kernel', ['ok.ipynb', '-k', 'cobol'], /^mixprec run: no kernel named "cobol" \(kernelspecs found: .*python3.*mixprec/, 1],
+    ['a parameter that does not parse', ['ok.ipynb', '-p', 'widths', '[1, 2'], /^mixprec run: parameter widths: "\[1, 2" is not valid JSON/, 2],
+    ['a parameter name that is not an identifier', ['ok.ipynb', '-p', 'learning-rate', '1'], /^mixprec run: parameter name "learning-rate" is not a valid typescript identifier$/, 2],
+    ['a parameters file that is not YAML', ['ok.ipynb', '-f', 'params.yaml'], /^mixprec run: parameters file params\.yaml: not valid YAML or JSON/, 2],
+    ['a missing parameters file', ['ok.ipynb', '-f', 'none.yaml'], /^mixprec run: parameters file none\.yaml: no such file$/, 2],
   ];
-  for (const [what, args, message] of cases) {
-    it(`${what}: one line, exit 1, nothing written`, () => {
+  for (const [what, args, message, code] of cases) {
+    it(`${what}: one line, exit ${code}, nothing written`, () => {
       const out = path.join(work, 'never.ipynb');
       const r = mixprec('run', ...args, out);
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr.trimEnd(), message);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       assert.equal(fs.existsSync(out), false);
@@ -162,5 +163,44 @@ describe('mixprec sweep', () => {
     assert.ok(a[0] < b[1] && b[0] < a[1], 'runs 1 and 2 did not overlap');
     const out3 = readNotebook(path.join(work, 'swept', 'sweep-003.ipynb'));
     assert.match(JSON.stringify(out3.cells[2]!.outputs), /run 30/);
+  });
+
+  it('refuses to rerun into a sweep folder, reruns only the unfinished runs with --resume, and refuses a changed grid', () => {
+    // Each run appends its n to ran.log (the kernel's folder is the notebook's); n = 2 fails while fail-2 exists.
+    writeNotebook(path.join(work, 'resume.ipynb'), codeNotebook([
+      { source: 'const n: number = 0;', tags: ['parameters'] },
+      'const fs = require("fs");\nfs.appendFileSync("ran.log", `${n}\\n`);\nif (n === 2 && fs.existsSync("fail-2")) throw new Error("n = 2 fails");',
+    ]));
+    file('resume-grid.yaml', 'n: [1, 2, 3]\n');
+    file('fail-2', '');
+    const ran = () => fs.readFileSync(path.join(work, 'ran.log'), 'utf8').trim().split('\n').map(Number);
+    const first = mixprec('sweep', 'resume.ipynb', '--grid', 'resume-grid.yaml', '--out', 'resumed', '--no-progress');
+    assert.equal(first.code, 1, first.stderr);
+    assert.deepEqual(ran().sort(), [1, 2, 3]);
+    const done = fs.readFileSync(path.join(work, 'resumed', 'resume-001.ipynb'));
+    const index = fs.readFileSync(path.join(work, 'resumed', 'index.json'));
+
+    const again = mixprec('sweep', 'resume.ipynb', '--grid', 'resume-grid.yaml', '--out', 'resumed', '--no-progress');
+    assert.equal(again.code, 1);
+    assert.equal(again.stderr, 'mixprec sweep: resumed already holds a sweep of resume.ipynb (3 runs: 2 completed, 1 failed): ' +
+      'rerun the runs that did not complete with --resume, replace it with --overwrite, or write to another --out folder\n');
+    assert.deepEqual(fs.readFileSync(path.join(work, 'resumed', 'index.json')), index, 'the index is untouched');
+    assert.deepEqual(ran().sort(), [1, 2, 3], 'no run started');
+
+    file('changed-grid.yaml', 'n: [1, 2, 4]\n');
+    const changed = mixprec('sweep', 'resume.ipynb', '--grid', 'changed-grid.yaml', '--out', 'resumed', '--resume', '--no-progress');
+    assert.equal(changed.code, 1);
+    assert.equal(changed.stderr, 'mixprec sweep: cannot resume the sweep in resumed: its grid differs from this one (run 3: n 3 → 4); ' +
+      'replace it with --overwrite or write to another --out folder\n');
+    assert.deepEqual(ran().sort(), [1, 2, 3], 'no run started');
+
+    fs.rmSync(path.join(work, 'fail-2'));
+    const resumed = mixprec('sweep', 'resume.ipynb', '--grid', 'resume-grid.yaml', '--out', 'resumed', '--resume', '--no-progress');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /3\/3 runs completed \(2 before this resume\); index: resumed\/index\.html/);
+    assert.deepEqual(ran().sort(), [1, 2, 2, 3], 'only the failed run ran again');
+    assert.deepEqual(fs.readFileSync(path.join(work, 'resumed', 'resume-001.ipynb')), done, 'a completed run\'s notebook is kept as it was');
+    const after = JSON.parse(fs.readFileSync(path.join(work, 'resumed', 'index.json'), 'utf8')) as { runs: { status: string }[] };
+    assert.deepEqual(after.runs.map((r) => r.status), ['completed', 'completed', 'completed']);
   });
 });

@@ -94,7 +94,7 @@ describe('mixprec train and data', () => {
 
   it('names the problem for a bad preset, config file, field or dataset', () => {
     const preset = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INT', '--dataset', 'ds/tiny-train.arrow');
-    assert.equal(preset.code, 1);
+    assert.equal(preset.code, 2);
     assert.match(preset.stderr, /PARAMETRIC_FP_WQ_DELTA_XMAX_INT.*PARAMETRIC_FP_WQ_DELTA_XMAX_INIT/);
     fs.writeFileSync(path.join(work, 'bad.json'), '{"epochs": 3,');
     assert.match(mixprec('train', '--config', 'bad.json', '--dataset', 'ds/tiny-train.arrow').stderr, /^mixprec train: bad\.json: not valid JSON/);
@@ -109,14 +109,14 @@ describe('mixprec train and data', () => {
   it('refuses a --config file with an unknown or bad field, naming it, before writing anything', () => {
     fs.writeFileSync(path.join(work, 'typo.json'), '{"epochs": 2, "lr": 0.01}');
     const typo = mixprec('train', '--config', 'typo.json', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
-    assert.equal(typo.code, 1);
+    assert.equal(typo.code, 2);
     assert.equal(typo.stderr, 'mixprec train: typo.json: unknown field "lr" (did you mean "learningRate"?)\n');
     fs.writeFileSync(path.join(work, 'target.json'), '{"targets": {"weightKB": "a"}}');
     const target = mixprec('train', '--config', 'target.json', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
-    assert.equal(target.code, 1);
+    assert.equal(target.code, 2);
     assert.equal(target.stderr, 'mixprec train: target.json: field "targets.weightKB" must be a positive number or null, got "a"\n');
     const flag = mixprec('train', '--batch', '0', '--dataset', 'ds/tiny-train.arrow', '--out', 'runs/typo');
-    assert.equal(flag.code, 1);
+    assert.equal(flag.code, 2);
     assert.equal(flag.stderr, 'mixprec train: command line: field "batchSize" (--batch) must be a positive integer, got 0\n');
     assert.equal(fs.existsSync(path.join(work, 'runs/typo')), false);
   });

@@ -68,6 +68,13 @@ class KernelProtocolTests(unittest.TestCase):
         self.assertEqual(reply["status"], "ok", reply)
         self.assertEqual(self.stdout_of(outputs), "function function linux\n")
 
+    def test_library_and_tools_entries_from_a_cell(self):
+        code = ('import { runNotebook } from "mixprec/tools"; import type { ComparisonRow } from "mixprec"; '
+                'const rows: ComparisonRow[] = []; console.log(typeof runNotebook, "runNotebook" in mixprec, rows.length)')
+        reply, outputs = self.run_cell(code)
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(self.stdout_of(outputs), "function false 0\n")
+
     def test_double_underscore_names(self):
         reply, _ = self.run_cell("const __hidden = 41;")
         self.assertEqual(reply["status"], "ok", reply)

@@ -13,6 +13,7 @@ import { readCheckpoint } from '../../src/train/checkpoint';
 import { RunFolderError, train, type EpochMetrics, type TrainEvent } from '../../src/train/trainer';
 import { useBackend } from '../helpers/backends';
 import { syntheticSource } from '../helpers/synthetic';
+import { deadPid } from '../helpers/processes';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-runs-'));
 const data = syntheticSource({ examples: 128 });
@@ -67,15 +68,28 @@ describe('run folders', () => {
     fs.writeFileSync(path.join(dir, 'summary.json'), '{}');
     fs.writeFileSync(path.join(dir, 'checkpoint.safetensors.tmp-1-2'), 'torn');
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
-    // The new run is stopped in its first epoch, so it writes no checkpoint of its own.
+    // The new run is stopped before its first step, so it writes no checkpoint of its own (a stop after a step would).
     const controller = new AbortController();
-    const r = await run(dir, config({ seed: 9 }), { overwrite: true, signal: controller.signal, onEvent: (e) => { if (e.type === 'step') controller.abort(); } });
+    const r = await run(dir, config({ seed: 9 }), { overwrite: true, signal: controller.signal, onEvent: (e) => { if (e.type === 'start') controller.abort(); } });
     assert.equal(r.epochsCompleted, 0);
     assert.deepEqual(Object.keys(snapshot(dir)), ['config.json', 'metrics.jsonl', 'notes.txt']);
     assert.equal(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), '');
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).seed, 9);
     await assert.rejects(run(dir, config({ seed: 9 }), { resume: true }),
       new RegExp(`^Error: cannot resume: .*checkpoint\\.safetensors does not exist \\(the run in ${dir} completed no epoch; start it again with --overwrite\\)$`));
+  });
+
+  it('removes the temporary files that killed writers left in the run folder, and never a live writer\'s', async () => {
+    const dir = path.join(root, 'killed');
+    await run(dir, config());
+    const dead = deadPid();
+    const stale = RUN.map((f, i) => `${f}.tmp-${dead}-${1700000000000 + i}`);
+    const kept = [`checkpoint.safetensors.tmp-${process.pid}-1700000000009`, `notes.txt.tmp-${dead}-1700000000010`];
+    for (const f of [...stale, ...kept]) fs.writeFileSync(path.join(dir, f), 'torn');
+    // Stopped before its first step, the resumed run writes no checkpoint: what goes is what train() cleaned up.
+    const controller = new AbortController();
+    await run(dir, config({ epochs: 2 }), { resume: true, signal: controller.signal, onEvent: (e) => { if (e.type === 'start') controller.abort(); } });
+    assert.deepEqual(Object.keys(snapshot(dir)), [...RUN, ...kept].sort());
   });
 
   it('--resume refuses changed settings, naming each with both values, and changes nothing', async () => {

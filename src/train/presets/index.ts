@@ -11,6 +11,7 @@
  */
 import { PARAMETRIZATION_TABLE, type LayerQuantization, type RoleConfig } from '../../quant';
 import { mergeTrainConfig, type ModelName, type TrainConfig, type TrainConfigOverrides } from '../config';
+import { UsageError } from '../../util/errors';
 import {
   applyCodeConverters, CODE_CONFIG_KEYS, CodeConfigurationError, sectionRawValues,
   type ActivationQuantizeMethod, type CfgFile, type CfgFileId, type CodeConfiguration, type WeightQuantizeMethod,
@@ -46,7 +47,7 @@ export interface PresetInfo {
 }
 
 /** A preset name that does not resolve: unknown (with the closest names) or ambiguous (with the qualified forms). */
-export class PresetLookupError extends Error {
+export class PresetLookupError extends UsageError {
   constructor(
     readonly query: string,
     readonly reason: 'unknown' | 'ambiguous',

@@ -4,50 +4,13 @@
  * Vega-Lite spec, an SVG and a PNG rendered here, and text, so it shows in JupyterLab, the classic notebook (which
  * has no Vega-Lite renderer) and static viewers.
  */
-import { randomUUID } from 'node:crypto';
-import { inspect } from 'node:util';
-import { isVegaLiteSpec, plotBundle, type VegaLiteSpec } from '../plot/render';
+import { plotBundle, type VegaLiteSpec } from '../plot/render';
+import type { TrainEvent } from '../train/trainer';
+import { escapeHtml } from '../util/html';
+import { progressBarText } from '../util/progress';
 import { formatTable } from '../util/table';
-
-export type MimeBundle = Record<string, unknown>;
-
-/** Where display messages go (the kernel); `track` keeps a cell open until pending work (rendering) settles. */
-export interface DisplaySink {
-  publish(msgType: 'display_data' | 'update_display_data' | 'clear_output', content: Record<string, unknown>): void;
-  track(work: Promise<unknown>): void;
-}
-
-let sink: DisplaySink | null = null;
-
-export function setDisplaySink(s: DisplaySink | null): void {
-  sink = s;
-}
-
-function requireSink(): DisplaySink {
-  if (sink === null) throw new Error('display: not running in a mixprec kernel');
-  return sink;
-}
-
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
-function isTensor(value: unknown): value is { shape: number[]; dtype: string; array(): Promise<unknown> } {
-  return typeof value === 'object' && value !== null && 'dataId' in value && 'shape' in value && typeof (value as { array?: unknown }).array === 'function';
-}
-
-/** The MIME bundle of any value: its own `toMimeBundle()`, a plot for a Vega-Lite spec, a tensor's values, else text. */
-export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
-  if (typeof value === 'object' && value !== null && typeof (value as { toMimeBundle?: unknown }).toMimeBundle === 'function') {
-    return await (value as { toMimeBundle(): MimeBundle | Promise<MimeBundle> }).toMimeBundle();
-  }
-  if (isVegaLiteSpec(value)) return { ...(await plotBundle(value)) };
-  if (isTensor(value)) {
-    // Tensors are read asynchronously (WebGPU forbids synchronous reads).
-    const values = await value.array();
-    return { 'text/plain': `Tensor ${value.dtype} [${value.shape.join(', ')}]\n${inspect(values, { depth: 8, maxArrayLength: 50, breakLength: 100 })}` };
-  }
-  if (typeof value === 'string') return { 'text/plain': inspect(value) };
-  return { 'text/plain': inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100, colors: false }) };
-}
+import { mimeBundleOf, requireSink, show, track, type DisplayHandle, type MimeBundle } from './output';
+import { trainingWidget, type TrainingWidgetOptions } from './widget';
 
 export interface TableOptions {
   /** Column order (default: the keys of the rows, in order of appearance). */
@@ -73,41 +36,6 @@ export function tableBundle(rows: readonly Record<string, unknown>[], o: TableOp
   ].join('');
   const text = formatTable(columns, shown.map((r) => columns.map((c) => cell(r[c])))) + (more ? `\n${more}` : '');
   return { 'text/html': html, 'text/plain': (o.caption ? `${o.caption}\n` : '') + text };
-}
-
-/** Marks display handles, which a cell's last expression shows nothing for. */
-export const DISPLAY_HANDLE: unique symbol = Symbol.for('mixprec.displayHandle') as never;
-
-export interface DisplayHandle {
-  readonly [DISPLAY_HANDLE]: true;
-  /** The display_id: updates replace this output in place. */
-  readonly id: string;
-  /** Replaces the output with the bundle of `value` (as display() builds it). */
-  update(value: unknown): Promise<void>;
-  /** Replaces the output with a ready bundle. */
-  updateBundle(data: MimeBundle, metadata?: Record<string, unknown>): void;
-}
-
-function send(id: string, update: boolean, data: MimeBundle, metadata: Record<string, unknown> = {}): void {
-  requireSink().publish(update ? 'update_display_data' : 'display_data', { data, metadata, transient: { display_id: id } });
-}
-
-export function isDisplayHandle(value: unknown): value is DisplayHandle {
-  return typeof value === 'object' && value !== null && DISPLAY_HANDLE in value;
-}
-
-function handle(id: string): DisplayHandle {
-  return {
-    [DISPLAY_HANDLE]: true as const,
-    id,
-    update: async (value) => send(id, true, await mimeBundleOf(value)),
-    updateBundle: (data, metadata) => send(id, true, data, metadata),
-  };
-}
-
-function show(data: MimeBundle, metadata?: Record<string, unknown>, id: string = randomUUID()): DisplayHandle {
-  send(id, false, data, metadata);
-  return handle(id);
 }
 
 const toBase64 = (bytes: string | Uint8Array) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('base64'));
@@ -137,7 +65,7 @@ export interface Display {
    */
   progress(total: number, label?: string, options?: { maxUpdatesPerSecond?: number }): ProgressDisplay;
   /** A live training display: pass the result as `train({ onEvent })`. */
-  training(options?: import('./widget').TrainingWidgetOptions): (event: import('../train/trainer').TrainEvent) => void;
+  training(options?: TrainingWidgetOptions): (event: TrainEvent) => void;
 }
 
 /** An in-place progress display (see {@link Display.progress}). */
@@ -151,10 +79,8 @@ export interface ProgressDisplay {
 /** The bundle of a progress bar: an HTML bar for notebooks, a text bar for terminals and static viewers. */
 export function progressBundle(label: string, done: number, total: number, status: string, elapsedSec: number): MimeBundle {
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
-  const width = 30;
-  const filled = Math.round(frac * width);
   const time = `${elapsedSec.toFixed(0)} s`;
-  const text = `${label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${total} ${time}${status ? ` ${status}` : ''}`;
+  const text = `${label} ${progressBarText(frac, 30)} ${done}/${total} ${time}${status ? ` ${status}` : ''}`;
   const html = `<div class="mixprec-progress" style="font-family:sans-serif;font-size:13px">` +
     `<span>${escapeHtml(label)}</span> <progress value="${done}" max="${total}" style="width:240px;vertical-align:middle"></progress> ` +
     `<span>${done}/${total} · ${time}</span> <span style="color:#555">${escapeHtml(status)}</span></div>`;
@@ -180,12 +106,6 @@ function progressDisplay(total: number, label = '', o: { maxUpdatesPerSecond?: n
   };
 }
 
-/** Keeps the running cell open until `work` (rendering, a display update) settles. */
-export function track<T>(work: Promise<T>): Promise<T> {
-  requireSink().track(work);
-  return work;
-}
-
 export const display: Display = Object.assign(
   (value: unknown, options: { id?: string } = {}) => track(mimeBundleOf(value).then((data) => show(data, {}, options.id))),
   {
@@ -202,7 +122,6 @@ export const display: Display = Object.assign(
     bundle: (data: MimeBundle, metadata?: Record<string, unknown>) => show(data, metadata),
     clear: (wait = false) => requireSink().publish('clear_output', { wait }),
     progress: (total: number, label?: string, o?: { maxUpdatesPerSecond?: number }) => progressDisplay(total, label, o),
-    // Loaded on use: the widget module imports this one.
-    training: (options?: import('./widget').TrainingWidgetOptions) => (require('./widget') as typeof import('./widget')).trainingWidget(options),
+    training: (options?: TrainingWidgetOptions) => trainingWidget(options),
   },
 );

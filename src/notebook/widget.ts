@@ -1,12 +1,15 @@
 /**
  * The live training display: one output that a training run updates in place (update_display_data) at a bounded
- * rate — a progress bar with loss, error, bitwidths and speed, loss and error curves and the per-layer bitwidths as
- * Vega-Lite charts rendered to inline SVG (so it shows the same in JupyterLab, the classic notebook and saved
- * notebooks). Use: `await mixprec.train({ …, onEvent: display.training() })`.
+ * rate — a progress bar with loss, error, bitwidths and speed, the training curves and the per-layer bitwidths as
+ * the Vega-Lite charts of plot/training.ts (trainingCurvesPlot, layerBitwidthPlot) rendered to inline SVG (so it
+ * shows the same in JupyterLab, the classic notebook and saved notebooks).
+ * Use: `await mixprec.train({ …, onEvent: display.training() })`.
  */
 import { renderSvg, type VegaLiteSpec } from '../plot/render';
+import { curveRecorder, layerBitsRows, layerBitwidthPlot, trainingCurvesPlot, type TrainingCurveRow } from '../plot/training';
 import type { EpochMetrics, TrainEvent } from '../train/trainer';
-import { display, track, type DisplayHandle } from './display';
+import { escapeHtml } from '../util/html';
+import { show, track, type DisplayHandle } from './output';
 
 export interface TrainingWidgetOptions {
   title?: string;
@@ -16,6 +19,8 @@ export interface TrainingWidgetOptions {
 
 interface State {
   title: string;
+  /** The run's name in the charts' legends. */
+  run: string;
   epochs: number;
   epoch: number;
   step: number;
@@ -25,41 +30,31 @@ interface State {
   imagesPerSecond: number;
   meanBits: { weights: number | null; activations: number | null };
   status: string;
-  steps: { step: number; loss: number }[];
+  curves: TrainingCurveRow[];
   history: EpochMetrics[];
 }
 
+/** Steps kept at most in the step curves; past this only every 2^k-th step is (and every test-error point). */
+const MAX_CURVE_STEPS = 400;
+
 const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(2)}%`);
-const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+
+/**
+ * Thins the recorded curves in place to at most about MAX_CURVE_STEPS steps, so that the live charts (and the
+ * memory they hold) stay light however long the run: the stride is a power of two, so each thinning keeps every
+ * point a later one would.
+ */
+function thin(rows: TrainingCurveRow[]): void {
+  const every = 2 ** Math.max(0, Math.ceil(Math.log2((rows.at(-1)?.x ?? 0) / MAX_CURVE_STEPS)));
+  if (every > 1) rows.splice(0, rows.length, ...rows.filter((r) => r.metric === 'test error' || r.x % every === 0));
+}
 
 function charts(s: State): VegaLiteSpec[] {
   const specs: VegaLiteSpec[] = [];
-  if (s.steps.length > 1) {
-    specs.push({
-      title: 'training loss', width: 260, height: 140, data: { values: s.steps }, mark: { type: 'line', strokeWidth: 1 },
-      encoding: { x: { field: 'step', type: 'quantitative', title: 'step' }, y: { field: 'loss', type: 'quantitative', scale: { type: 'log' } } },
-    });
-  }
-  if (s.history.length > 0) {
-    const errors = s.history.flatMap((m) => [
-      { epoch: m.epoch, split: 'train', error: m.trainError },
-      { epoch: m.epoch, split: 'test', error: m.testError },
-    ]);
-    specs.push({
-      title: 'error', width: 260, height: 140, data: { values: errors }, mark: { type: 'line', point: true },
-      encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'error', type: 'quantitative', axis: { format: '%' } }, color: { field: 'split', type: 'nominal' } },
-    });
-    const bits = s.history.at(-1)!.bitwidths;
-    if (bits.length > 0) {
-      specs.push({
-        title: `bitwidths after epoch ${s.history.at(-1)!.epoch}`, width: Math.max(260, bits.length * 9), height: 140,
-        data: { values: bits.map((b, i) => ({ ...b, index: i, name: `${b.layer} ${b.role}` })) }, mark: 'bar',
-        encoding: {
-          x: { field: 'name', type: 'nominal', sort: { field: 'index' }, axis: { labelAngle: -60, labelFontSize: 8 }, title: null },
-          y: { field: 'bits', type: 'quantitative' }, color: { field: 'role', type: 'nominal' },
-        },
-      });
-    }
+  if (s.curves.filter((r) => r.metric === 'loss').length > 1) specs.push(trainingCurvesPlot(s.curves, { title: 'training curves', width: 200, height: 130 }));
+  const last = s.history.at(-1);
+  if (last && last.bitwidths.length > 0) {
+    specs.push(layerBitwidthPlot(layerBitsRows(s.run, last.bitwidths, ['weight', 'bias', 'activation']), { title: `bitwidths after epoch ${last.epoch}`, height: 90 }));
   }
   return specs;
 }
@@ -71,7 +66,7 @@ async function html(s: State): Promise<string> {
   const svgs = await Promise.all(charts(s).map((spec) => renderSvg(spec)));
   return [
     '<div class="mixprec-training" style="font-family:sans-serif;font-size:13px">',
-    `<div><b>${esc(s.title)}</b> — ${esc(s.status)}</div>`,
+    `<div><b>${escapeHtml(s.title)}</b> — ${escapeHtml(s.status)}</div>`,
     `<div style="background:#e8e8e8;width:420px;height:10px;margin:4px 0"><div style="background:#2f6fba;height:10px;width:${(100 * fraction).toFixed(1)}%"></div></div>`,
     `<div>epoch ${s.epoch}/${s.epochs} · step ${s.step}/${s.stepsPerEpoch} · loss ${s.loss === null ? '–' : s.loss.toFixed(4)} · batch error ${pct(s.error)}${bits ? ` · ${bits}` : ''} · ${s.imagesPerSecond.toFixed(1)} img/s</div>`,
     last ? `<div>after epoch ${last.epoch}: test error ${pct(last.testError)} (best ${pct(last.bestTestError)}), weights ${last.weightKB.toFixed(1)} KB, activations max ${last.activationMaxKB.toFixed(1)} KB</div>` : '',
@@ -91,32 +86,32 @@ export function trainingWidget(options: TrainingWidgetOptions = {}): (event: Tra
   const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
   const state: State = {
     title: options.title ?? 'training', epochs: 0, epoch: 0, step: 0, stepsPerEpoch: 0, loss: null, error: null, imagesPerSecond: 0,
-    meanBits: { weights: null, activations: null }, status: 'starting', steps: [], history: [],
+    meanBits: { weights: null, activations: null }, status: 'starting', run: options.title ?? 'training', curves: [], history: [],
   };
-  const handle: DisplayHandle = display.html(`<div>${esc(state.title)} — starting</div>`);
+  const curves = curveRecorder();
+  const starting = `<div>${escapeHtml(state.title)} — starting</div>`;
+  const handle: DisplayHandle = show({ 'text/html': starting, 'text/plain': `${state.title} — starting` });
   let lastDraw = 0;
   let drawing: Promise<void> = Promise.resolve();
   const draw = (force: boolean) => {
     const now = Date.now();
     if (!force && now - lastDraw < interval) return;
     lastDraw = now;
-    const snapshot: State = { ...state, steps: [...state.steps], history: [...state.history] };
+    thin(curves.rows);
+    const snapshot: State = { ...state, curves: [...curves.rows], history: [...state.history] };
     drawing = track(drawing.then(async () => handle.updateBundle({ 'text/html': await html(snapshot), 'text/plain': text(snapshot) })));
   };
-  let globalStep = 0;
   return (e) => {
+    curves.record(state.run, e);
     switch (e.type) {
       case 'start':
         Object.assign(state, { epochs: e.config.epochs, stepsPerEpoch: e.stepsPerEpoch, epoch: e.startEpoch + 1, status: `${e.model} on ${e.backend}` });
         state.title = options.title ?? `${e.config.name}: ${e.model}, weights ${e.config.quant.weights}, activations ${e.config.quant.activations}`;
+        state.run = e.config.name;
         draw(true);
         break;
       case 'step':
-        globalStep++;
         Object.assign(state, { epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, error: e.error, imagesPerSecond: e.imagesPerSecond, meanBits: e.meanBits, status: 'training' });
-        state.steps.push({ step: globalStep, loss: e.loss });
-        // Keep the curve light: thin it out to every other point past 400.
-        if (state.steps.length > 400) state.steps = state.steps.filter((_, i) => i % 2 === 0);
         draw(false);
         break;
       case 'epoch':

@@ -1,0 +1,87 @@
+/**
+ * Exit codes as scripts see them: every bad argument or configuration exits 2 with one line
+ * `mixprec <command>: <message>` naming the flag or field and its value; an output folder that cannot be created
+ * because a file is in the way is one line naming that file, for every command that writes one.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { codeNotebook, writeNotebook } from '../helpers/notebooks';
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'mixprec.js');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-cli-args-'));
+const env = { ...process.env, JUPYTER_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-cli-args-data-')), MIXPREC_BACKEND: 'cpu' };
+
+function mixprec(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, encoding: 'utf8', env, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const file = (name: string, text: string) => fs.writeFileSync(path.join(work, name), text);
+file('field.json', '{"quant": {"weights": "U4"}}');
+file('typo.json', '{"lr": 0.1}');
+file('bad.json', '{"epochs": 3,');
+file('list.json', '[1]');
+file('grid.yaml', 'n: [1, 2]\n');
+file('bad-grid.yaml', 'n: [1, 2\n');
+file('somefile.txt', 'not a folder');
+fs.mkdirSync(path.join(work, 'idx'));
+writeNotebook(path.join(work, 'ok.ipynb'), codeNotebook([{ source: 'const n = 0;', tags: ['parameters'] }, 'n']));
+
+describe('bad arguments exit 2, naming the flag or field and the value', () => {
+  const train = ['train', '--dataset', 'none-train.arrow'];
+  const cases: [string[], RegExp][] = [
+    [[...train, '--lr', 'NaN'], /^mixprec train: --lr must be a number, got "NaN"$/],
+    [[...train, '--lr', '-1'], /^mixprec train: command line: field "learningRate" \(--lr\) must be a positive number, got -1$/],
+    [[...train, '--batch', '0'], /^mixprec train: command line: field "batchSize" \(--batch\) must be a positive integer, got 0$/],
+    [[...train, '--epochs', '1.5'], /^mixprec train: command line: field "epochs" \(--epochs\) must be a positive integer, got 1\.5$/],
+    [[...train, '--weights', 'U4'], /^mixprec train: command line: field "quant\.weights" \(--weights\) must be one of .*, got "U4"$/],
+    [[...train, '--max-steps', '0'], /^mixprec train: --max-steps must be a positive integer, got 0$/],
+    [[...train, '--config', 'field.json'], /^mixprec train: field\.json: field "quant\.weights" must be one of .*, got "U4"$/],
+    [[...train, '--config', 'typo.json'], /^mixprec train: typo\.json: unknown field "lr" \(did you mean "learningRate"\?\)$/],
+    [[...train, '--config', 'list.json'], /^mixprec train: list\.json: .*got \[1\]$/],
+    [[...train, '--config', 'bad.json'], /^mixprec train: bad\.json: not valid JSON \(/],
+    [[...train, '--config', 'none.json'], /^mixprec train: none\.json: no such file$/],
+    [[...train, '--preset', 'NOPE'], /^mixprec train: unknown preset "NOPE"; closest: /],
+    [[...train, '--resume', '--overwrite'], /^mixprec train: --resume and --overwrite exclude each other: /],
+    [[...train, '--backend', 'gpu9000'], /^mixprec train: --backend must be one of .*, got "gpu9000"$/],
+    [['demo', '--lr', '-1'], /^mixprec demo: --lr must be positive, got -1$/],
+    [['run', 'ok.ipynb', '-p', 'n', '[1, 2'], /^mixprec run: parameter n: "\[1, 2" is not valid JSON/],
+    [['sweep', 'ok.ipynb', '--grid', 'bad-grid.yaml'], /^mixprec sweep: grid file bad-grid\.yaml: not valid YAML or JSON/],
+    [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--parallel', '0'], /^mixprec sweep: --parallel must be a positive integer, got 0$/],
+    [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--resume', '--overwrite'], /^mixprec sweep: --resume and --overwrite exclude each other: /],
+    [['bench', '--batch', 'x'], /^mixprec bench: --batch takes positive integers, got "x"$/],
+    [['backend', '--backend', 'gpu9000'], /^mixprec backend: --backend must be one of .*, got "gpu9000"$/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), () => {
+      const r = mixprec(...args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr.trimEnd(), message);
+    });
+  }
+});
+
+describe('an output folder under a file is one clear error, for every command that writes one', () => {
+  const blocked = 'cannot create the folder somefile.txt/out: somefile.txt is a file, not a folder';
+  const cases: string[][] = [
+    ['train', '--dataset', 'none-train.arrow', '--out', 'somefile.txt/out'],
+    ['run', 'ok.ipynb', 'somefile.txt/out/ok.ipynb'],
+    ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--out', 'somefile.txt/out'],
+    ['data', 'convert', '--format', 'idx', '--input', 'idx', '--out', 'somefile.txt/out'],
+    ['bench', '--quick', '--backend', 'cpu', '--suite', 'quant', '--elements', '64', '--out', 'somefile.txt/out/quant.json'],
+    ['reproduce', '--only', '01', '--out', 'somefile.txt/out'],
+  ];
+  for (const args of cases) {
+    it(args.join(' '), () => {
+      const r = mixprec(...args);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `mixprec ${args[0]}: ${blocked}\n`);
+    });
+  }
+});
