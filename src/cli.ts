@@ -1,7 +1,8 @@
 /**
  * The `mixprec` command line: argument parsing and dispatch only. Every command is a library function; usage errors
  * (a UsageError, which the library's input errors extend: a bad flag, config field, parameter, preset or backend
- * name) exit with 2, failures with 1, each as one line `mixprec <command>: <message>` naming the problem.
+ * name) exit with 2, failures with 1 (a training run stopped by Ctrl-C: 130), each as one line
+ * `mixprec <command>: <message>` naming the problem.
  */
 import { BACKEND_ORDER, formatBackendReport, initBackend, isBackendName, type BackendReport } from './backend';
 import { runBench, BENCH_SUITES } from './bench';
@@ -11,7 +12,7 @@ import { progressBar } from './util/progress';
 import { SHORT_NAME_LIST } from './quant';
 import { CONVERT_FORMATS, DEFAULT_DATASET_DIR, convertDataset, ensureDefaultDatasets, openImageDataset, type ConvertFormat } from './data';
 import { listPresets } from './train/presets';
-import { checkTrainingSession, runTrainingSession } from './train/session';
+import { checkTrainingSession, requestedRunDir, runTrainingSession } from './train/session';
 import { terminalReporter, trainingSummary } from './train/terminal';
 import { trainConfigOverrides } from './train/cli_overrides';
 import * as path from 'node:path';
@@ -21,6 +22,8 @@ import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunRepo
 import { stripAnsi, terminalReproduceReporter } from './run/terminal';
 import { reproduce } from './run/reproduce';
 import { UsageError } from './util/errors';
+import { isSeed, MAX_SEED } from './data/random';
+import { TrainingInterrupted, trainingInterrupted, withTrainingInterrupt } from './train/interrupt';
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
 /** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
@@ -173,13 +176,14 @@ const commands: Command[] = [
       { name: 'steps', type: 'number', description: 'gradient-descent steps', default: '200' },
       { name: 'lr', type: 'number', description: 'learning rate, the same for all parametrizations', default: '1' },
       { name: 'samples', type: 'number', description: 'number of N(0,1) samples', default: '10000' },
-      { name: 'seed', type: 'number', description: 'random seed (positive integer)', default: '1' },
+      { name: 'seed', type: 'number', description: 'random seed (an integer from 0 to 4294967295)', default: '1' },
       BACKEND_OPTION,
     ],
     async run(opts, out) {
       const steps = positiveInteger(opts, 'steps', 200);
       const samples = positiveInteger(opts, 'samples', 10_000);
-      const seed = positiveInteger(opts, 'seed', 1);
+      const seed = (opts.seed as number | undefined) ?? 1;
+      if (!isSeed(seed)) throw new UsageError(`--seed must be an integer from 0 to ${MAX_SEED}, got ${String(seed)}`);
       const lr = (opts.lr as number | undefined) ?? 1;
       if (!(lr > 0)) throw new UsageError(`--lr must be positive, got ${lr}`);
       const report = await initBackend(backendFlag(opts));
@@ -219,7 +223,7 @@ const commands: Command[] = [
       { name: 'batch', type: 'number', description: 'batch size', default: '128' },
       { name: 'lr', type: 'number', description: 'initial learning rate', default: 'the preset\'s' },
       { name: 'optimizer', type: 'string', description: 'momentum or adam', default: 'the preset\'s' },
-      { name: 'seed', type: 'number', description: 'seed of initialisation, shuffling and augmentation', default: '313' },
+      { name: 'seed', type: 'number', description: 'seed of initialisation, shuffling and augmentation (an integer from 0 to 4294967295)', default: '313' },
       BACKEND_OPTION,
       { name: 'out', type: 'string', description: 'output folder', default: 'runs/<preset>' },
       { name: 'resume', type: 'boolean', description: 'continue from <out>/checkpoint.safetensors (only --epochs, --lr and the eval batch size may change; recorded in config.json)' },
@@ -238,7 +242,8 @@ const commands: Command[] = [
         throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
       }
       // --seed is checked as a flag here; the other field flags by the TrainConfig schema, naming flag and field.
-      const seed = opts.seed !== undefined ? positiveInteger(opts, 'seed', 1) : undefined;
+      const seed = opts.seed as number | undefined;
+      if (seed !== undefined && !isSeed(seed)) throw new UsageError(`--seed must be an integer from 0 to ${MAX_SEED}, got ${String(seed)}`);
       const overrides = trainConfigOverrides({ ...opts, seed }, opts.config as string | undefined);
       const maxSteps = opts['max-steps'] !== undefined ? positiveInteger(opts, 'max-steps', 1) : undefined;
       const backend = backendFlag(opts);
@@ -249,7 +254,8 @@ const commands: Command[] = [
       if (opts.dataset === undefined) await ensureDefaultDatasets();
       const report = await initBackend(backend);
       out(`backend: ${formatBackendReport(report)}`);
-      const results = await runTrainingSession({
+      // Ctrl-C stops at the next step and saves a checkpoint (a second one quits at once): src/train/interrupt.ts.
+      const { value: results, stoppedBy } = await withTrainingInterrupt((signal) => runTrainingSession({
         preset,
         overrides,
         dataset,
@@ -262,11 +268,16 @@ const commands: Command[] = [
         ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
         onEvent: terminalReporter(out),
         onPretrain: (run, forRun) => out(`${forRun} initialises from run ${run}, which has no checkpoint yet: training it first`),
-      });
+        signal,
+      }));
       for (const r of results) {
         out('');
         out(trainingSummary(r.outDir ? path.basename(r.outDir) : 'run', r));
         r.model.dispose();
+      }
+      const last = results.at(-1);
+      if (stoppedBy !== null && last?.interrupted) {
+        throw trainingInterrupted(last, opts, requestedRunDir({ preset, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) }), stoppedBy);
       }
     },
   },
@@ -532,6 +543,6 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const e = err as Error;
     process.stderr.write(`mixprec${command ? ` ${command.name}` : ''}: ${e.message}\n`);
     if (process.env.MIXPREC_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return err instanceof UsageError ? 2 : 1; // the one place errors become exit codes
+    return err instanceof UsageError ? 2 : err instanceof TrainingInterrupted ? err.exitCode : 1; // the one place errors become exit codes
   }
 }

@@ -45,3 +45,29 @@ export function permutation(n: number, random: () => number): Uint32Array {
   }
   return order;
 }
+
+/** The largest seed a run takes (the config's `seed`, `--seed`): seeds are integers 0 … 2^32 − 1. */
+export const MAX_SEED = 0xffffffff;
+
+/** Whether `v` is a seed a run takes: an integer from 0 to {@link MAX_SEED}. */
+export function isSeed(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_SEED;
+}
+
+/** The largest seed {@link tfjsSeed} maps (its image must stay a safe integer). */
+const TFJS_SEED_MAX = Number.MAX_SAFE_INTEGER - 1;
+
+/**
+ * The seed to hand to tfjs for a user's seed: tfjs treats a seed of 0 as "unseeded" (a fresh random stream every
+ * call), so 0 cannot be passed as it is. Seeds 1 … 2^32−1 are kept (they initialise as they always did); 0 becomes
+ * 2^32 and a seed s ≥ 2^32 becomes s + 1, so every seed maps to its own nonzero safe integer and the seeds outside
+ * 1 … 2^32−1 land above 2^32−1, where no seed of the kept range is. Throws a RangeError for a seed that is not an
+ * integer from 0 to 2^53 − 2.
+ */
+export function tfjsSeed(seed: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > TFJS_SEED_MAX) {
+    throw new RangeError(`seed must be an integer from 0 to ${TFJS_SEED_MAX}, got ${seed}`);
+  }
+  if (seed >= 1 && seed <= 0xffffffff) return seed;
+  return seed === 0 ? 2 ** 32 : seed + 1;
+}

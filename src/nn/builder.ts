@@ -8,6 +8,7 @@ import {
   createQuantizer, layerQuantizerSpec, resolveSpec, type LayerQuantization, type Quantizer, type QuantizerRole,
   type RoleConfig,
 } from '../quant';
+import { hashWords, tfjsSeed } from '../data/random';
 
 /** How a model is quantized: which parametrization for weights (and biases) and for activations, at what start. */
 export interface ModelQuantization {
@@ -45,11 +46,18 @@ export interface NamedVariable {
 
 let modelCounter = 0;
 
-/** Derives distinct non-zero seeds (tfjs treats seed 0 as "unseeded"). */
+/**
+ * Derives distinct non-zero seeds for the initialisers (tfjs treats seed 0 as "unseeded"). A seed of 1 … 2^32−1 is
+ * the xorshift32 state, as it always was; any other (0, ≥ 2^32: {@link tfjsSeed} maps them above 2^32−1) starts from
+ * a state hashed from it and derives seeds offset by 2^32, so that its weights are never those of a seed 1 … 2^32−1.
+ */
 class SeedSequence {
   private state: number;
+  private readonly offset: number;
   constructor(seed: number) {
-    this.state = (seed >>> 0) || 0x9e3779b9;
+    const mapped = tfjsSeed(seed);
+    this.offset = mapped <= 0xffffffff ? 0 : 2 ** 32;
+    this.state = mapped <= 0xffffffff ? mapped : hashWords(mapped) || 0x9e3779b9;
   }
   next(): number {
     // xorshift32
@@ -58,7 +66,7 @@ class SeedSequence {
     x ^= x >>> 17;
     x ^= x << 5;
     this.state = x >>> 0;
-    return this.state || 1;
+    return (this.state || 1) + this.offset;
   }
 }
 

@@ -90,11 +90,14 @@ export function svgToPng(svg: string, scale = 2): Buffer {
 export async function plotBundle(spec: VegaLiteSpec, description = 'Vega-Lite chart'): Promise<PlotBundle> {
   const withSchema = { $schema: VEGA_LITE_SCHEMA, ...spec };
   const svg = await renderSvg(withSchema);
+  // A title is a string, or { text, subtitle } (the Pareto plot's, when it draws runs at the axis' edge).
+  const t = spec.title as unknown;
+  const title = typeof t === 'string' ? t : typeof t === 'object' && t !== null && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : '';
   return {
     'application/vnd.vegalite.v5+json': withSchema,
     'image/svg+xml': svg,
     'image/png': svgToPng(svg).toString('base64'),
-    'text/plain': `<${description}${typeof spec.title === 'string' ? `: ${spec.title}` : ''}>`,
+    'text/plain': `<${description}${title ? `: ${title}` : ''}>`,
   };
 }
 

@@ -48,24 +48,58 @@ export function curveRecorder(every = 1): { rows: TrainingCurveRow[]; record: (r
   };
 }
 
-/** Loss and error across runs: one panel per metric, one line per run. */
+/**
+ * Loss and error across runs, one line per run: a loss panel and an error panel (the running train error as a line,
+ * the test error as a dashed line with points, in the run's colour), side by side.
+ *
+ * The loss axis is logarithmic when the losses span more than a factor 20 (a run that blew up to a loss of 5,000
+ * beside losses of 0.1–2 would otherwise flatten every other curve onto the zero line); the error axis starts at 0 %. Points mark the samples only where a line has at most 30 of them. More than 10 runs take a
+ * 20-colour scheme, so that no two share a colour. `width`/`height` are a panel's (default 260 × 170).
+ */
 export function trainingCurvesPlot(rows: readonly TrainingCurveRow[], o: ChartOptions & { x?: 'step' | 'epoch' } = {}): VegaLiteSpec {
   const xTitle = o.x ?? 'step';
+  const runs = [...new Set(rows.map((r) => r.run))];
+  const losses = rows.filter((r) => r.metric === 'loss').map((r) => r.value).filter(Number.isFinite);
+  const logLoss = losses.length > 0 && Math.min(...losses) > 0 && Math.max(...losses) / Math.min(...losses) > 20;
+  const perLine = new Map<string, number>();
+  for (const r of rows) perLine.set(`${r.run}\u0000${r.metric}`, (perLine.get(`${r.run}\u0000${r.metric}`) ?? 0) + 1);
+  const dense = (metric: TrainingCurveRow['metric']) => Math.max(0, ...runs.map((run) => perLine.get(`${run}\u0000${metric}`) ?? 0)) > 30;
+  const color = {
+    field: 'run', type: 'nominal', title: 'run', sort: runs,
+    ...(runs.length > 10 ? { scale: { scheme: 'tableau20' } } : {}),
+    // One run: the chart's title names it (the training widget); a legend would only repeat it.
+    legend: runs.length > 1 ? { labelLimit: 260, symbolStrokeWidth: 3 } : null,
+  };
+  const x = { field: 'x', type: 'quantitative', title: xTitle };
+  const tooltip = [{ field: 'run' }, { field: 'metric' }, { field: 'x', title: xTitle }, { field: 'value', format: '.4g' }];
+  const line = (metric: TrainingCurveRow['metric'], extra: Record<string, unknown> = {}) => ({
+    transform: [{ filter: { field: 'metric', equal: metric } }],
+    mark: { type: 'line', strokeWidth: 1.2, point: dense(metric) ? false : { size: 16 }, ...extra },
+  });
+  const panel = (title: string) => ({ text: title, fontSize: 11, fontWeight: 'normal' });
+  const width = o.width ?? 260;
+  const height = o.height ?? 170;
+  const hasError = rows.some((r) => r.metric !== 'loss');
+  const hasTest = rows.some((r) => r.metric === 'test error');
+  const panels: Record<string, unknown>[] = [];
+  if (losses.length > 0) {
+    panels.push({
+      title: panel(logLoss ? 'loss (log scale)' : 'loss'), width, height, ...line('loss'),
+      encoding: { x, y: { field: 'value', type: 'quantitative', title: null, scale: logLoss ? { type: 'log' } : { zero: false } }, color, tooltip },
+    });
+  }
+  if (hasError) {
+    const y = { field: 'value', type: 'quantitative', title: null, axis: { format: '.0%' } };
+    const layers: Record<string, unknown>[] = [];
+    if (rows.some((r) => r.metric === 'train error')) layers.push({ ...line('train error'), encoding: { x, y, color, tooltip } });
+    if (hasTest) layers.push({ ...line('test error', { strokeDash: [4, 2], point: { size: 30 } }), encoding: { x, y, color, tooltip } });
+    const title = hasTest && rows.some((r) => r.metric === 'train error') ? 'error: train (running, solid), test (dashed, points)' : hasTest ? 'test error' : 'train error (running)';
+    panels.push({ title: panel(title), width, height, layer: layers });
+  }
   return {
     title: o.title ?? 'Training curves',
     data: { values: rows },
-    facet: { field: 'metric', type: 'nominal', title: null, sort: ['loss', 'train error', 'test error'] },
-    columns: 3,
-    spec: {
-      width: o.width ?? 230, height: o.height ?? 170,
-      mark: { type: 'line', point: rows.filter((r) => r.metric === 'test error').length < 40 ? { size: 20 } : false, strokeWidth: 1.2 },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: xTitle },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: 'run' },
-        tooltip: [{ field: 'run' }, { field: 'metric' }, { field: 'x', title: xTitle }, { field: 'value', format: '.4g' }],
-      },
-    },
+    hconcat: panels,
     resolve: { scale: { y: 'independent' } },
   };
 }
@@ -120,7 +154,8 @@ function layerBars(
   const panelWidth = o.width ?? Math.max(o.defaultWidth, Math.min(400, Math.floor(600 / Math.max(1, columns.length))));
   // The legend goes on top, in as many columns as fit the figure's width (layer names + panels), so it adds no width.
   const figureWidth = 120 + Math.max(1, columns.length) * (panelWidth + 20);
-  const entry = Math.max(...runOrder.map((r) => Math.min(240, textWidth(r, 10)) + 30), 60);
+  const labelLimit = Math.min(400, figureWidth - 40);
+  const entry = Math.max(...runOrder.map((r) => Math.min(labelLimit, textWidth(r, 10)) + 30), 60);
   return {
     title: o.title ?? o.defaultTitle,
     data: { values: rows },
@@ -134,7 +169,7 @@ function layerBars(
         yOffset: { field: 'run', type: 'nominal', sort: runOrder },
         // A tall chart (a deep network) has its value axis on top, next to the title and legend, where one looks first.
         x: layers > 20 ? { ...o.value, axis: { ...(o.value.axis as object | undefined), orient: 'top' } } : o.value,
-        color: { field: 'run', type: 'nominal', title: null, sort: runOrder, legend: { orient: 'top', direction: 'horizontal', columns: Math.max(1, Math.min(runs, Math.floor(figureWidth / entry))), labelLimit: 240 } },
+        color: { field: 'run', type: 'nominal', title: null, sort: runOrder, legend: { orient: 'top', direction: 'horizontal', columns: Math.max(1, Math.min(runs, Math.floor(figureWidth / entry))), labelLimit } },
         tooltip: o.tooltip,
       },
     },

@@ -4,6 +4,7 @@
  */
 import { checkRange, QuantizerSpecError, SHORT_NAME_LIST, type LayerQuantization, type RoleConfig } from '../quant';
 import { MODEL_NAMES } from '../nn/registry';
+import { MAX_SEED } from '../data/random';
 import { UsageError } from '../util/errors';
 
 export type ModelName =
@@ -74,7 +75,7 @@ export interface TrainConfig {
   initFrom: string | null;
   /** Pad-4 random crop and horizontal flip (the code's CIFAR augmentation). */
   augment: boolean;
-  /** Seed of the weight initialisation, the shuffling and the augmentation: an integer ≥ 0. */
+  /** Seed of the weight initialisation, the shuffling and the augmentation: an integer from 0 to 4294967295 (2^32 − 1). */
   seed: number;
 }
 
@@ -251,7 +252,7 @@ const trainConfigFields: Fields<TrainConfig> = {
   targets: { type: 'object', fields: targetFields, merged: true },
   initFrom: { type: 'string', nullable: true, aliases: ['init', 'weightfile'] },
   augment: { type: 'boolean' },
-  seed: { type: 'number', integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
+  seed: { type: 'number', integer: true, min: 0, max: MAX_SEED },
 };
 
 /** Every TrainConfig field's type and domain; {@link validateTrainConfig} and {@link validateTrainConfigOverrides} walk it. */

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createQuantizer, layerQuantizerSpec, SHORT_NAME_LIST, type QuantizerState, type ShortName } from '../quant';
+import { tfjsSeed } from '../data/random';
 
 export interface GaussianExperimentOptions {
   parametrizations?: readonly ShortName[];
@@ -29,9 +30,9 @@ export interface GaussianRun {
 
 export async function gaussianExperiment(options: GaussianExperimentOptions = {}): Promise<GaussianRun[]> {
   const { samples = 10_000, steps = 200, learningRate = 1, bits = 4, seed = 1 } = options;
-  // tfjs treats a seed of 0 as "no seed", so seeds must be positive to be reproducible.
-  if (!Number.isInteger(seed) || seed <= 0) throw new Error(`gaussianExperiment: seed must be a positive integer, got ${seed}`);
-  const x = tf.randomNormal([samples], 0, 1, 'float32', seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`gaussianExperiment: seed must be an integer from 0 to 4294967295, got ${seed}`);
+  // tfjs treats a seed of 0 as "no seed": tfjsSeed maps it (and only it) to a seed of its own.
+  const x = tf.randomNormal([samples], 0, 1, 'float32', tfjsSeed(seed));
   const maxAbs = (await tf.max(tf.abs(x)).data())[0]!;
   const runs: GaussianRun[] = [];
   for (const short of options.parametrizations ?? SHORT_NAME_LIST) {

@@ -57,7 +57,15 @@ export function checkTrainingSession(o: Pick<TrainingSessionOptions, 'preset' | 
   for (const dir of [o.outDir, o.runsDir]) if (dir !== undefined) checkDirCreatable(dir);
 }
 
-/** Runs the preset, after the runs it initialises from; returns every run's result, the requested one last. */
+/** The requested run's folder: outDir, else `<runsDir>/<preset>` (runsDir default `runs`). */
+export function requestedRunDir(o: Pick<TrainingSessionOptions, 'preset' | 'outDir' | 'runsDir'>): string {
+  return o.outDir ?? path.join(o.runsDir ?? 'runs', o.preset.replace(/^(fp|pow2):/, ''));
+}
+
+/**
+ * Runs the preset, after the runs it initialises from; returns every run's result, the requested one last. An
+ * interrupted run (o.signal) ends the session: it is the last result then, which may be a pre-training run.
+ */
 export async function runTrainingSession(o: TrainingSessionOptions): Promise<TrainResult[]> {
   checkTrainingSession(o);
   const testFile = o.testDataset ?? testSplitFor(o.dataset);
@@ -99,6 +107,8 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
           }
           o.onPretrain?.(source, preset);
           await runPreset(source, sourceDir, [...chain, preset], false);
+          // An interrupted pre-training run ends the session: its result (interruptedAt) says how to go on.
+          if (results.at(-1)?.interrupted) return;
           if (!fs.existsSync(initCheckpoint)) {
             throw new Error(`run ${source} finished without a best checkpoint (no epoch met its constraints), so ${preset} cannot start from it`);
           }
@@ -115,7 +125,7 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
       results.push(result);
     };
 
-    await runPreset(o.preset, o.outDir ?? path.join(runsDir, o.preset.replace(/^(fp|pow2):/, '')), [], true);
+    await runPreset(o.preset, requestedRunDir(o), [], true);
     return results;
   } finally {
     await trainSource.close();

@@ -8,17 +8,19 @@ const pct = (v: number | null) => (v === null || Number.isNaN(v) ? '–' : `${(1
 export function terminalReporter(out: (line: string) => void, stream: NodeJS.WriteStream = process.stderr): (run: string, e: TrainEvent) => void {
   let bar: Progress | null = null;
   let epochs = 0;
+  let step = 0;
   return (run, e) => {
     switch (e.type) {
       case 'start':
         epochs = e.config.epochs;
         out(`${run}: ${e.model} (${e.parameters.toLocaleString('en')} parameters), weights ${e.config.quant.weights}, activations ${e.config.quant.activations}, ` +
           `${e.config.optimizer} lr ${e.config.learningRate}, ${epochs} epochs of ${e.stepsPerEpoch} steps, batch ${e.config.batchSize}, backend ${e.backend}` +
-          (e.startEpoch > 0 ? `, resuming after epoch ${e.startEpoch}` : ''));
+          (e.startEpoch > 0 || (e.startStep ?? 0) > 0 ? `, resuming after epoch ${e.startEpoch}${e.startStep ? ` at step ${e.startStep}` : ''}` : ''));
         if (e.changes.length > 0) out(`${run}: resumed with changed settings (recorded in config.json): ${e.changes.map(formatChange).join(', ')}`);
         break;
       case 'step':
         if (bar === null || e.step === 1) bar = progressBar(`${run} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch, stream);
+        step = e.step;
         const bits = [e.meanBits.weights === null ? '' : `w ${e.meanBits.weights.toFixed(2)}`, e.meanBits.activations === null ? '' : `a ${e.meanBits.activations.toFixed(2)}`].filter(Boolean).join(' ');
         bar.update(e.step, `loss ${e.loss.toFixed(4)} err ${pct(e.error)}${bits ? ` bits ${bits}` : ''} lr ${e.learningRate.toPrecision(3)} ${e.imagesPerSecond.toFixed(1)} img/s`);
         break;
@@ -34,7 +36,8 @@ export function terminalReporter(out: (line: string) => void, stream: NodeJS.Wri
         break;
       }
       case 'end':
-        bar?.finish(e.result.interrupted ? 'interrupted' : 'done');
+        // An interrupted epoch's bar stays at the step where it stopped.
+        bar?.finish(e.result.interrupted ? 'interrupted' : 'done', e.result.interrupted ? step : undefined);
         bar = null;
         break;
     }

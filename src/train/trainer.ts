@@ -17,7 +17,7 @@ import {
 } from '../nn';
 import { ensureDir, removeStaleTemporaries, writeFileAtomic } from '../util/files';
 import { ambientSignal } from '../util/interrupt';
-import { loadModelVariables, readCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import { loadModelVariables, readCheckpoint, saveCheckpoint, type EpochSums, type LoadedCheckpoint } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { crossEntropy, hasTarget } from './loss';
 import { createSolver, type Solver } from './optimizer';
@@ -60,6 +60,8 @@ export interface EpochMetrics {
 export type TrainEvent =
   | {
     type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number;
+    /** Steps of epoch startEpoch + 1 already done (a resume from a checkpoint saved within that epoch); absent or 0 otherwise. */
+    startStep?: number;
     /** The settings that changed on resume (recorded in config.json); empty for a fresh run. */
     changes: ConfigChange[];
   }
@@ -76,6 +78,11 @@ export interface TrainSummary {
   bestTestError: number | null;
   finalTestError: number | null;
   interrupted: boolean;
+  /**
+   * Where an interrupted run stopped: in `epoch` (1-based) after `step` of its `stepsPerEpoch` steps, and the
+   * checkpoint that resumes from there (null: no output folder, or stopped before the first step, with nothing to save).
+   */
+  interruptedAt?: { epoch: number; step: number; stepsPerEpoch: number; checkpoint: string | null };
   memory: MemoryReport;
   outDir: string | null;
 }
@@ -105,7 +112,11 @@ export interface TrainOptions {
   initCheckpoint?: string | null;
   /** Train this model instead of building one from the config (notebooks). */
   model?: QuantModel;
-  /** Stops at the next step boundary; the model stays usable and the result says `interrupted` (default: the ambient signal a host such as the kernel sets). */
+  /**
+   * Stops at the next step boundary; the model stays usable and the result says `interrupted` and `interruptedAt`. A
+   * run with an output folder saves checkpoint.safetensors there first, so that `resume` continues within the epoch
+   * (the partial epoch is not logged to metrics.jsonl). Default: the ambient signal a host such as the kernel sets.
+   */
   signal?: AbortSignal;
   onEvent?: (event: TrainEvent) => void;
   /** Limits for smoke runs and tests. */
@@ -230,6 +241,8 @@ export interface ResumeRecord {
   date: string;
   /** The epochs completed before this resume. */
   fromEpoch: number;
+  /** Steps of epoch fromEpoch + 1 done before this resume (present only when it resumed within that epoch). */
+  fromStep?: number;
   changes: ConfigChange[];
 }
 
@@ -293,10 +306,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new RunFolderError(outDir!, `${outDir} already holds a training run (${existing.join(', ')}): continue it with --resume (resume: true), ` +
       `replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder`);
   }
+  // A killed run may have left torn temporaries of its files; they go before anything is written (a live writer's stay).
+  if (outDir !== null) for (const f of [...RUN_FILES, 'summary.json']) removeStaleTemporaries(path.join(outDir, f));
   let resumeFrom: (LoadedCheckpoint & { changes: ConfigChange[]; resumes: ResumeRecord[] }) | null = null;
   if (options.resume) {
-    // A killed run may have left torn temporaries of its files; a live writer's stay.
-    if (files !== null) for (const f of [...RUN_FILES, 'summary.json']) removeStaleTemporaries(path.join(outDir!, f));
     if (files === null || !fs.existsSync(files.checkpoint)) {
       const why = files === null ? 'no output folder' : `${files.checkpoint} does not exist` +
         (existing.length > 0 ? ` (the run in ${outDir} completed no epoch; start it again with --overwrite)` : '');
@@ -327,20 +340,30 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const named = trainableParams(model);
   const solver: Solver = createSolver(config.optimizer, config.learningRate, config.momentum);
   let startEpoch = 0;
+  // A checkpoint saved within an epoch: its steps done and running sums; that epoch goes on after them.
+  let startStep = 0;
+  let startSums: EpochSums | null = null;
   let globalStep = 0;
   let bestTestError: number | null = null;
   let history: EpochMetrics[] = [];
+  // The checkpoint that holds the current state (an interrupt before any new step has nothing newer to save).
+  let checkpointed: string | null = null;
 
   if (resumeFrom !== null && files !== null) {
     const { meta, tensors } = resumeFrom;
     loadModelVariables(files.checkpoint, model, tensors, () => true);
     solver.restore(tensors, named.map((p) => p.name));
     startEpoch = meta.epoch;
+    startStep = meta.epochStep;
+    startSums = meta.epochSums;
     globalStep = meta.globalStep;
     bestTestError = meta.bestTestError;
+    checkpointed = files.checkpoint;
     history = readHistory(files.metrics, startEpoch);
     writeFileAtomic(files.metrics, history.map((m) => `${JSON.stringify(m)}\n`).join(''));
-    const record: ResumeRecord = { date: new Date().toISOString(), fromEpoch: startEpoch, changes: resumeFrom.changes };
+    const record: ResumeRecord = {
+      date: new Date().toISOString(), fromEpoch: startEpoch, ...(startStep > 0 ? { fromStep: startStep } : {}), changes: resumeFrom.changes,
+    };
     writeFileAtomic(files.config, `${JSON.stringify({ ...config, resumes: [...resumeFrom.resumes, record] }, null, 2)}\n`);
   } else {
     if (options.initCheckpoint) {
@@ -365,16 +388,28 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const stepper = createTrainingStep(model, config, solver);
   const augment = config.augment && C === 3; // the CIFAR augmentation flips and shifts; not for digits
   const backend = currentBackend()?.name ?? tf.getBackend();
-  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, stepsPerEpoch, changes: resumeFrom?.changes ?? [] });
+  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, startStep, stepsPerEpoch, changes: resumeFrom?.changes ?? [] });
 
   let interrupted = false;
+  let interruptedAt: TrainSummary['interruptedAt'];
   let meanBits: { weights: number | null; activations: number | null } = { weights: null, activations: null };
   for (let epoch = startEpoch; epoch < config.epochs && !interrupted; epoch++) {
     solver.learningRate = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
-    const started = performance.now();
-    const sums = { loss: 0, ce: 0, wp: 0, ap: 0, wrong: 0, examples: 0 };
-    let step = 0;
+    // Resuming within this epoch: its first `skip` batches (the same ones: an epoch's batches are a function of the
+    // epoch) were trained before the interrupt, and their sums and seconds carry over.
+    const resumed = epoch === startEpoch && startStep > 0 ? startSums : null;
+    let skip = resumed !== null ? startStep : 0;
+    const firstStep = skip;
+    const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
+    const sums = resumed !== null
+      ? { loss: resumed.loss, ce: resumed.ce, wp: resumed.wp, ap: resumed.ap, wrong: resumed.wrong, examples: resumed.examples }
+      : { loss: 0, ce: 0, wp: 0, ap: 0, wrong: 0, examples: 0 };
+    let step = skip;
     for await (const batch of options.train.batches(epoch, { batchSize: config.batchSize, shuffle: true, augment, dropLast: true })) {
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       if (step >= stepsPerEpoch) break;
       // Yield to the event loop between steps: on CPU backends every await resolves at once, and a loop that never
       // yields would starve timers, progress displays and interrupt handling.
@@ -402,12 +437,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       sums.examples += batch.size;
       step++;
       globalStep++;
-      if (options.onEvent && (step === 1 || step % 20 === 0)) meanBits = summarizeBits(await quantizerBits(model));
+      if (options.onEvent && (step === firstStep + 1 || step % 20 === 0)) meanBits = summarizeBits(await quantizerBits(model));
       const elapsed = (performance.now() - started) / 1000;
       emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss, error: wrong / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed, meanBits });
     }
-    // An interrupted epoch is not evaluated, logged or checkpointed: the run resumes from the last complete epoch.
-    if (interrupted) break;
+    if (interrupted) {
+      // A partial epoch is not evaluated or logged; its state is checkpointed (unless this run did no step in it:
+      // then the checkpoint it resumed from, or the last epoch's, already holds it), so that a resume goes on here.
+      if (files !== null && step > firstStep) {
+        const epochSums: EpochSums = { ...sums, seconds: (performance.now() - started) / 1000 };
+        await saveCheckpoint(files.checkpoint, model, solver, { epoch, epochStep: step, epochSums, globalStep, bestTestError, config });
+        checkpointed = files.checkpoint;
+      }
+      interruptedAt = { epoch: epoch + 1, step, stepsPerEpoch, checkpoint: checkpointed };
+      break;
+    }
     const seconds = (performance.now() - started) / 1000;
     const test = await evaluate(model, options.test, config.evalBatchSize, options.maxEvalBatches);
     const memory = await memoryReport(model);
@@ -426,9 +470,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     history.push(metrics);
     if (files !== null) {
       fs.appendFileSync(files.metrics, `${JSON.stringify(metrics)}\n`);
-      const meta = { epoch: epoch + 1, globalStep, bestTestError, config };
+      // At the end of an epoch: epochStep 0 (a resume starts the next epoch), the run's settings as validated on resume.
+      const meta = { epoch: epoch + 1, epochStep: 0, epochSums: null, globalStep, bestTestError, config };
       if (improved) await saveCheckpoint(files.best, model, null, meta);
       await saveCheckpoint(files.checkpoint, model, solver, meta);
+      checkpointed = files.checkpoint;
     }
     emit({ type: 'epoch', metrics });
   }
@@ -439,6 +485,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     bestTestError,
     finalTestError: last?.testError ?? null,
     interrupted,
+    ...(interruptedAt !== undefined ? { interruptedAt } : {}),
     memory: await memoryReport(model),
     outDir,
   };

@@ -42,19 +42,19 @@ export interface Progress {
   update(done: number, status?: string): void;
   /** Writes a line on the bar's stream: above the bar on a TTY (which is drawn again below it), else as a plain line. */
   print(line: string): void;
-  /** Ends the bar (prints a final line). */
-  finish(status?: string): void;
+  /** Ends the bar at `done` (default: the total; less for work stopped early), printing a final line. */
+  finish(status?: string, done?: number): void;
 }
 
 export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   const status = stream.isTTY === true ? new StatusLine(stream) : undefined;
   const started = Date.now();
   let lastLine = 0;
-  const render = (done: number, text: string) => {
+  const render = (done: number, text: string, final = false) => {
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);
     if (status) {
       status.set(`${label} ${progressBarText(Math.min(done, total) / Math.max(total, 1), 24)} ${done}/${total} ${elapsed}s ${text}`);
-    } else if (Date.now() - lastLine > 2000 || done === total) {
+    } else if (final || Date.now() - lastLine > 2000 || done === total) {
       lastLine = Date.now();
       stream.write(`${label} ${done}/${total} (${elapsed}s) ${text}\n`);
     }
@@ -63,8 +63,8 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
     interactive: status !== undefined,
     update: (done, text = '') => render(done, text),
     print: (line) => (status ? status.print(() => stream.write(`${line}\n`)) : stream.write(`${line}\n`)),
-    finish: (text = 'done') => {
-      render(total, text);
+    finish: (text = 'done', done = total) => {
+      render(done, text, true);
       status?.done();
     },
   };

@@ -39,6 +39,17 @@ describe('mixprec CLI', () => {
     assert.match(r.stdout, /Lowest final MSE: (U|P)\d/);
   });
 
+  it('accepts demo seed 0: the same samples every time, other samples than seed 1', () => {
+    const table = (seed: string) => {
+      const r = mixprec('demo', '--steps', '2', '--samples', '200', '--backend', 'cpu', '--seed', seed);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.split('\n').filter((l) => /^\| (U|P)\d/.test(l)).join('\n');
+    };
+    const zero = table('0');
+    assert.equal(table('0'), zero);
+    assert.notEqual(table('1'), zero);
+  });
+
   it('benchmarks quantizers and writes the JSON record atomically', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-bench-'));
     const out = path.join(dir, 'quant.json');

@@ -1,7 +1,7 @@
 /** `mixprec train` and `mixprec data` as a user runs them (the bin over the built package, real files). */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,43 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-cli-train-'));
 function mixprec(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, MIXPREC_BACKEND: 'wasm' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Starts `mixprec ...args`, waits (at most 120 s) until `ready()` holds, sends SIGINT — `times` of them, each after
+ * the previous one was acknowledged on stderr — and resolves with the exit code and output (at most 120 s more).
+ */
+async function interrupted(args: string[], ready: () => boolean, times = 1) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, MIXPREC_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let code: number | string | null | undefined;
+  const exited = new Promise<void>((resolve) => child.on('exit', (c, signal) => {
+    code = c ?? `signal ${signal}`;
+    resolve();
+  }));
+  const waitFor = async (condition: () => boolean, what: string) => {
+    const deadline = Date.now() + 120_000;
+    while (!condition()) {
+      if (code !== undefined) assert.fail(`mixprec exited (${code}) before ${what}: ${stderr}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        assert.fail(`not ${what} after 120 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitFor(ready, 'training had started');
+  for (let i = 0; i < times; i++) {
+    if (code !== undefined) break;
+    child.kill('SIGINT');
+    if (i + 1 < times) await waitFor(() => code !== undefined || stderr.includes('SIGINT: stopping'), 'the interrupt was acknowledged');
+  }
+  await waitFor(() => code !== undefined, 'it had exited');
+  await exited;
+  return { code, stdout, stderr };
 }
 
 function idxFiles(dir: string, n: number) {
@@ -83,6 +120,60 @@ describe('mixprec train and data', () => {
     assert.equal(overwritten.code, 0, overwritten.stderr);
     assert.deepEqual(epochs(), [1], 'only the new run\'s epoch');
     assert.equal(JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes, undefined);
+  });
+
+  it('accepts seed 0: deterministic, and not the same run as seed 1', () => {
+    const trained = (seed: string, out: string) => {
+      const r = mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet', '--epochs', '1', '--batch', '16', '--lr', '0.01',
+        '--max-steps', '2', '--seed', seed, '--out', out);
+      assert.equal(r.code, 0, r.stderr);
+      const { meta, tensors } = readCheckpoint(path.join(work, out, 'checkpoint.safetensors'));
+      assert.equal(meta.config.seed, Number(seed));
+      const loss = (JSON.parse(fs.readFileSync(path.join(work, out, 'metrics.jsonl'), 'utf8')) as { loss: number }).loss;
+      return { loss, weights: Object.keys(tensors).sort().map((k) => Buffer.from(tensors[k]!.data.buffer).toString('base64')).join(',') };
+    };
+    const a = trained('0', 'runs/seed0a');
+    const b = trained('0', 'runs/seed0b');
+    const c = trained('1', 'runs/seed1');
+    assert.deepEqual(a, b, 'two runs with seed 0 train the same weights and losses');
+    assert.notEqual(a.weights, c.weights);
+    assert.notEqual(a.loss, c.loss);
+    const big = mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--seed', String(2 ** 32));
+    assert.equal(big.code, 2);
+    assert.equal(big.stderr, 'mixprec train: --seed must be an integer from 0 to 4294967295, got 4294967296\n');
+  });
+
+  it('stops at the first SIGINT with a resumable checkpoint and says so; exits 130', async () => {
+    idxFiles(path.join(work, 'idx-big'), 2000);
+    assert.equal(mixprec('data', 'convert', '--format', 'idx', '--input', 'idx-big', '--out', 'ds', '--name', 'big').code, 0);
+    const args = ['train', '--dataset', 'ds/big-train.arrow', '--model', 'mnistnet', '--epochs', '100', '--batch', '16', '--lr', '0.01', '--out', 'runs/sigint'];
+    const metrics = path.join(work, 'runs/sigint/metrics.jsonl');
+    const r = await interrupted(args, () => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').includes('\n'));
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /(^|\n)SIGINT: stopping at the next step to save a checkpoint \(again to quit at once\)\n/);
+    const m = /\nmixprec train: interrupted at epoch (\d+) step (\d+) of 125: saved runs\/sigint\/checkpoint\.safetensors \(metrics of (\d+) epochs? in runs\/sigint\/metrics\.jsonl\); resume with: (mixprec train .*)\n$/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const [epoch, step, logged] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    assert.equal(logged, epoch - 1);
+    const { meta } = readCheckpoint(path.join(work, 'runs/sigint/checkpoint.safetensors'));
+    assert.deepEqual([meta.epoch, meta.epochStep], [epoch - 1, step]);
+    const resume = m[4]!.split(' ');
+    assert.deepEqual(resume, ['mixprec', ...args, '--resume']);
+    // The printed command, one epoch long: it finishes the interrupted epoch and stops.
+    const resumed = mixprec(...resume.slice(1), '--epochs', String(epoch));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming after epoch ${epoch - 1}${step > 0 ? ` at step ${step}` : ''}`));
+    const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; steps: number });
+    assert.deepEqual(lines.map((l) => l.epoch), Array.from({ length: epoch }, (_, i) => i + 1));
+    assert.equal(lines.at(-1)!.steps, 125, 'the resumed epoch counts the steps before the interrupt');
+  });
+
+  it('exits 130 at once on a second SIGINT, leaving no torn checkpoint', async () => {
+    const args = ['train', '--dataset', 'ds/big-train.arrow', '--model', 'mnistnet', '--epochs', '100', '--batch', '16', '--lr', '0.01', '--out', 'runs/sigint2'];
+    const metrics = path.join(work, 'runs/sigint2/metrics.jsonl');
+    const r = await interrupted(args, () => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').includes('\n'), 2);
+    assert.equal(r.code, 130, r.stderr);
+    readCheckpoint(path.join(work, 'runs/sigint2/checkpoint.safetensors'));
   });
 
   it('lists the presets', () => {

@@ -175,3 +175,18 @@ describe('the Table 1 chart shows the differences among the parametrizations tha
     assert.ok(textBoxes(svg).some((b) => b.text === '48.20%'), 'the broken bar is labelled 48.20%');
   });
 });
+
+describe('the training curves show the runs that trained beside one that blew up', () => {
+  it('a loss of thousands puts the loss axis on a log scale; 13 runs get 13 colours; one run has no legend', async () => {
+    const rows = table1Curves().map((r) => (r.run === 'weights P2' && r.metric === 'loss' && r.x < 40 ? { ...r, value: 5000 } : r));
+    const spec = trainingCurvesPlot(rows, { title: 'Training loss and running error of every run' });
+    const [loss, error] = spec.hconcat as { encoding?: { y: { scale?: { type?: string } }; color: { scale?: { scheme?: string } } }; layer?: unknown[] }[];
+    assert.equal(loss!.encoding!.y.scale?.type, 'log', 'loss axis is logarithmic');
+    assert.equal(loss!.encoding!.color.scale?.scheme, 'tableau20', '13 runs: a 20-colour scheme');
+    assert.ok(error!.layer!.length >= 1);
+    await assertReadable('training curves (diverged run)', spec);
+    const one = trainingCurvesPlot(table1Curves().filter((r) => r.run === 'DEFAULT'));
+    assert.equal((one.hconcat as { encoding: { color: { legend: unknown } } }[])[0]!.encoding.color.legend, null);
+    assert.notEqual((trainingCurvesPlot(table1Curves()).hconcat as { encoding: { y: { scale?: { type?: string } } } }[])[0]!.encoding.y.scale?.type, 'log', 'losses within a factor 20: linear');
+  });
+});

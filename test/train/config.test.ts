@@ -55,8 +55,9 @@ const BAD_OVERRIDES: readonly [unknown, string][] = [
   [{ batchSize: -32 }, 'field "batchSize" must be a positive integer, got -32'],
   [{ evalBatchSize: null }, 'field "evalBatchSize" must be a positive integer, got null'],
   [{ weightDecay: -1e-4 }, 'field "weightDecay" must be a number ≥ 0, got -0.0001'],
-  [{ seed: -1 }, 'field "seed" must be an integer ≥ 0, got -1'],
-  [{ seed: 1.5 }, 'field "seed" must be an integer ≥ 0, got 1.5'],
+  [{ seed: -1 }, 'field "seed" must be an integer from 0 to 4294967295, got -1'],
+  [{ seed: 1.5 }, 'field "seed" must be an integer from 0 to 4294967295, got 1.5'],
+  [{ seed: 2 ** 32 }, 'field "seed" must be an integer from 0 to 4294967295, got 4294967296'],
   [{ initFrom: '' }, 'field "initFrom" must be a non-empty string or null, got ""'],
   [{ name: 7 }, 'field "name" must be a non-empty string, got 7'],
   [{ schedule: 'cosine' }, 'field "schedule" must be an object with "kind": "constant", "step", "cosine", got "cosine"'],
@@ -117,7 +118,7 @@ describe('TrainConfig schema', () => {
 
   it('requires every field of a complete config', () => {
     const { seed: _seed, ...noSeed } = DEFAULT_TRAIN_CONFIG;
-    assert.equal(message(() => validateTrainConfig(noSeed)), 'config: field "seed" is missing; expected an integer ≥ 0');
+    assert.equal(message(() => validateTrainConfig(noSeed)), 'config: field "seed" is missing; expected an integer from 0 to 4294967295');
     assert.equal(message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, quant: { ...DEFAULT_TRAIN_CONFIG.quant, weightBits: undefined } })),
       'config: field "quant.weightBits" is missing; expected an integer from 2 to 32');
     assert.equal(message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, resumes: [] })), 'config: unknown field "resumes" ' +

@@ -83,6 +83,34 @@ describe('training loop', () => {
     resumed.model.dispose();
   });
 
+  it('resumes bit-identically from the middle of an epoch: stopped at epoch 2 step 3 + resume = 2 epochs straight (cpu)', async () => {
+    const cfg = config({ epochs: 2, targets: { weightKB: 5, lambda2: 0.1 } });
+    const straight = await train({ config: cfg, train: data, test, outDir: path.join(root, 'straight-2') });
+    straight.model.dispose();
+    const controller = new AbortController();
+    const first = await train({
+      config: cfg, train: data, test, outDir: path.join(root, 'mid-epoch'), signal: controller.signal,
+      onEvent: (e) => { if (e.type === 'step' && e.epoch === 2 && e.step === 3) controller.abort(); },
+    });
+    assert.deepEqual([first.interrupted, first.epochsCompleted, first.interruptedAt?.epoch, first.interruptedAt?.step], [true, 1, 2, 3]);
+    first.model.dispose();
+    const steps: number[] = [];
+    const resumed = await train({
+      config: cfg, train: data, test, outDir: path.join(root, 'mid-epoch'), resume: true,
+      onEvent: (e) => { if (e.type === 'step') steps.push(e.step); },
+    });
+    assert.deepEqual(steps, [4, 5, 6, 7, 8], 'the resumed epoch goes on after step 3');
+    const a = readCheckpoint(path.join(root, 'straight-2', 'checkpoint.safetensors'));
+    const b = readCheckpoint(path.join(root, 'mid-epoch', 'checkpoint.safetensors'));
+    assert.deepEqual([b.meta.epoch, b.meta.epochStep, b.meta.globalStep], [2, 0, 16]);
+    for (const [name, t] of Object.entries(a.tensors)) {
+      assert.deepEqual(Buffer.from(b.tensors[name]!.data.buffer), Buffer.from(t.data.buffer), `${name} differs after resuming`);
+    }
+    const log = (dir: string) => fs.readFileSync(path.join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => withoutTimes(JSON.parse(l)));
+    assert.deepEqual(log('mid-epoch'), log('straight-2'), 'the partial epoch\'s sums carry over: its metrics equal the uninterrupted ones');
+    resumed.model.dispose();
+  });
+
   it('refuses to resume with a different model or quantization, naming the field', async () => {
     await assert.rejects(
       train({ config: config({ quant: { weights: 'P3', activations: 'P3' } }), train: data, test, outDir: path.join(root, 'straight'), resume: true }),
@@ -120,7 +148,7 @@ describe('training loop', () => {
     });
   });
 
-  it('stops at a step boundary when interrupted and leaves the model usable', async () => {
+  it('stops at a step boundary when interrupted, checkpoints the partial epoch, and leaves the model usable', async () => {
     const controller = new AbortController();
     let steps = 0;
     const result = await train({
@@ -130,7 +158,11 @@ describe('training loop', () => {
     assert.equal(result.interrupted, true);
     assert.equal(steps, 3);
     assert.equal(result.epochsCompleted, 0);
-    assert.equal(fs.existsSync(path.join(root, 'interrupted', 'checkpoint.safetensors')), false, 'no checkpoint of a partial epoch');
+    const checkpoint = path.join(root, 'interrupted', 'checkpoint.safetensors');
+    assert.deepEqual(result.interruptedAt, { epoch: 1, step: 3, stepsPerEpoch: 8, checkpoint });
+    const { meta } = readCheckpoint(checkpoint);
+    assert.deepEqual([meta.epoch, meta.epochStep, meta.globalStep], [0, 3, 3]);
+    assert.equal(fs.readFileSync(path.join(root, 'interrupted', 'metrics.jsonl'), 'utf8'), '', 'a partial epoch is not logged');
     const logits = result.model.forward(tf.zeros([2, 8, 8, 1]) as tf.Tensor4D, false);
     assert.deepEqual(logits.shape, [2, 4]);
     result.model.dispose();
