@@ -46,7 +46,9 @@ const marker = randomUUID();
 /** Processes (other than this one) whose environment carries this run's marker. */
 function leftovers() {
   const found = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+  for (const pid of readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)) {
     if (pid === process.pid) continue;
     try {
       if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`MIXPREC_TEST_RUN=${marker}`)) continue;
@@ -74,17 +76,20 @@ function stopLeftovers() {
   }
 }
 
-const child = spawn(process.execPath, [
-  '--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${Math.round(fileTimeoutS * 1000)}`, '--test-force-exit',
-  ...flags, ...files,
-], {
-  cwd: root,
-  stdio: 'inherit',
-  detached: true, // its own process group, so that a run past the deadline can be stopped whole
-  env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', MIXPREC_TEST_RUN: marker },
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${Math.round(fileTimeoutS * 1000)}`, '--test-force-exit', ...flags, ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    detached: true, // its own process group, so that a run past the deadline can be stopped whole
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', MIXPREC_TEST_RUN: marker },
+  },
+);
 const deadline = setTimeout(() => {
-  console.error(`\ntest run: still running after ${deadlineS} s (MIXPREC_TEST_DEADLINE_S); stopping it. The last file named above is the one that hung.`);
+  console.error(
+    `\ntest run: still running after ${deadlineS} s (MIXPREC_TEST_DEADLINE_S); stopping it. The last file named above is the one that hung.`,
+  );
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {

@@ -27,7 +27,13 @@ import { TrainingInterrupted, trainingInterrupted, withTrainingInterrupt } from 
 
 type OptionType = 'string' | 'number' | 'boolean' | 'list' | 'pair' | 'strings';
 /** `pair` takes two values (-p NAME VALUE) and repeats; `strings` repeats one value. */
-interface OptionSpec { name: string; short?: string; type: OptionType; description: string; default?: string }
+interface OptionSpec {
+  name: string;
+  short?: string;
+  type: OptionType;
+  description: string;
+  default?: string;
+}
 interface Command {
   name: string;
   summary: string;
@@ -41,7 +47,9 @@ interface Command {
 export { UsageError };
 
 const BACKEND_OPTION: OptionSpec = {
-  name: 'backend', type: 'string', description: 'compute backend: tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: MIXPREC_BACKEND, else the first that starts)',
+  name: 'backend',
+  type: 'string',
+  description: 'compute backend: tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: MIXPREC_BACKEND, else the first that starts)',
 };
 
 function parseOptions(command: Command, argv: string[]): Record<string, unknown> {
@@ -50,7 +58,8 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const short = /^-[A-Za-z]$/.test(arg) ? command.options.find((o) => o.short === arg.slice(1)) : undefined;
-    if (/^-[A-Za-z]$/.test(arg) && short === undefined) throw new UsageError(`unknown option ${arg} for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
+    if (/^-[A-Za-z]$/.test(arg) && short === undefined)
+      throw new UsageError(`unknown option ${arg} for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
     if (short !== undefined || (arg.startsWith('--') && command.options.find((o) => o.name === arg.slice(2))?.type === 'pair')) {
       const spec = short ?? command.options.find((o) => o.name === arg.slice(2))!;
       const flag = short ? arg : `--${spec.name}`;
@@ -72,8 +81,10 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
     }
     if (!arg.startsWith('--')) {
       const spec = positionals.shift();
-      if (spec === undefined) throw new UsageError(`unexpected argument "${arg}" for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
-      if (spec.choices && !spec.choices.includes(arg)) throw new UsageError(`unknown ${spec.name} "${arg}" for \`mixprec ${command.name}\`; expected one of ${spec.choices.join(', ')}`);
+      if (spec === undefined)
+        throw new UsageError(`unexpected argument "${arg}" for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
+      if (spec.choices && !spec.choices.includes(arg))
+        throw new UsageError(`unknown ${spec.name} "${arg}" for \`mixprec ${command.name}\`; expected one of ${spec.choices.join(', ')}`);
       result[spec.name] = arg;
       continue;
     }
@@ -81,7 +92,8 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
     const spec = command.options.find((o) => o.name === key);
     if (spec === undefined) throw new UsageError(`unknown option --${key} for \`mixprec ${command.name}\` (see mixprec ${command.name} --help)`);
     if (spec.type === 'boolean') {
-      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`--${key} takes no value or true/false, got "${inline}"`);
+      if (inline !== undefined && inline !== 'true' && inline !== 'false')
+        throw new UsageError(`--${key} takes no value or true/false, got "${inline}"`);
       result[key] = inline === undefined || inline === 'true';
       continue;
     }
@@ -100,13 +112,16 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
     }
   }
   const missing = positionals.find((p) => !p.optional);
-  if (missing) throw new UsageError(`\`mixprec ${command.name}\` needs ${missing.name === 'action' ? 'an action' : `a ${missing.name}`}: ${missing.choices?.join(', ') ?? missing.description}`);
+  if (missing)
+    throw new UsageError(
+      `\`mixprec ${command.name}\` needs ${missing.name === 'action' ? 'an action' : `a ${missing.name}`}: ${missing.choices?.join(', ') ?? missing.description}`,
+    );
   return result;
 }
 
 /** The --backend flag, checked against the backend names (undefined: MIXPREC_BACKEND, else automatic). */
 function backendFlag(opts: Record<string, unknown>): string | undefined {
-  const names = typeof opts.backend === 'string' ? [opts.backend] : (opts.backend as string[] | undefined) ?? [];
+  const names = typeof opts.backend === 'string' ? [opts.backend] : ((opts.backend as string[] | undefined) ?? []);
   for (const name of names) {
     if (!isBackendName(name)) throw new UsageError(`--backend must be one of ${BACKEND_ORDER.join(', ')}, got ${JSON.stringify(name)}`);
   }
@@ -121,10 +136,15 @@ function positiveInteger(opts: Record<string, unknown>, key: string, fallback: n
 
 /** Options shared by `run` and `sweep`. */
 const RUN_OPTIONS: OptionSpec[] = [
-  { name: 'parameters', short: 'p', type: 'pair', description: 'a parameter: numbers, true/false, null, JSON lists/objects, else a string (repeatable)' },
+  {
+    name: 'parameters',
+    short: 'p',
+    type: 'pair',
+    description: 'a parameter: numbers, true/false, null, JSON lists/objects, else a string (repeatable)',
+  },
   { name: 'parameters-file', short: 'f', type: 'strings', description: 'YAML or JSON mapping of parameters (repeatable; -p wins)' },
-  { name: 'kernel', short: 'k', type: 'string', description: 'kernel name', default: 'the notebook\'s metadata.kernelspec.name' },
-  { name: 'cwd', type: 'string', description: 'the kernel\'s working folder', default: 'the notebook\'s folder' },
+  { name: 'kernel', short: 'k', type: 'string', description: 'kernel name', default: "the notebook's metadata.kernelspec.name" },
+  { name: 'cwd', type: 'string', description: "the kernel's working folder", default: "the notebook's folder" },
   { name: 'timeout', type: 'number', description: 'seconds a cell may run before it is interrupted', default: 'no limit' },
   { name: 'startup-timeout', type: 'number', description: 'seconds to wait for the kernel to start', default: '60' },
   { name: 'log-output', type: 'boolean', description: 'stream cell outputs to the terminal' },
@@ -171,7 +191,8 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
 const commands: Command[] = [
   {
     name: 'demo',
-    summary: 'a quick look without notebooks: the paper\'s Gaussian experiment (Fig. 3): learn each parametrization\'s parameters to minimise quantization MSE',
+    summary:
+      "a quick look without notebooks: the paper's Gaussian experiment (Fig. 3): learn each parametrization's parameters to minimise quantization MSE",
     options: [
       { name: 'steps', type: 'number', description: 'gradient-descent steps', default: '200' },
       { name: 'lr', type: 'number', description: 'learning rate, the same for all parametrizations', default: '1' },
@@ -192,12 +213,17 @@ const commands: Command[] = [
       const bar = progressBar('demo', steps * SHORT_NAME_LIST.length);
       let done = 0;
       const runs = await gaussianExperiment({
-        steps, samples, seed, learningRate: lr,
+        steps,
+        samples,
+        seed,
+        learningRate: lr,
         onStep: ({ short, step, mse }) => bar.update(++done, `${short} step ${step} MSE ${mse.toExponential(2)}`),
       });
       bar.finish();
       const rows = runs.map((r) => {
-        const p = Object.entries(r.final.params).map(([k, v]) => `${k}=${v.toPrecision(3)}`).join(' ');
+        const p = Object.entries(r.final.params)
+          .map(([k, v]) => `${k}=${v.toPrecision(3)}`)
+          .join(' ');
         return [r.short, r.mse[0]!.toExponential(3), r.mse.at(-1)!.toExponential(3), Math.min(...r.mse).toExponential(3), String(r.final.bits), p];
       });
       out(formatTable(['θ', 'MSE start', 'MSE end', 'MSE min', 'bits', 'final parameters'], rows, ['l', 'r', 'r', 'r', 'r', 'l']));
@@ -209,26 +235,45 @@ const commands: Command[] = [
     name: 'train',
     summary: 'train a network as the official code does: a preset (cfg section) with overrides, on an Arrow dataset',
     options: [
-      { name: 'preset', type: 'string', description: 'cfg section, e.g. PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT (mixprec train --list-presets)', default: 'DEFAULT' },
+      {
+        name: 'preset',
+        type: 'string',
+        description: 'cfg section, e.g. PARAMETRIC_FP_WAQ_DELTA_XMAX_INIT (mixprec train --list-presets)',
+        default: 'DEFAULT',
+      },
       { name: 'dataset', type: 'string', description: 'train split (<name>-train.arrow)', default: 'datasets/mnist-train.arrow' },
       { name: 'test-dataset', type: 'string', description: 'test split', default: 'the train split with -test' },
       { name: 'config', type: 'string', description: 'JSON file of config overrides (fields of TrainConfig)' },
-      { name: 'model', type: 'string', description: 'resnet20 … resnet110, mobilenetv2-cifar, mobilenetv2-imagenet, mnistnet', default: 'the preset\'s' },
-      { name: 'weights', type: 'string', description: 'weight quantization: float, fp, pow2, U1, U2, U3, P1, P2, P3', default: 'the preset\'s' },
-      { name: 'activations', type: 'string', description: 'activation quantization (same choices)', default: 'the preset\'s' },
+      {
+        name: 'model',
+        type: 'string',
+        description: 'resnet20 … resnet110, mobilenetv2-cifar, mobilenetv2-imagenet, mnistnet',
+        default: "the preset's",
+      },
+      { name: 'weights', type: 'string', description: 'weight quantization: float, fp, pow2, U1, U2, U3, P1, P2, P3', default: "the preset's" },
+      { name: 'activations', type: 'string', description: 'activation quantization (same choices)', default: "the preset's" },
       { name: 'weight-target', type: 'number', description: 'weight memory target in KB' },
       { name: 'activation-target', type: 'number', description: 'activation memory target in KB (see --activation-type)' },
       { name: 'activation-type', type: 'string', description: 'max (largest layer) or sum (all layers)' },
-      { name: 'epochs', type: 'number', description: 'epochs (the schedule\'s milestones scale with it)', default: '160' },
+      { name: 'epochs', type: 'number', description: "epochs (the schedule's milestones scale with it)", default: '160' },
       { name: 'batch', type: 'number', description: 'batch size', default: '128' },
-      { name: 'lr', type: 'number', description: 'initial learning rate', default: 'the preset\'s' },
-      { name: 'optimizer', type: 'string', description: 'momentum or adam', default: 'the preset\'s' },
-      { name: 'seed', type: 'number', description: 'seed of initialisation, shuffling and augmentation (an integer from 0 to 4294967295)', default: '313' },
+      { name: 'lr', type: 'number', description: 'initial learning rate', default: "the preset's" },
+      { name: 'optimizer', type: 'string', description: 'momentum or adam', default: "the preset's" },
+      {
+        name: 'seed',
+        type: 'number',
+        description: 'seed of initialisation, shuffling and augmentation (an integer from 0 to 4294967295)',
+        default: '313',
+      },
       BACKEND_OPTION,
       { name: 'out', type: 'string', description: 'output folder', default: 'runs/<preset>' },
-      { name: 'resume', type: 'boolean', description: 'continue from <out>/checkpoint.safetensors (only --epochs, --lr and the eval batch size may change; recorded in config.json)' },
+      {
+        name: 'resume',
+        type: 'boolean',
+        description: 'continue from <out>/checkpoint.safetensors (only --epochs, --lr and the eval batch size may change; recorded in config.json)',
+      },
       { name: 'overwrite', type: 'boolean', description: 'remove the run already in <out> (its config, metrics and checkpoints) and start afresh' },
-      { name: 'init', type: 'string', description: 'checkpoint to initialise from (instead of the preset\'s pre-training run)' },
+      { name: 'init', type: 'string', description: "checkpoint to initialise from (instead of the preset's pre-training run)" },
       { name: 'no-pretrain', type: 'boolean', description: 'fail instead of training a missing pre-training run first' },
       { name: 'max-steps', type: 'number', description: 'at most this many steps per epoch (smoke runs)' },
       { name: 'list-presets', type: 'boolean', description: 'list the presets and exit' },
@@ -255,21 +300,23 @@ const commands: Command[] = [
       const report = await initBackend(backend);
       out(`backend: ${formatBackendReport(report)}`);
       // Ctrl-C stops at the next step and saves a checkpoint (a second one quits at once): src/train/interrupt.ts.
-      const { value: results, stoppedBy } = await withTrainingInterrupt((signal) => runTrainingSession({
-        preset,
-        overrides,
-        dataset,
-        ...(opts['test-dataset'] !== undefined ? { testDataset: opts['test-dataset'] as string } : {}),
-        ...(opts.out !== undefined ? { outDir: opts.out as string } : {}),
-        resume: opts.resume === true,
-        overwrite: opts.overwrite === true,
-        ...(opts.init !== undefined ? { init: opts.init as string } : {}),
-        pretrain: opts['no-pretrain'] !== true,
-        ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
-        onEvent: terminalReporter(out),
-        onPretrain: (run, forRun) => out(`${forRun} initialises from run ${run}, which has no checkpoint yet: training it first`),
-        signal,
-      }));
+      const { value: results, stoppedBy } = await withTrainingInterrupt((signal) =>
+        runTrainingSession({
+          preset,
+          overrides,
+          dataset,
+          ...(opts['test-dataset'] !== undefined ? { testDataset: opts['test-dataset'] as string } : {}),
+          ...(opts.out !== undefined ? { outDir: opts.out as string } : {}),
+          resume: opts.resume === true,
+          overwrite: opts.overwrite === true,
+          ...(opts.init !== undefined ? { init: opts.init as string } : {}),
+          pretrain: opts['no-pretrain'] !== true,
+          ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
+          onEvent: terminalReporter(out),
+          onPretrain: (run, forRun) => out(`${forRun} initialises from run ${run}, which has no checkpoint yet: training it first`),
+          signal,
+        }),
+      );
       for (const r of results) {
         out('');
         out(trainingSummary(r.outDir ? path.basename(r.outDir) : 'run', r));
@@ -277,19 +324,27 @@ const commands: Command[] = [
       }
       const last = results.at(-1);
       if (stoppedBy !== null && last?.interrupted) {
-        throw trainingInterrupted(last, opts, requestedRunDir({ preset, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) }), stoppedBy);
+        throw trainingInterrupted(
+          last,
+          opts,
+          requestedRunDir({ preset, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) }),
+          stoppedBy,
+        );
       }
     },
   },
   {
     name: 'data',
     summary: 'datasets: convert IDX / Fashion-MNIST / CIFAR-10 binaries to Arrow, build the MNIST default, describe a file',
-    positionals: [{ name: 'action', description: 'what to do', choices: ['convert', 'default', 'info'] }, { name: 'file', description: 'the Arrow file (info)', optional: true }],
+    positionals: [
+      { name: 'action', description: 'what to do', choices: ['convert', 'default', 'info'] },
+      { name: 'file', description: 'the Arrow file (info)', optional: true },
+    ],
     options: [
       { name: 'format', type: 'string', description: `source format for convert: ${CONVERT_FORMATS.join(', ')}` },
       { name: 'input', type: 'string', description: 'source folder or files for convert (fashion-mnist: default the Debian package folder)' },
       { name: 'out', type: 'string', description: 'output folder for convert and default', default: 'datasets' },
-      { name: 'name', type: 'string', description: 'dataset name: files <out>/<name>-{train,test}.arrow', default: 'the format\'s' },
+      { name: 'name', type: 'string', description: 'dataset name: files <out>/<name>-{train,test}.arrow', default: "the format's" },
       { name: 'force', type: 'boolean', description: 'default: rebuild even if the files are up to date' },
       { name: 'quiet', type: 'boolean', description: 'print nothing on success' },
     ],
@@ -300,7 +355,8 @@ const commands: Command[] = [
         say(`${r.built ? 'built' : 'up to date'}: ${r.train}, ${r.test}`);
       } else if (opts.action === 'convert') {
         if (opts.format === undefined) throw new UsageError(`convert needs --format (${CONVERT_FORMATS.join(', ')})`);
-        if (!(CONVERT_FORMATS as readonly string[]).includes(opts.format as string)) throw new UsageError(`unknown --format "${String(opts.format)}"; expected one of ${CONVERT_FORMATS.join(', ')}`);
+        if (!(CONVERT_FORMATS as readonly string[]).includes(opts.format as string))
+          throw new UsageError(`unknown --format "${String(opts.format)}"; expected one of ${CONVERT_FORMATS.join(', ')}`);
         const r = await convertDataset({
           format: opts.format as ConvertFormat,
           outDir: (opts.out as string | undefined) ?? 'datasets',
@@ -312,8 +368,10 @@ const commands: Command[] = [
         if (opts.file === undefined) throw new UsageError('info needs a FILE');
         const ds = await openImageDataset(opts.file as string);
         const i = ds.info;
-        out(`${i.file}: ${i.numRows} ${i.split} examples of ${i.shape.join('×')}, ${i.numClasses} classes (${i.classes.join(', ')}), ` +
-          `${i.recordBatchRows.length} record batches; source: ${i.source}`);
+        out(
+          `${i.file}: ${i.numRows} ${i.split} examples of ${i.shape.join('×')}, ${i.numClasses} classes (${i.classes.join(', ')}), ` +
+            `${i.recordBatchRows.length} record batches; source: ${i.source}`,
+        );
         await ds.close();
       }
     },
@@ -323,20 +381,30 @@ const commands: Command[] = [
     summary: 'install or uninstall the "TypeScript (mixprec)" Jupyter kernelspec',
     positionals: [{ name: 'action', description: 'what to do', choices: ['install', 'uninstall'] }],
     options: [
-      { name: 'user', type: 'boolean', description: 'the user\'s Jupyter data folder (the default)' },
-      { name: 'sys-prefix', type: 'boolean', description: 'the active Python environment\'s prefix (sys.prefix/share/jupyter)' },
+      { name: 'user', type: 'boolean', description: "the user's Jupyter data folder (the default)" },
+      { name: 'sys-prefix', type: 'boolean', description: "the active Python environment's prefix (sys.prefix/share/jupyter)" },
       { name: 'prefix', type: 'string', description: 'PREFIX/share/jupyter/kernels' },
       { name: 'name', type: 'string', description: 'kernel name', default: DEFAULT_KERNEL_NAME },
-      { name: 'display-name', type: 'string', description: 'name shown in the notebook\'s kernel menu', default: 'TypeScript (mixprec)' },
+      { name: 'display-name', type: 'string', description: "name shown in the notebook's kernel menu", default: 'TypeScript (mixprec)' },
     ],
     async run(opts, out) {
       const chosen = [opts.user === true, opts['sys-prefix'] === true, opts.prefix !== undefined].filter(Boolean).length;
       if (chosen > 1) throw new UsageError('choose one of --user, --sys-prefix, --prefix');
-      const target: InstallTarget | undefined = opts.prefix !== undefined ? { kind: 'prefix', prefix: opts.prefix as string }
-        : opts['sys-prefix'] ? { kind: 'sys-prefix' } : opts.user ? { kind: 'user' } : undefined;
+      const target: InstallTarget | undefined =
+        opts.prefix !== undefined
+          ? { kind: 'prefix', prefix: opts.prefix as string }
+          : opts['sys-prefix']
+            ? { kind: 'sys-prefix' }
+            : opts.user
+              ? { kind: 'user' }
+              : undefined;
       const name = opts.name as string | undefined;
       if (opts.action === 'install') {
-        const dir = installKernel({ target: target ?? { kind: 'user' }, ...(name ? { name } : {}), ...(opts['display-name'] ? { displayName: opts['display-name'] as string } : {}) });
+        const dir = installKernel({
+          target: target ?? { kind: 'user' },
+          ...(name ? { name } : {}),
+          ...(opts['display-name'] ? { displayName: opts['display-name'] as string } : {}),
+        });
         out(`installed kernelspec ${name ?? DEFAULT_KERNEL_NAME} in ${dir}`);
       } else {
         const removed = uninstallKernel({ ...(target ? { target } : {}), ...(name ? { name } : {}) });
@@ -352,16 +420,15 @@ const commands: Command[] = [
       { name: 'input', description: 'the notebook to run' },
       { name: 'output', description: 'where the executed notebook goes (default INPUT with .out.ipynb)', optional: true },
     ],
-    options: [
-      ...RUN_OPTIONS,
-      { name: 'allow-errors', type: 'boolean', description: 'keep going after a cell raises (the error stays in the cell)' },
-    ],
+    options: [...RUN_OPTIONS, { name: 'allow-errors', type: 'boolean', description: 'keep going after a cell raises (the error stays in the cell)' }],
     async run(opts, out) {
       const input = opts.input as string;
       const output = (opts.output as string | undefined) ?? input.replace(/(\.ipynb)?$/, '.out.ipynb');
       const parameters = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
       const reporter = terminalRunReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
-      const { summary } = await withInterrupt((signal) => runNotebook(input, { ...runOptions(opts), output, parameters, reporter, signal })).finally(() => reporter.close());
+      const { summary } = await withInterrupt((signal) => runNotebook(input, { ...runOptions(opts), output, parameters, reporter, signal })).finally(
+        () => reporter.close(),
+      );
       for (const e of summary.errors) out(`allowed: ${e.message}`);
       if (summary.status === 'failed') {
         const f = summary.failure!;
@@ -377,10 +444,14 @@ const commands: Command[] = [
     options: [
       { name: 'out', type: 'string', description: 'output folder (executed notebooks, report.html, training runs)', default: 'results' },
       { name: 'only', type: 'list', description: 'notebooks by name or number prefix, e.g. 03 or 03-parametrizations', default: 'all' },
-      { name: 'smoke', type: 'boolean', description: 'tiny parameters from each notebook\'s metadata (what CI runs)' },
+      { name: 'smoke', type: 'boolean', description: "tiny parameters from each notebook's metadata (what CI runs)" },
       { name: 'parallel', type: 'number', description: 'notebooks at once', default: 'min(2, CPUs)' },
       { name: 'parameters', short: 'p', type: 'pair', description: 'a parameter for every notebook (repeatable)' },
-      { name: 'update-notebooks', type: 'boolean', description: 'write the executed notebooks back into notebooks/ (how the committed outputs are made)' },
+      {
+        name: 'update-notebooks',
+        type: 'boolean',
+        description: 'write the executed notebooks back into notebooks/ (how the committed outputs are made)',
+      },
       { name: 'timeout', type: 'number', description: 'seconds a cell may run before it is interrupted', default: 'no limit' },
       { name: 'kernel', short: 'k', type: 'string', description: 'kernel name', default: 'mixprec' },
       { name: 'no-progress', type: 'boolean', description: 'plain log lines instead of a progress bar' },
@@ -390,16 +461,20 @@ const commands: Command[] = [
       const timeoutSec = positiveSeconds(opts, 'timeout');
       const parallel = opts.parallel !== undefined ? positiveInteger(opts, 'parallel', 2) : undefined;
       const reporter = terminalReproduceReporter({ progress: opts['no-progress'] !== true, smoke: opts.smoke === true, out });
-      const result = await withInterrupt((signal) => reproduce({
-        outDir: opts.out as string | undefined ?? 'results',
-        ...(opts.only ? { only: opts.only as string[] } : {}),
-        smoke: opts.smoke === true, parameters, signal,
-        ...(parallel !== undefined ? { parallel } : {}),
-        ...(opts.kernel ? { kernel: opts.kernel as string } : {}),
-        ...(timeoutSec ? { timeoutSec } : {}),
-        updateNotebooks: opts['update-notebooks'] === true,
-        reporter,
-      })).finally(() => reporter.finish());
+      const result = await withInterrupt((signal) =>
+        reproduce({
+          outDir: (opts.out as string | undefined) ?? 'results',
+          ...(opts.only ? { only: opts.only as string[] } : {}),
+          smoke: opts.smoke === true,
+          parameters,
+          signal,
+          ...(parallel !== undefined ? { parallel } : {}),
+          ...(opts.kernel ? { kernel: opts.kernel as string } : {}),
+          ...(timeoutSec ? { timeoutSec } : {}),
+          updateNotebooks: opts['update-notebooks'] === true,
+          reporter,
+        }),
+      ).finally(() => reporter.finish());
       for (const nb of result.notebooks) {
         if (nb.summary.failure?.traceback?.length) process.stderr.write(`${nb.name}:\n${stripAnsi(nb.summary.failure.traceback.join('\n'))}\n`);
       }
@@ -424,17 +499,28 @@ const commands: Command[] = [
       const input = opts.input as string;
       if (opts.grid === undefined) throw new UsageError('sweep needs --grid FILE');
       if (opts.resume === true && opts.overwrite === true) {
-        throw new UsageError('--resume and --overwrite exclude each other: --resume reruns the runs that did not complete, --overwrite starts the sweep over');
+        throw new UsageError(
+          '--resume and --overwrite exclude each other: --resume reruns the runs that did not complete, --overwrite starts the sweep over',
+        );
       }
       const fixed = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
       const outDir = (opts.out as string | undefined) ?? input.replace(/(\.ipynb)?$/, '-sweep');
       const reporter = terminalSweepReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
       const logOutput = opts['log-output'] === true;
-      const result = await withInterrupt((signal) => runSweep(input, {
-        ...runOptions(opts), out: outDir, grid: readGridFile(opts.grid as string), fixed, parallel: positiveInteger(opts, 'parallel', 1), reporter, signal,
-        resume: opts.resume === true, overwrite: opts.overwrite === true,
-        ...(logOutput ? { runReporter: () => terminalRunReporter({ progress: false, logOutput: true }) } : {}),
-      })).finally(() => reporter.close());
+      const result = await withInterrupt((signal) =>
+        runSweep(input, {
+          ...runOptions(opts),
+          out: outDir,
+          grid: readGridFile(opts.grid as string),
+          fixed,
+          parallel: positiveInteger(opts, 'parallel', 1),
+          reporter,
+          signal,
+          resume: opts.resume === true,
+          overwrite: opts.overwrite === true,
+          ...(logOutput ? { runReporter: () => terminalRunReporter({ progress: false, logOutput: true }) } : {}),
+        }),
+      ).finally(() => reporter.close());
       const failed = result.index.runs.filter((r) => r.status !== 'completed');
       const before = result.resumed ? ` (${result.completedBefore} before this resume)` : '';
       out(`${result.index.runs.length - failed.length}/${result.index.runs.length} runs completed${before}; index: ${result.htmlFile}`);
@@ -452,7 +538,11 @@ const commands: Command[] = [
         return;
       }
       out(formatBackendReport(report));
-      out(`versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      out(
+        `versions: ${Object.entries(report.versions)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       for (const s of report.skipped) out(`skipped ${s.name}: ${s.reason}`);
     },
   },
@@ -460,7 +550,12 @@ const commands: Command[] = [
     name: 'bench',
     summary: `benchmarks (suites: ${BENCH_SUITES.map((s) => s.name).join(', ')}): print a table and write JSON`,
     options: [
-      { name: 'suite', type: 'list', description: `suites to run (${BENCH_SUITES.map((s) => `${s.name}: ${s.description}`).join('; ')})`, default: 'all' },
+      {
+        name: 'suite',
+        type: 'list',
+        description: `suites to run (${BENCH_SUITES.map((s) => `${s.name}: ${s.description}`).join('; ')})`,
+        default: 'all',
+      },
       { name: 'backend', type: 'list', description: 'backends to measure (default: every one that starts here)' },
       { name: 'elements', type: 'number', description: 'tensor size for the quant suite', default: '1048576' },
       { name: 'batch', type: 'list', description: 'batch sizes for the train suite', default: '32,128' },
@@ -474,11 +569,15 @@ const commands: Command[] = [
         backends: opts.backend as string[] | undefined,
         quick: opts.quick === true,
         ...(opts.elements !== undefined ? { elements: positiveInteger(opts, 'elements', 1) } : {}),
-        ...(opts.batch !== undefined ? { batches: (opts.batch as string[]).map((b) => {
-          const n = Number(b);
-          if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--batch takes positive integers, got "${b}"`);
-          return n;
-        }) } : {}),
+        ...(opts.batch !== undefined
+          ? {
+              batches: (opts.batch as string[]).map((b) => {
+                const n = Number(b);
+                if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--batch takes positive integers, got "${b}"`);
+                return n;
+              }),
+            }
+          : {}),
         ...(opts.out !== undefined ? { out: opts.out as string } : {}),
         print: out,
       });
@@ -510,7 +609,8 @@ function commandHelp(c: Command): string {
   if (c.positionals?.length) lines.push('');
   lines.push('options:');
   for (const o of c.options) {
-    const value = o.type === 'boolean' ? '' : o.type === 'list' ? ' A[,B]' : o.type === 'number' ? ' N' : o.type === 'pair' ? ' NAME VALUE' : ' VALUE';
+    const value =
+      o.type === 'boolean' ? '' : o.type === 'list' ? ' A[,B]' : o.type === 'number' ? ' N' : o.type === 'pair' ? ' NAME VALUE' : ' VALUE';
     const flag = `${o.short ? `-${o.short}, ` : ''}--${o.name}${value}`;
     lines.push(`  ${flag.padEnd(30)} ${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
   }

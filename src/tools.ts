@@ -13,23 +13,68 @@
 // The headless runner.
 export {
   /** Starts a kernel from its kernelspec (the mixprec kernel is known even when not installed in Jupyter). */
-  launchKernel, resolveKernelSpec, KernelNotFoundError, type RunningKernel, type LaunchOptions,
+  launchKernel,
+  resolveKernelSpec,
+  KernelNotFoundError,
+  type RunningKernel,
+  type LaunchOptions,
   /** Runs a notebook papermill-style: parameters, per-cell timeout, atomic saves after every cell; returns notebook + summary. */
-  runNotebook, type RunOptions, type RunResult, type RunSummary, type RunReporter, type CellFailure, type CellEvent, type FailureKind,
+  runNotebook,
+  type RunOptions,
+  type RunResult,
+  type RunSummary,
+  type RunReporter,
+  type CellFailure,
+  type CellEvent,
+  type FailureKind,
   /** One run per parameter set of a grid, N kernels at once, with an index (JSON + HTML). */
-  runSweep, expandGrid, readGridFile, readSweepIndex, sweepHtml, SweepFolderError, type ParameterGrid, type SweepOptions, type SweepResult, type SweepIndex, type SweepRun,
+  runSweep,
+  expandGrid,
+  readGridFile,
+  readSweepIndex,
+  sweepHtml,
+  SweepFolderError,
+  type ParameterGrid,
+  type SweepOptions,
+  type SweepResult,
+  type SweepIndex,
+  type SweepRun,
   /** Notebook files: read with one clear error per problem, written the way nbformat writes them. */
-  readNotebookFile, writeNotebookFile, parseNotebook, serializeNotebook, NotebookError,
-  type Notebook, type NotebookCell, type NotebookOutput, type CellType,
+  readNotebookFile,
+  writeNotebookFile,
+  parseNotebook,
+  serializeNotebook,
+  NotebookError,
+  type Notebook,
+  type NotebookCell,
+  type NotebookOutput,
+  type CellType,
   /** Parameters: command-line typing, YAML/JSON files, the injected-parameters cell per kernel language. */
-  parseParameterValue, readParameterFile, collectParameters, parameterizeNotebook, translatorFor, ParameterError,
-  type Parameters, type ParameterValue, type ParameterTranslator,
+  parseParameterValue,
+  readParameterFile,
+  collectParameters,
+  parameterizeNotebook,
+  translatorFor,
+  ParameterError,
+  type Parameters,
+  type ParameterValue,
+  type ParameterTranslator,
   /** What `mixprec run`, `sweep` and `reproduce` show on a terminal: a bar on a TTY, one line per cell or run otherwise. */
-  terminalRunReporter, terminalSweepReporter, terminalReproduceReporter,
+  terminalRunReporter,
+  terminalSweepReporter,
+  terminalReproduceReporter,
   /** The main job: the paper notebooks headless, executed notebooks and one self-contained HTML report. */
-  reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter,
+  reproduce,
+  listNotebooks,
+  NOTEBOOK_DIR,
+  type ReproduceOptions,
+  type ReproduceResult,
+  type ReproduceReporter,
   /** Executed notebooks as one static HTML page (plots from their SVG/PNG fallbacks). */
-  notebooksHtml, outputHtml, type ReportEntry, type ReportOptions,
+  notebooksHtml,
+  outputHtml,
+  type ReportEntry,
+  type ReportOptions,
 } from './run';
 
 // Benchmarks.
@@ -41,5 +86,6 @@ export {
   runBench,
   /** The suites runBench knows, by name. */
   BENCH_SUITES,
-  type BenchOptions, type BenchRecord,
+  type BenchOptions,
+  type BenchRecord,
 } from './bench';

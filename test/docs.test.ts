@@ -57,7 +57,10 @@ export function githubSlug(heading: string): string {
     .replace(/<[^>]+>/g, '') // inline HTML
     .replace(/[*~]/g, '') // emphasis and strike-through markers
     .trim();
-  return rendered.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
+  return rendered
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** The anchors a markdown file defines: headings outside fenced code (duplicates get -1, -2, …) and `<a id|name>`. */
@@ -146,7 +149,10 @@ describe('references into docs/', () => {
     // The character class keeps this file itself out of a plain-text search for the old name.
     const old = /\bS[P]EC\b/;
     const left = scannedFiles().flatMap((file) =>
-      linesOf(file).filter((l) => old.test(l.text)).map((l) => `${l.file}:${l.line}: ${l.text.trim()}`));
+      linesOf(file)
+        .filter((l) => old.test(l.text))
+        .map((l) => `${l.file}:${l.line}: ${l.text.trim()}`),
+    );
     assert.deepEqual(left, [], 'point these at docs/METHOD.md or docs/EXPERIMENTS.md instead');
   });
 });

@@ -29,7 +29,10 @@ describe('package entries', () => {
   it('loads the library without the runner or the benchmarks', () => {
     const main = load(path.join(DIST, 'index.js'));
     assert.ok(main.modules.includes('index.js') && main.modules.includes(path.join('notebook', 'display.js')), main.modules.join(', '));
-    assert.deepEqual(main.modules.filter((m) => /^(run|bench)[/\\]/.test(m) || m === 'tools.js'), []);
+    assert.deepEqual(
+      main.modules.filter((m) => /^(run|bench)[/\\]/.test(m) || m === 'tools.js'),
+      [],
+    );
     for (const name of ['train', 'createQuantizer', 'display', 'trainingWidget', 'installKernel']) assert.ok(main.exports.includes(name), name);
     for (const name of ['runNotebook', 'runSweep', 'reproduce', 'runBench']) assert.ok(!main.exports.includes(name), name);
   });
@@ -57,7 +60,9 @@ describe('package entries', () => {
 process.stdout.write(JSON.stringify(['mixprec', 'mixprec/tools', 'mixprec/package.json', 'mixprec/dist/run/runner.js'].map(show)));`;
       const r = spawnSync(process.execPath, ['--preserve-symlinks', '-e', script], { cwd: folder, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
-      const resolved = (JSON.parse(r.stdout) as string[]).map((f) => (f.startsWith(folder) ? path.relative(path.join(folder, 'node_modules', 'mixprec'), f) : f));
+      const resolved = (JSON.parse(r.stdout) as string[]).map((f) =>
+        f.startsWith(folder) ? path.relative(path.join(folder, 'node_modules', 'mixprec'), f) : f,
+      );
       assert.deepEqual(resolved, [path.join('dist', 'index.js'), path.join('dist', 'tools.js'), 'package.json', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
@@ -66,14 +71,24 @@ process.stdout.write(JSON.stringify(['mixprec', 'mixprec/tools', 'mixprec/packag
 
   it('has no import cycle among src/notebook and src/kernel', () => {
     const dirs = ['notebook', 'kernel'].map((d) => path.join(ROOT, 'src', d));
-    const files = dirs.flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => path.join(d, f)));
+    const files = dirs.flatMap((d) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(d, f)),
+    );
     const resolveImport = (from: string, spec: string) =>
       [`${path.resolve(path.dirname(from), spec)}.ts`, path.join(path.resolve(path.dirname(from), spec), 'index.ts')].find((f) => files.includes(f));
-    const imports = new Map(files.map((f) => {
-      const text = fs.readFileSync(f, 'utf8');
-      const specs = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gm), ...text.matchAll(/\b(?:require|import)\('(\.[^']+)'\)/g)].map((m) => m[1]!);
-      return [f, specs.map((s) => resolveImport(f, s)).filter((x): x is string => x !== undefined)];
-    }));
+    const imports = new Map(
+      files.map((f) => {
+        const text = fs.readFileSync(f, 'utf8');
+        const specs = [
+          ...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gm),
+          ...text.matchAll(/\b(?:require|import)\('(\.[^']+)'\)/g),
+        ].map((m) => m[1]!);
+        return [f, specs.map((s) => resolveImport(f, s)).filter((x): x is string => x !== undefined)];
+      }),
+    );
     const cycles: string[] = [];
     const visit = (file: string, trail: string[]) => {
       if (trail.includes(file)) {

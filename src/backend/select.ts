@@ -6,7 +6,10 @@ import type { BackendReport } from './report';
 
 /** A requested backend could not start; `reason` says why. */
 export class BackendUnavailableError extends Error {
-  constructor(readonly backend: string, readonly reason: string) {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+  ) {
     super(`backend "${backend}" cannot start: ${reason}`);
     this.name = 'BackendUnavailableError';
   }

@@ -30,10 +30,13 @@ export function wasmThreadCount(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 8));
 }
 
-const BUNDLE_NAMES = "var commonjsGlobal = globalThis, require$$0 = require('fs'), require$$1 = require('path'), " +
+const BUNDLE_NAMES =
+  "var commonjsGlobal = globalThis, require$$0 = require('fs'), require$$1 = require('path'), " +
   "require$$3 = require('perf_hooks'), require$$4 = require('os');\n";
 const WORKER_BLOB_READ = 'URL.createObjectURL(e.data.urlOrBlob)';
 
+// A String object (not a primitive string): tfjs-wasm passes the script text through, and the mark must ride on it.
+// eslint-disable-next-line @typescript-eslint/no-wrapper-object-types
 interface MarkedText extends String {
   mixprecScript?: 'main' | 'other';
 }
@@ -81,7 +84,11 @@ function writeScript(file: string, text: string): void {
 }
 
 /** Installs the shims for `count` threads; call `restore()` once tfjs has started the backend (or failed to). */
-export function prepareWasmThreads(count: number, tf: { env(): { set(flag: string, value: unknown): void } }, wasm: { setThreadsCount(n: number): void }): { restore(): void } {
+export function prepareWasmThreads(
+  count: number,
+  tf: { env(): { set(flag: string, value: unknown): void } },
+  wasm: { setThreadsCount(n: number): void },
+): { restore(): void } {
   if (scriptDir === undefined) {
     const created = fs.mkdtempSync(path.join(os.tmpdir(), `${SCRIPT_DIR_PREFIX}${process.pid}-`));
     process.once('exit', () => fs.rmSync(created, { recursive: true, force: true }));

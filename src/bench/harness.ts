@@ -10,7 +10,10 @@ export interface Timing {
 }
 
 /** Runs `iteration` (which must wait for its results, e.g. `await t.data()`) until `budgetMs` or `maxIterations`. */
-export async function timeIt(iteration: () => Promise<void>, options: { warmup?: number; budgetMs?: number; minIterations?: number; maxIterations?: number } = {}): Promise<Timing> {
+export async function timeIt(
+  iteration: () => Promise<void>,
+  options: { warmup?: number; budgetMs?: number; minIterations?: number; maxIterations?: number } = {},
+): Promise<Timing> {
   const { warmup = 2, budgetMs = 1500, minIterations = 3, maxIterations = 50 } = options;
   for (let i = 0; i < warmup; i++) await iteration();
   const samples: number[] = [];

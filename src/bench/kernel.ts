@@ -31,7 +31,11 @@ interface Candidate {
 function tslabSpec(): FoundKernelSpec | null {
   try {
     const bin = path.join(path.dirname(require.resolve('tslab/package.json')), 'bin', 'tslab');
-    return { name: 'tslab', resourceDir: '', spec: { argv: [process.execPath, bin, 'kernel', '--config-path', '{connection_file}'], display_name: 'tslab', language: 'typescript' } };
+    return {
+      name: 'tslab',
+      resourceDir: '',
+      spec: { argv: [process.execPath, bin, 'kernel', '--config-path', '{connection_file}'], display_name: 'tslab', language: 'typescript' },
+    };
   } catch {
     return null;
   }
@@ -44,7 +48,11 @@ async function measure({ spec, firstCell, cwd }: Candidate, starts: number, trip
   let trivial: number[] = [];
   for (let i = 0; i < starts; i++) {
     const t0 = performance.now();
-    const kernel = await launchKernel(spec, { stderr: 'ignore', env: { MIXPREC_BACKEND: process.env.MIXPREC_BACKEND ?? 'wasm' }, ...(cwd ? { cwd } : {}) });
+    const kernel = await launchKernel(spec, {
+      stderr: 'ignore',
+      env: { MIXPREC_BACKEND: process.env.MIXPREC_BACKEND ?? 'wasm' },
+      ...(cwd ? { cwd } : {}),
+    });
     const first = await kernel.client.execute(firstCell).done;
     if ((first.reply.content as { status: string }).status !== 'ok') throw new Error(`${spec.name}: the first cell failed`);
     startsMs.push(performance.now() - t0);
@@ -68,7 +76,12 @@ export const kernelSuite: BenchSuite<KernelBenchRow> = {
     const candidates: Candidate[] = [{ spec: { name: 'mixprec', resourceDir: '', spec: mixprecKernelSpec() }, firstCell: '1 + 1' }];
     const tslab = tslabSpec();
     // tslab gets the same library in its first cell, by import (from the package folder, where it resolves).
-    if (tslab) candidates.push({ spec: tslab, cwd: PACKAGE_ROOT, firstCell: 'import * as tf from "@tensorflow/tfjs"; import * as mixprec from "./dist/index"; 1 + 1' });
+    if (tslab)
+      candidates.push({
+        spec: tslab,
+        cwd: PACKAGE_ROOT,
+        firstCell: 'import * as tf from "@tensorflow/tfjs"; import * as mixprec from "./dist/index"; 1 + 1',
+      });
     const progress = useProgress(ctx, 'kernel', candidates.length);
     const rows: KernelBenchRow[] = [];
     for (const [i, c] of candidates.entries()) {
@@ -79,9 +92,18 @@ export const kernelSuite: BenchSuite<KernelBenchRow> = {
     return rows;
   },
   table(rows) {
-    return 'Kernel start to first cell result with mixprec and tfjs loaded (median of starts), and trivial cell round trip\n' + formatTable(
-      ['kernel', 'first cell', 'start → first result', 'starts', 'trivial cell'],
-      rows.map((r) => [r.kernel, r.firstCell.length > 30 ? 'imports mixprec and tfjs' : r.firstCell, `${(r.startToFirstResultMs / 1000).toFixed(2)} s`, r.startsMs.map((m) => (m / 1000).toFixed(2)).join(', '), `${r.trivialCellMs.toFixed(1)} ms`]),
+    return (
+      'Kernel start to first cell result with mixprec and tfjs loaded (median of starts), and trivial cell round trip\n' +
+      formatTable(
+        ['kernel', 'first cell', 'start → first result', 'starts', 'trivial cell'],
+        rows.map((r) => [
+          r.kernel,
+          r.firstCell.length > 30 ? 'imports mixprec and tfjs' : r.firstCell,
+          `${(r.startToFirstResultMs / 1000).toFixed(2)} s`,
+          r.startsMs.map((m) => (m / 1000).toFixed(2)).join(', '),
+          `${r.trivialCellMs.toFixed(1)} ms`,
+        ]),
+      )
     );
   },
 };

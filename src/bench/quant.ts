@@ -34,11 +34,14 @@ async function measure(quantization: LayerQuantization, elements: number, ctx: B
   const params = resolved.params.map((name) => tf.scalar(resolved.init[name]!));
   const asParams = (ps: tf.Tensor[]): QuantizerParams => Object.fromEntries(resolved.params.map((n, i) => [n, ps[i] as tf.Scalar]));
   const gradients = tf.grads((xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.sum(tf.mul(quantize(xx, spec, asParams(ps)), w)));
-  const timing = await timeIt(async () => {
-    const grads = gradients([x, ...params]);
-    await Promise.all(grads.map((g) => g.data()));
-    tf.dispose(grads);
-  }, { budgetMs: ctx.quick ? 300 : 1500 });
+  const timing = await timeIt(
+    async () => {
+      const grads = gradients([x, ...params]);
+      await Promise.all(grads.map((g) => g.data()));
+      tf.dispose(grads);
+    },
+    { budgetMs: ctx.quick ? 300 : 1500 },
+  );
   tf.dispose([x, w, ...params]);
   return timing.medianMs;
 }
@@ -49,7 +52,9 @@ export const quantSuite: BenchSuite<QuantBenchRow> = {
   async run(ctx) {
     const elements = ctx.options.elements ?? (ctx.quick ? 2 ** 16 : 2 ** 20);
     const rows: QuantBenchRow[] = [];
-    const passes = ctx.backends.flatMap(({ name }) => (FUSED_BACKENDS.has(name) ? ['fused', 'composed'] as const : ['composed'] as const).map((path) => ({ name, path })));
+    const passes = ctx.backends.flatMap(({ name }) =>
+      (FUSED_BACKENDS.has(name) ? (['fused', 'composed'] as const) : (['composed'] as const)).map((path) => ({ name, path })),
+    );
     const progress = useProgress(ctx, 'quant', passes.length * QUANTIZERS.length);
     let done = 0;
     try {
@@ -62,8 +67,13 @@ export const quantSuite: BenchSuite<QuantBenchRow> = {
           const medianMs = await measure(q, elements, ctx);
           if (q === 'float') identityMs = medianMs;
           rows.push({
-            backend: name, path, quantizer: q === 'float' ? 'identity' : q, elements, medianMs,
-            elementsPerSecond: elements / (medianMs / 1000), relativeToIdentity: identityMs / medianMs,
+            backend: name,
+            path,
+            quantizer: q === 'float' ? 'identity' : q,
+            elements,
+            medianMs,
+            elementsPerSecond: elements / (medianMs / 1000),
+            relativeToIdentity: identityMs / medianMs,
           });
         }
       }
@@ -77,12 +87,14 @@ export const quantSuite: BenchSuite<QuantBenchRow> = {
     const label = (r: QuantBenchRow) => `${r.backend} ${r.path}`;
     const columns = [...new Set(rows.map(label))];
     const quantizers = [...new Set(rows.map((r) => r.quantizer))];
-    const body = quantizers.map((q) => [q, ...columns.map((col) => {
-      const r = rows.find((x) => label(x) === col && x.quantizer === q)!;
-      return `${si(r.elementsPerSecond)}elem/s (${r.relativeToIdentity.toFixed(2)}×)`;
-    })]);
+    const body = quantizers.map((q) => [
+      q,
+      ...columns.map((col) => {
+        const r = rows.find((x) => label(x) === col && x.quantizer === q)!;
+        return `${si(r.elementsPerSecond)}elem/s (${r.relativeToIdentity.toFixed(2)}×)`;
+      }),
+    ]);
     const elements = rows[0]?.elements ?? 0;
-    return `Quantizer forward+backward, ${elements} elements, elements/s (relative to identity)\n` +
-      formatTable(['quantizer', ...columns], body);
+    return `Quantizer forward+backward, ${elements} elements, elements/s (relative to identity)\n` + formatTable(['quantizer', ...columns], body);
   },
 };

@@ -59,12 +59,22 @@ function jupyterData(): { env: NodeJS.ProcessEnv; kernels: string[] } {
     const bin = path.join(path.dirname(require.resolve('tslab/package.json')), 'bin', 'tslab');
     const dir = path.join(data, 'share', 'jupyter', 'kernels', 'tslab');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify({ argv: [process.execPath, bin, 'kernel', '--config-path', '{connection_file}'], display_name: 'tslab', language: 'typescript' }));
+    fs.writeFileSync(
+      path.join(dir, 'kernel.json'),
+      JSON.stringify({
+        argv: [process.execPath, bin, 'kernel', '--config-path', '{connection_file}'],
+        display_name: 'tslab',
+        language: 'typescript',
+      }),
+    );
     kernels.push('tslab');
   } catch {
     // tslab is a dependency; without it only the mixprec rows are measured
   }
-  return { env: { ...process.env, JUPYTER_PATH: path.join(data, 'share', 'jupyter'), MIXPREC_BACKEND: process.env.MIXPREC_BACKEND ?? 'wasm' }, kernels };
+  return {
+    env: { ...process.env, JUPYTER_PATH: path.join(data, 'share', 'jupyter'), MIXPREC_BACKEND: process.env.MIXPREC_BACKEND ?? 'wasm' },
+    kernels,
+  };
 }
 
 function hasNbconvert(): boolean {
@@ -79,7 +89,10 @@ export const runnerSuite: BenchSuite<RunnerBenchRow> = {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-bench-runner-'));
     const nbconvert = hasNbconvert();
     const repeats = ctx.quick ? 1 : 3;
-    const combos = kernels.flatMap((k) => [{ runner: 'mixprec run' as const, kernel: k }, ...(nbconvert ? [{ runner: 'jupyter nbconvert' as const, kernel: k }] : [])]);
+    const combos = kernels.flatMap((k) => [
+      { runner: 'mixprec run' as const, kernel: k },
+      ...(nbconvert ? [{ runner: 'jupyter nbconvert' as const, kernel: k }] : []),
+    ]);
     const progress = useProgress(ctx, 'runner', combos.length * repeats);
     const times = new Map<string, number[]>(combos.map((c) => [`${c.runner}/${c.kernel}`, []]));
     let done = 0;
@@ -88,9 +101,10 @@ export const runnerSuite: BenchSuite<RunnerBenchRow> = {
       for (const c of combos) {
         progress.update(done++, `${c.runner} · ${c.kernel}`);
         // tslab has nothing preloaded: its first cell imports the same packages (by absolute path, any folder works).
-        const imports = c.kernel === 'tslab'
-          ? `import * as tf from ${JSON.stringify(path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs'))};\nimport * as mixprec from ${JSON.stringify(path.join(PACKAGE_ROOT, 'dist', 'index'))};\n`
-          : '';
+        const imports =
+          c.kernel === 'tslab'
+            ? `import * as tf from ${JSON.stringify(path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs'))};\nimport * as mixprec from ${JSON.stringify(path.join(PACKAGE_ROOT, 'dist', 'index'))};\n`
+            : '';
         const input = path.join(work, `${c.kernel}.ipynb`);
         fs.writeFileSync(input, serializeNotebook(notebook(c.kernel, benchNotebookCells(imports))));
         const output = path.join(work, `${c.kernel}.${c.runner === 'mixprec run' ? 'mixprec' : 'nbconvert'}.ipynb`);
@@ -105,7 +119,11 @@ export const runnerSuite: BenchSuite<RunnerBenchRow> = {
             process.env = saved;
           }
         } else {
-          const r2 = spawnSync('jupyter', ['nbconvert', '--to', 'notebook', '--execute', input, '--output', path.basename(output)], { cwd: work, env, encoding: 'utf8' });
+          const r2 = spawnSync('jupyter', ['nbconvert', '--to', 'notebook', '--execute', input, '--output', path.basename(output)], {
+            cwd: work,
+            env,
+            encoding: 'utf8',
+          });
           if (r2.status !== 0) throw new Error(`runner bench: nbconvert failed: ${r2.stderr.trim().split('\n').slice(-3).join(' ')}`);
         }
         times.get(`${c.runner}/${c.kernel}`)!.push(performance.now() - t0);
@@ -124,9 +142,18 @@ export const runnerSuite: BenchSuite<RunnerBenchRow> = {
     return rows;
   },
   table(rows) {
-    return 'An 8-cell TypeScript notebook end to end (kernel start, cells, output written); median of the runs\n' + formatTable(
-      ['runner', 'kernel', 'wall', 'runs', 'vs nbconvert, same kernel'],
-      rows.map((r) => [r.runner, r.kernel, `${(r.wallMs / 1000).toFixed(2)} s`, r.runsMs.map((m) => (m / 1000).toFixed(2)).join(', '), r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`]),
+    return (
+      'An 8-cell TypeScript notebook end to end (kernel start, cells, output written); median of the runs\n' +
+      formatTable(
+        ['runner', 'kernel', 'wall', 'runs', 'vs nbconvert, same kernel'],
+        rows.map((r) => [
+          r.runner,
+          r.kernel,
+          `${(r.wallMs / 1000).toFixed(2)} s`,
+          r.runsMs.map((m) => (m / 1000).toFixed(2)).join(', '),
+          r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`,
+        ]),
+      )
     );
   },
 };

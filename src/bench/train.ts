@@ -23,7 +23,10 @@ const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
 export interface TrainBenchRow {
   /** tfjs backend, or `pytorch-cpu` / `pytorch-cuda` for the reference. */
   backend: string;
-  /** `mixprec`: this version's kernels; `before`: the backend's own kernels and composed quantizer ops (useFastKernels(false)); `reference`: PyTorch. */
+  /**
+   * `mixprec`: this version's kernels; `before`: the backend's own kernels and composed quantizer ops
+   * (useFastKernels(false)); `reference`: PyTorch.
+   */
   path: 'mixprec' | 'before' | 'reference';
   model: string;
   quantization: (typeof QUANTIZATIONS)[number];
@@ -44,12 +47,28 @@ function torchDevices(): ('cpu' | 'cuda')[] {
 }
 
 function torchRows(device: 'cpu' | 'cuda', batches: number[], budgetS: number): TrainBenchRow[] {
-  const r = spawnSync(PYTHON, [TORCH_REFERENCE, '--device', device, '--budget-s', String(budgetS), '--quant', 'float', 'U3', '--batch', ...batches.map(String)], { encoding: 'utf8', timeout: 1_800_000 });
+  const r = spawnSync(
+    PYTHON,
+    [TORCH_REFERENCE, '--device', device, '--budget-s', String(budgetS), '--quant', 'float', 'U3', '--batch', ...batches.map(String)],
+    { encoding: 'utf8', timeout: 1_800_000 },
+  );
   if (r.status !== 0) throw new Error(`${TORCH_REFERENCE} (${device}) failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  return r.stdout.trim().split('\n').filter(Boolean).map((line) => {
-    const o = JSON.parse(line) as { quantization: 'float' | 'U3'; batch: number; medianMs: number; imagesPerSecond: number; threads: number };
-    return { backend: `pytorch-${device}`, path: 'reference' as const, model: 'resnet20', quantization: o.quantization, batch: o.batch, medianMs: o.medianMs, imagesPerSecond: o.imagesPerSecond };
-  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const o = JSON.parse(line) as { quantization: 'float' | 'U3'; batch: number; medianMs: number; imagesPerSecond: number; threads: number };
+      return {
+        backend: `pytorch-${device}`,
+        path: 'reference' as const,
+        model: 'resnet20',
+        quantization: o.quantization,
+        batch: o.batch,
+        medianMs: o.medianMs,
+        imagesPerSecond: o.imagesPerSecond,
+      };
+    });
 }
 
 /**
@@ -60,35 +79,71 @@ const BEFORE_ENV = 'MIXPREC_BENCH_TRAIN_PATH';
 
 function beforeRows(batches: number[], quick: boolean): TrainBenchRow[] {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-bench-')), 'before.json');
-  const args = [path.join(PACKAGE_ROOT, 'bin', 'mixprec.js'), 'bench', '--suite', 'train', '--backend', 'wasm', '--batch', batches.join(','), '--out', out, ...(quick ? ['--quick'] : [])];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, [BEFORE_ENV]: 'before', MIXPREC_WASM_THREADS: '1' }, timeout: 3_600_000 });
+  const args = [
+    path.join(PACKAGE_ROOT, 'bin', 'mixprec.js'),
+    'bench',
+    '--suite',
+    'train',
+    '--backend',
+    'wasm',
+    '--batch',
+    batches.join(','),
+    '--out',
+    out,
+    ...(quick ? ['--quick'] : []),
+  ];
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, [BEFORE_ENV]: 'before', MIXPREC_WASM_THREADS: '1' },
+    timeout: 3_600_000,
+  });
   if (r.status !== 0) throw new Error(`the old-path benchmark (child process) failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { train: TrainBenchRow[] } };
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return record.suites.train;
 }
 
-async function measureStep(name: string, which: TrainBenchRow['path'], quantization: TrainBenchRow['quantization'], batch: number, quick: boolean): Promise<TrainBenchRow> {
+async function measureStep(
+  name: string,
+  which: TrainBenchRow['path'],
+  quantization: TrainBenchRow['quantization'],
+  batch: number,
+  quick: boolean,
+): Promise<TrainBenchRow> {
   const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
   const model = createModel('resnet20', {
-    inputShape: [32, 32, 3], numClasses: 10, quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
+    inputShape: [32, 32, 3],
+    numClasses: 10,
+    quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
   });
   const solver = createSolver('momentum', 0.01);
   const stepper = createTrainingStep(model, config, solver);
   const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
-  const timing = await timeIt(async () => {
-    await stepper.step(x, y);
-  }, { warmup: 1, minIterations: quick ? 1 : 2, maxIterations: 20, budgetMs: quick ? 0 : 20_000 });
+  const timing = await timeIt(
+    async () => {
+      await stepper.step(x, y);
+    },
+    { warmup: 1, minIterations: quick ? 1 : 2, maxIterations: 20, budgetMs: quick ? 0 : 20_000 },
+  );
   tf.dispose([x, y]);
   solver.dispose();
   model.dispose();
-  return { backend: name, path: which, model: 'resnet20', quantization, batch, medianMs: timing.medianMs, imagesPerSecond: batch / (timing.medianMs / 1000) };
+  return {
+    backend: name,
+    path: which,
+    model: 'resnet20',
+    quantization,
+    batch,
+    medianMs: timing.medianMs,
+    imagesPerSecond: batch / (timing.medianMs / 1000),
+  };
 }
 
 export const trainSuite: BenchSuite<TrainBenchRow> = {
   name: 'train',
-  description: 'ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128; the path before mixprec\'s kernels (wasm, one thread, child process) and PyTorch (when installed) in the same run',
+  description:
+    "ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128; the path before mixprec's kernels (wasm, one thread, child process) and PyTorch (when installed) in the same run",
   async run(ctx) {
     const batches = ctx.options.batches ?? (ctx.quick ? [4] : [32, 128]);
     const rows: TrainBenchRow[] = [];
@@ -130,19 +185,34 @@ export const trainSuite: BenchSuite<TrainBenchRow> = {
   table(rows) {
     const label = (r: TrainBenchRow) => `${r.backend}${r.path === 'before' ? ' (before)' : ''} b${r.batch}`;
     const columns = [...new Set(rows.map(label))];
-    const body = QUANTIZATIONS.filter((q) => rows.some((r) => r.quantization === q)).map((q) => [q, ...columns.map((col) => {
-      const r = rows.find((x) => label(x) === col && x.quantization === q);
-      return r ? `${r.imagesPerSecond.toFixed(1)} img/s` : '–';
-    })]);
-    const ratios = rows.filter((r) => r.path === 'mixprec').flatMap((r) => {
-      const before = rows.find((b) => b.path === 'before' && b.backend === r.backend && b.batch === r.batch && b.quantization === r.quantization);
-      const torch = rows.find((b) => b.path === 'reference' && b.backend === 'pytorch-cpu' && b.batch === r.batch && b.quantization === (r.quantization === 'P3' ? 'U3' : r.quantization));
-      const parts = [
-        before ? `${(r.imagesPerSecond / before.imagesPerSecond).toFixed(2)}× the path before` : '',
-        torch && r.quantization !== 'P3' ? `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}× PyTorch cpu` : '',
-      ].filter(Boolean);
-      return parts.length ? [`${r.backend} ${r.quantization} b${r.batch}: ${parts.join(', ')}`] : [];
-    });
-    return 'ResNet-20 training step (CIFAR shape), images/s\n' + formatTable(['quantization', ...columns], body) + (ratios.length ? `\n${ratios.join('\n')}` : '');
+    const body = QUANTIZATIONS.filter((q) => rows.some((r) => r.quantization === q)).map((q) => [
+      q,
+      ...columns.map((col) => {
+        const r = rows.find((x) => label(x) === col && x.quantization === q);
+        return r ? `${r.imagesPerSecond.toFixed(1)} img/s` : '–';
+      }),
+    ]);
+    const ratios = rows
+      .filter((r) => r.path === 'mixprec')
+      .flatMap((r) => {
+        const before = rows.find((b) => b.path === 'before' && b.backend === r.backend && b.batch === r.batch && b.quantization === r.quantization);
+        const torch = rows.find(
+          (b) =>
+            b.path === 'reference' &&
+            b.backend === 'pytorch-cpu' &&
+            b.batch === r.batch &&
+            b.quantization === (r.quantization === 'P3' ? 'U3' : r.quantization),
+        );
+        const parts = [
+          before ? `${(r.imagesPerSecond / before.imagesPerSecond).toFixed(2)}× the path before` : '',
+          torch && r.quantization !== 'P3' ? `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}× PyTorch cpu` : '',
+        ].filter(Boolean);
+        return parts.length ? [`${r.backend} ${r.quantization} b${r.batch}: ${parts.join(', ')}`] : [];
+      });
+    return (
+      'ResNet-20 training step (CIFAR shape), images/s\n' +
+      formatTable(['quantization', ...columns], body) +
+      (ratios.length ? `\n${ratios.join('\n')}` : '')
+    );
   },
 };

@@ -124,13 +124,15 @@ async function openOnHandle(file: string, handle: CountingHandle): Promise<Image
   const size = stats.size;
   const head = await readExactly(handle, 0, MAGIC.length);
   // A file that starts like the magic but stops early is a cut-off Arrow file, not some other kind of file.
-  if (head.length === 0 || !head.equals(MAGIC.subarray(0, head.length))) throw new DatasetError(file, 'not an Arrow IPC file (no ARROW1 magic at the start)');
+  if (head.length === 0 || !head.equals(MAGIC.subarray(0, head.length)))
+    throw new DatasetError(file, 'not an Arrow IPC file (no ARROW1 magic at the start)');
   if (size < HEAD_BYTES + TAIL_BYTES) throw new DatasetError(file, `truncated: ${size} bytes, too short for an Arrow IPC file`);
   const tail = await readExactly(handle, size - TAIL_BYTES, TAIL_BYTES);
   if (!tail.subarray(4).equals(MAGIC)) throw new DatasetError(file, `truncated or incomplete: no ARROW1 magic at the end (${size} bytes)`);
   const footerLength = tail.readInt32LE(0);
   const footerStart = size - TAIL_BYTES - footerLength;
-  if (footerLength <= 0 || footerStart < HEAD_BYTES) throw new DatasetError(file, `corrupt footer: length ${footerLength} does not fit in ${size} bytes`);
+  if (footerLength <= 0 || footerStart < HEAD_BYTES)
+    throw new DatasetError(file, `corrupt footer: length ${footerLength} does not fit in ${size} bytes`);
 
   let reader: AsyncRecordBatchFileReader;
   try {
@@ -151,12 +153,16 @@ async function openOnHandle(file: string, handle: CountingHandle): Promise<Image
     const block = footer.getRecordBatch(index)!;
     const end = block.offset + block.metaDataLength + block.bodyLength;
     if (block.offset < HEAD_BYTES || block.metaDataLength < 8 || end > footerStart) {
-      throw new DatasetError(file, `truncated or corrupt: record batch ${index} (bytes ${block.offset}–${end}) lies outside the data (${HEAD_BYTES}–${footerStart})`);
+      throw new DatasetError(
+        file,
+        `truncated or corrupt: record batch ${index} (bytes ${block.offset}–${end}) lies outside the data (${HEAD_BYTES}–${footerStart})`,
+      );
     }
     const prefix = await readExactly(handle, block.offset, block.metaDataLength);
     const continuation = prefix.readInt32LE(0);
     const length = prefix.readInt32LE(4);
-    if (continuation !== -1 || length <= 0 || length > block.metaDataLength - 8) throw new DatasetError(file, `corrupt header of record batch ${index}`);
+    if (continuation !== -1 || length <= 0 || length > block.metaDataLength - 8)
+      throw new DatasetError(file, `corrupt header of record batch ${index}`);
     let rows: number;
     try {
       const message = Message.decode(prefix.subarray(8, 8 + length));
@@ -173,7 +179,17 @@ async function openOnHandle(file: string, handle: CountingHandle): Promise<Image
     firstRows.push(numRows);
     numRows += rows;
   }
-  const info: DatasetInfo = { file, shape, classes, source, split, numRows, numClasses: classes.length, imageBytes: imageBytes(shape), recordBatchRows };
+  const info: DatasetInfo = {
+    file,
+    shape,
+    classes,
+    source,
+    split,
+    numRows,
+    numClasses: classes.length,
+    imageBytes: imageBytes(shape),
+    recordBatchRows,
+  };
   return new ArrowImageDataset(info, reader, handle, firstRows);
 }
 
@@ -182,7 +198,10 @@ function readSplit(file: string, reader: AsyncRecordBatchFileReader, id: number)
   if (dictionary === undefined) throw new DatasetError(file, `"split" column has no dictionary (an empty file?)`);
   const values = dictionary.toArray() as unknown[];
   if (values.length !== 1 || !(SPLITS as readonly unknown[]).includes(values[0])) {
-    throw new DatasetError(file, `"split" dictionary is ${JSON.stringify(values)}, expected exactly one of ${SPLITS.map((s) => `"${s}"`).join(', ')} (one split per file)`);
+    throw new DatasetError(
+      file,
+      `"split" dictionary is ${JSON.stringify(values)}, expected exactly one of ${SPLITS.map((s) => `"${s}"`).join(', ')} (one split per file)`,
+    );
   }
   return values[0] as Split;
 }
@@ -243,7 +262,10 @@ class ArrowImageDataset implements ImageDataset {
     if (images.byteLength !== rows * width) {
       throw new DatasetError(file, `${where} holds ${images.byteLength} image bytes, expected ${rows}·${width} = ${rows * width} (truncated?)`);
     }
-    const labelValues = (label.values as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }).subarray(label.offset, label.offset + rows);
+    const labelValues = (label.values as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }).subarray(
+      label.offset,
+      label.offset + rows,
+    );
     if (labelValues.length !== rows) throw new DatasetError(file, `${where} holds ${labelValues.length} labels, expected ${rows}`);
     const labels = Int32Array.from(labelValues);
     for (let i = 0; i < rows; i++) {

@@ -6,8 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  AsyncByteQueue, Int32, RecordBatch, RecordBatchFileWriter, Struct, Utf8, makeData, vectorFromArray, type Dictionary,
-  type FixedSizeBinary, type Schema, type Vector,
+  AsyncByteQueue,
+  Int32,
+  RecordBatch,
+  RecordBatchFileWriter,
+  Struct,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  type Dictionary,
+  type FixedSizeBinary,
+  type Schema,
+  type Vector,
 } from 'apache-arrow';
 import { asDatasetError, DatasetError } from './errors';
 import { datasetSchema, DEFAULT_BATCH_ROWS, imageBytes, validateMetadata, type DatasetMetadata } from './schema';
@@ -42,7 +52,9 @@ class FileDescriptorSink extends AsyncByteQueue {
     super();
   }
   override write(value: Parameters<AsyncByteQueue['write']>[0]): void {
-    const bytes = ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value as ArrayBufferLike);
+    const bytes = ArrayBuffer.isView(value)
+      ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+      : new Uint8Array(value as ArrayBufferLike);
     let done = 0;
     while (done < bytes.byteLength) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done);
   }
@@ -100,7 +112,10 @@ export function createDatasetWriter(file: string, meta: DatasetMetadata, options
       if (state !== 'open') throw new Error(`${file}: writer is ${state}`);
       const count = chunk.labels.length;
       if (chunk.images.byteLength !== count * rowBytes) {
-        throw new DatasetError(file, `a chunk of ${count} examples has ${chunk.images.byteLength} image bytes, expected ${count}·${rowBytes} for shape ${JSON.stringify(meta.shape)}`);
+        throw new DatasetError(
+          file,
+          `a chunk of ${count} examples has ${chunk.images.byteLength} image bytes, expected ${count}·${rowBytes} for shape ${JSON.stringify(meta.shape)}`,
+        );
       }
       for (let i = 0; i < count; i++) {
         const label = chunk.labels[i]!;
@@ -109,7 +124,7 @@ export function createDatasetWriter(file: string, meta: DatasetMetadata, options
         }
       }
       try {
-        for (let i = 0; i < count; ) {
+        for (let i = 0; i < count;) {
           const take = Math.min(count - i, batchRows - pending);
           pendingImages.set(chunk.images.subarray(i * rowBytes, (i + take) * rowBytes), pending * rowBytes);
           for (let k = 0; k < take; k++) pendingLabels[pending + k] = chunk.labels[i + k]!;

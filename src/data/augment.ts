@@ -29,12 +29,17 @@ export function augmentationFor(seed: number, epoch: number, row: number): Augme
  * (see normalize.ts), shifted and mirrored by `aug` when given.
  */
 export function writeImage(
-  out: Float32Array, outOffset: number, src: Uint8Array, srcOffset: number, shape: readonly [number, number, number],
-  table: Float32Array, aug: Augmentation | null,
+  out: Float32Array,
+  outOffset: number,
+  src: Uint8Array,
+  srcOffset: number,
+  shape: readonly [number, number, number],
+  table: Float32Array,
+  aug: Augmentation | null,
 ): void {
   const [H, W, C] = shape;
   if (aug === null) {
-    for (let i = 0, n = H * W * C; i < n; ) {
+    for (let i = 0, n = H * W * C; i < n;) {
       for (let c = 0; c < C; c++, i++) out[outOffset + i] = table[src[srcOffset + i]! * C + c]!;
     }
     return;

@@ -40,7 +40,8 @@ export async function openBatchSource(source: string | ImageDataset, options: Pr
     numClasses: info.numClasses,
     numExamples: info.numRows,
     batches: (epoch, batching) => {
-      if (!Number.isSafeInteger(batching.batchSize) || batching.batchSize < 1) throw new RangeError(`batchSize must be an integer ≥ 1, got ${batching.batchSize}`);
+      if (!Number.isSafeInteger(batching.batchSize) || batching.batchSize < 1)
+        throw new RangeError(`batchSize must be an integer ≥ 1, got ${batching.batchSize}`);
       return iterateEpoch(producer, batching, epoch);
     },
     close: () => producer.close(),

@@ -53,7 +53,10 @@ export class BatchAssembler {
   private readonly plans = new Map<string, EpochPlan>();
   private readonly windows = new Map<string, Promise<LoadedWindow>>();
 
-  constructor(private readonly dataset: ImageDataset, private readonly config: AssemblerConfig) {
+  constructor(
+    private readonly dataset: ImageDataset,
+    private readonly config: AssemblerConfig,
+  ) {
     this.table = normalizationTable(config.normalize, dataset.info.shape[2]);
     this.windowBatches = windowSize(dataset.info, config.memoryBudgetBytes);
   }
@@ -66,13 +69,14 @@ export class BatchAssembler {
     const { numRows, shape, imageBytes } = this.dataset.info;
     const { epoch, index, batchSize, augment } = request;
     const count = batchCount(numRows, batchSize, request.dropLast);
-    if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`batch ${index} does not exist: an epoch has ${count} batches of ${batchSize}`);
+    if (!Number.isInteger(index) || index < 0 || index >= count)
+      throw new RangeError(`batch ${index} does not exist: an epoch has ${count} batches of ${batchSize}`);
     const plan = this.plan(epoch, request.shuffle);
     const first = index * batchSize;
     const size = Math.min(batchSize, numRows - first);
     const x = new Float32Array(size * imageBytes);
     const y = new Int32Array(size);
-    for (let position = first; position < first + size; ) {
+    for (let position = first; position < first + size;) {
       const w = plan.windowAt(position);
       const window = plan.windows[w]!;
       const loaded = await this.window(window.recordBatches);

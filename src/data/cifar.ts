@@ -34,7 +34,10 @@ export function readCifarBatch(file: string): ExampleChunk {
   }
   if (bytes.length === 0) throw new DatasetError(file, 'empty file, expected CIFAR-10 records');
   if (bytes.length % CIFAR10_RECORD_BYTES !== 0) {
-    throw new DatasetError(file, `${bytes.length} bytes is not a whole number of ${CIFAR10_RECORD_BYTES}-byte CIFAR-10 records (1 label + 3072 pixels): truncated or not a CIFAR-10 binary batch`);
+    throw new DatasetError(
+      file,
+      `${bytes.length} bytes is not a whole number of ${CIFAR10_RECORD_BYTES}-byte CIFAR-10 records (1 label + 3072 pixels): truncated or not a CIFAR-10 binary batch`,
+    );
   }
   const count = bytes.length / CIFAR10_RECORD_BYTES;
   const labels = new Uint8Array(count);
@@ -42,7 +45,8 @@ export function readCifarBatch(file: string): ExampleChunk {
   for (let i = 0; i < count; i++) {
     const record = bytes.subarray(i * CIFAR10_RECORD_BYTES, (i + 1) * CIFAR10_RECORD_BYTES);
     const label = record[0]!;
-    if (label >= CIFAR10_CLASSES.length) throw new DatasetError(file, `label ${label} of record ${i} is out of range for ${CIFAR10_CLASSES.length} classes`);
+    if (label >= CIFAR10_CLASSES.length)
+      throw new DatasetError(file, `label ${label} of record ${i} is out of range for ${CIFAR10_CLASSES.length} classes`);
     labels[i] = label;
     chwToHwc(record.subarray(1), images.subarray(i * PIXELS, (i + 1) * PIXELS), PLANE, 3);
   }

@@ -17,7 +17,18 @@ export type ConvertFormat = 'idx' | 'fashion-mnist' | 'cifar10';
 export const CONVERT_FORMATS: readonly ConvertFormat[] = ['idx', 'fashion-mnist', 'cifar10'];
 
 export const MNIST_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-export const FASHION_MNIST_CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 /** Where Debian's `dataset-fashion-mnist` package puts the files. */
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -72,7 +83,7 @@ export async function convertDataset(options: ConvertOptions): Promise<ConvertRe
   const name = options.name ?? { idx: 'mnist', 'fashion-mnist': 'fashion-mnist', cifar10: 'cifar10' }[format];
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new RangeError(`dataset name "${name}" must be letters, digits, '.', '_' or '-'`);
   checkDirCreatable(options.outDir); // before the sources are read
-  const classes = format === 'idx' ? options.classes ?? MNIST_CLASSES : format === 'fashion-mnist' ? FASHION_MNIST_CLASSES : CIFAR10_CLASSES;
+  const classes = format === 'idx' ? (options.classes ?? MNIST_CLASSES) : format === 'fashion-mnist' ? FASHION_MNIST_CLASSES : CIFAR10_CLASSES;
   const sourceFor = (split: Split) => (format === 'cifar10' ? cifarSplit(input, split) : idxSplit(input, split, classes.length));
 
   const writers: DatasetFileWriter[] = [];
@@ -119,12 +130,14 @@ function findFile(dir: string, names: readonly string[], what: string): string {
 
 function idxSplit(dir: string, split: Split, numClasses: number): SplitSource {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const variants = (kind: string, dims: string) => [`${prefix}-${kind}-${dims}-ubyte`, `${prefix}-${kind}.${dims}-ubyte`].flatMap((n) => [n, `${n}.gz`]);
+  const variants = (kind: string, dims: string) =>
+    [`${prefix}-${kind}-${dims}-ubyte`, `${prefix}-${kind}.${dims}-ubyte`].flatMap((n) => [n, `${n}.gz`]);
   const imagesFile = findFile(dir, variants('images', 'idx3'), `${split} images`);
   const labelsFile = findFile(dir, variants('labels', 'idx1'), `${split} labels`);
   const images = readIdxImages(imagesFile);
   const labels = readIdxLabels(labelsFile, numClasses);
-  if (labels.length !== images.count) throw new DatasetError(labelsFile, `holds ${labels.length} labels but ${path.basename(imagesFile)} holds ${images.count} images`);
+  if (labels.length !== images.count)
+    throw new DatasetError(labelsFile, `holds ${labels.length} labels but ${path.basename(imagesFile)} holds ${images.count} images`);
   return {
     shape: [images.rows, images.cols, 1],
     sourceFiles: [imagesFile, labelsFile],

@@ -6,7 +6,11 @@
  * their own.
  */
 export class DatasetError extends Error {
-  constructor(readonly file: string, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problem}`, options);
     this.name = 'DatasetError';
   }
@@ -26,12 +30,20 @@ export function asDatasetError(file: string, err: unknown, doing?: string): Data
 function describeError(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory, expected a file';
-    case 'ENOTDIR': return 'a parent of this path is not a directory';
-    case 'Z_BUF_ERROR': return 'truncated gzip data (unexpected end of file)';
-    case 'Z_DATA_ERROR': return `corrupt gzip data (${(err as Error).message})`;
-    default: return err instanceof Error ? err.message : String(err);
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, expected a file';
+    case 'ENOTDIR':
+      return 'a parent of this path is not a directory';
+    case 'Z_BUF_ERROR':
+      return 'truncated gzip data (unexpected end of file)';
+    case 'Z_DATA_ERROR':
+      return `corrupt gzip data (${(err as Error).message})`;
+    default:
+      return err instanceof Error ? err.message : String(err);
   }
 }

@@ -44,7 +44,8 @@ function parseIdx(file: string, bytes: Buffer, magic: number, dims: number, what
   if (bytes.length < 4) throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than the ${headerBytes}-byte ${what} header`);
   const found = bytes.readUInt32BE(0);
   if (found !== magic) throw new DatasetError(file, `wrong magic number ${hex(found)}, expected ${hex(magic)} (${what})`);
-  if (bytes.length < headerBytes) throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than the ${headerBytes}-byte ${what} header`);
+  if (bytes.length < headerBytes)
+    throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than the ${headerBytes}-byte ${what} header`);
   const sizes = Array.from({ length: dims }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
   const expected = sizes.reduce((a, b) => a * b, 1);
   const actual = bytes.length - headerBytes;

@@ -79,7 +79,11 @@ export interface BatchProducer {
 class InThreadProducer implements BatchProducer {
   readonly ahead = 0;
   private readonly assembler: BatchAssembler;
-  constructor(private readonly dataset: ImageDataset, config: AssemblerConfig, private readonly owned: boolean) {
+  constructor(
+    private readonly dataset: ImageDataset,
+    config: AssemblerConfig,
+    private readonly owned: boolean,
+  ) {
     this.assembler = new BatchAssembler(dataset, config);
   }
   get info(): DatasetInfo {
@@ -99,7 +103,11 @@ class WorkerProducer implements BatchProducer {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(readonly info: DatasetInfo, config: AssemblerConfig, readonly ahead: number) {
+  constructor(
+    readonly info: DatasetInfo,
+    config: AssemblerConfig,
+    readonly ahead: number,
+  ) {
     const workerData: WorkerInit = { file: info.file, config };
     this.worker = startWorker(__filename, 'loader_worker', { workerData });
     this.worker.unref(); // referenced only while batches are awaited (see request)
@@ -187,7 +195,12 @@ export async function createProducer(source: string | ImageDataset, options: Pro
  * The batches `fromBatch`… of one epoch, keeping `producer.ahead` batches requested beyond the one being consumed;
  * batches still on their way when the iteration ends early are cancelled.
  */
-export async function* iterateEpoch(producer: BatchProducer, base: Omit<BatchRequest, 'epoch' | 'index'>, epoch: number, fromBatch = 0): AsyncIterableIterator<Batch> {
+export async function* iterateEpoch(
+  producer: BatchProducer,
+  base: Omit<BatchRequest, 'epoch' | 'index'>,
+  epoch: number,
+  fromBatch = 0,
+): AsyncIterableIterator<Batch> {
   checkInteger('epoch', epoch, 0);
   checkInteger('fromBatch', fromBatch, 0);
   const count = batchCount(producer.info.numRows, base.batchSize, base.dropLast);
@@ -226,7 +239,12 @@ export async function createLoader(source: string | ImageDataset, options: Loade
   const startEpoch = options.epoch ?? 0;
   checkInteger('epoch', startEpoch, 0);
   const producer = await createProducer(source, options);
-  const base = { batchSize: options.batchSize, shuffle: options.shuffle ?? false, augment: options.augment ?? false, dropLast: options.dropLast ?? false };
+  const base = {
+    batchSize: options.batchSize,
+    shuffle: options.shuffle ?? false,
+    augment: options.augment ?? false,
+    dropLast: options.dropLast ?? false,
+  };
   const loader: Loader = {
     info: producer.info,
     numBatches: batchCount(producer.info.numRows, base.batchSize, base.dropLast),

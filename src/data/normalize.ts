@@ -29,9 +29,7 @@ export function normalizationTable(normalize: Normalization, channels: number): 
   for (let v = 0; v < 256; v++) {
     for (let c = 0; c < channels; c++) {
       table[v * channels + c] =
-        normalize === 'pm1' ? f(f(f(v / 255) - 0.5) * 2)
-        : normalize === 'unit' ? f(v / 255)
-        : f((v - normalize.mean[c]!) / normalize.std[c]!);
+        normalize === 'pm1' ? f(f(f(v / 255) - 0.5) * 2) : normalize === 'unit' ? f(v / 255) : f((v - normalize.mean[c]!) / normalize.std[c]!);
     }
   }
   return table;

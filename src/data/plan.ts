@@ -38,7 +38,8 @@ export function planEpoch(info: DatasetInfo, options: { seed: number; epoch: num
   const { seed, epoch, shuffle, windowBatches } = options;
   const count = info.recordBatchRows.length;
   const fileOrder = Array.from({ length: count }, (_, i) => i);
-  const batchOrder = shuffle && Number.isFinite(windowBatches) ? Array.from(permutation(count, mulberry32(hashWords(seed, epoch, STREAMS.batchOrder)))) : fileOrder;
+  const batchOrder =
+    shuffle && Number.isFinite(windowBatches) ? Array.from(permutation(count, mulberry32(hashWords(seed, epoch, STREAMS.batchOrder)))) : fileOrder;
   const groupSize = Number.isFinite(windowBatches) ? windowBatches : Math.max(count, 1);
   const windows: WindowPlan[] = [];
   let start = 0;

@@ -104,7 +104,8 @@ function isLabelType(type: DataType): boolean {
 export function parseSchema(file: string, schema: Schema): Omit<DatasetMetadata, 'split'> & { splitDictionaryId: number } {
   const md = schema.metadata;
   const format = md.get(METADATA_KEYS.format);
-  if (format === undefined) throw new DatasetError(file, `not a mixprec dataset: schema metadata has no ${METADATA_KEYS.format} (expected ${FORMAT_ID})`);
+  if (format === undefined)
+    throw new DatasetError(file, `not a mixprec dataset: schema metadata has no ${METADATA_KEYS.format} (expected ${FORMAT_ID})`);
   if (format !== FORMAT_ID) throw new DatasetError(file, `unsupported format: ${METADATA_KEYS.format} is "${format}", expected "${FORMAT_ID}"`);
   const shape = parseJsonMetadata(file, md, METADATA_KEYS.shape) as ImageShape;
   const classes = parseJsonMetadata(file, md, METADATA_KEYS.classes) as string[];
@@ -118,7 +119,8 @@ export function parseSchema(file: string, schema: Schema): Omit<DatasetMetadata,
     return found;
   };
   const image = field(COLUMNS.image);
-  if (image.type.typeId !== Type.FixedSizeBinary) throw new DatasetError(file, `"image" column is ${String(image.type)}, expected FixedSizeBinary[${imageBytes(shape)}]`);
+  if (image.type.typeId !== Type.FixedSizeBinary)
+    throw new DatasetError(file, `"image" column is ${String(image.type)}, expected FixedSizeBinary[${imageBytes(shape)}]`);
   const width = (image.type as FixedSizeBinary).byteWidth;
   if (width !== imageBytes(shape)) {
     throw new DatasetError(file, `images are ${width} bytes but shape ${JSON.stringify(shape)} needs ${shape.join('·')} = ${imageBytes(shape)}`);

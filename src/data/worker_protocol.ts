@@ -14,8 +14,7 @@ export type ToWorker =
   | { type: 'cancel'; id: number };
 
 export type FromWorker =
-  | { type: 'batch'; id: number; x: Float32Array; y: Int32Array; size: number }
-  | { type: 'error'; id: number; error: SerializedError };
+  { type: 'batch'; id: number; x: Float32Array; y: Int32Array; size: number } | { type: 'error'; id: number; error: SerializedError };
 
 export interface SerializedError {
   name: string;

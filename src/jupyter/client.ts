@@ -200,10 +200,18 @@ export class KernelClient {
 
   /** Runs code; resolves when its execute_reply and final idle status have both arrived. */
   execute(code: string, o: ExecuteOptions = {}): { msgId: string; done: Promise<ExecuteResult> } {
-    const msg = newMessage('execute_request', {
-      code, silent: o.silent ?? false, store_history: o.storeHistory ?? true, user_expressions: {},
-      allow_stdin: o.onInput !== undefined, stop_on_error: o.stopOnError ?? true,
-    }, { session: this.session, identities: [] });
+    const msg = newMessage(
+      'execute_request',
+      {
+        code,
+        silent: o.silent ?? false,
+        store_history: o.storeHistory ?? true,
+        user_expressions: {},
+        allow_stdin: o.onInput !== undefined,
+        stop_on_error: o.stopOnError ?? true,
+      },
+      { session: this.session, identities: [] },
+    );
     const id = msg.header.msg_id;
     if (o.onInput) this.inputHandlers.set(id, o.onInput);
     const done = new Promise<ExecuteResult>((resolve) => {

@@ -77,8 +77,16 @@ export async function createConnectionFile(file: string, kernelName = ''): Promi
   const ip = '127.0.0.1';
   const [shell, iopub, stdin, control, hb] = [await freePort(ip), await freePort(ip), await freePort(ip), await freePort(ip), await freePort(ip)];
   const info: ConnectionInfo = {
-    transport: 'tcp', ip, shell_port: shell!, iopub_port: iopub!, stdin_port: stdin!, control_port: control!, hb_port: hb!,
-    key: randomUUID() + randomBytes(8).toString('hex'), signature_scheme: 'hmac-sha256', kernel_name: kernelName,
+    transport: 'tcp',
+    ip,
+    shell_port: shell!,
+    iopub_port: iopub!,
+    stdin_port: stdin!,
+    control_port: control!,
+    hb_port: hb!,
+    key: randomUUID() + randomBytes(8).toString('hex'),
+    signature_scheme: 'hmac-sha256',
+    kernel_name: kernelName,
   };
   writeFileAtomic(file, JSON.stringify(info, null, 2));
   return info;

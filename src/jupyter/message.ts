@@ -89,7 +89,8 @@ export class SignatureHistory {
 export function decodeMessage<C = Record<string, unknown>>(frames: readonly Buffer[], key: string, history?: SignatureHistory): JupyterMessage<C> {
   const at = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
   if (at < 0) throw new MessageError('no <IDS|MSG> delimiter');
-  if (frames.length < at + 6) throw new MessageError(`expected signature and four JSON frames after the delimiter, got ${frames.length - at - 1} frames`);
+  if (frames.length < at + 6)
+    throw new MessageError(`expected signature and four JSON frames after the delimiter, got ${frames.length - at - 1} frames`);
   const signature = frames[at + 1]!.toString();
   const parts = frames.slice(at + 2, at + 6);
   if (key !== '') {

@@ -19,7 +19,10 @@ export async function bindChannel(socket: zmq.Socket, info: ConnectionInfo, chan
 export class MessageSender {
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly socket: zmq.Writable, private readonly key: string) {}
+  constructor(
+    private readonly socket: zmq.Writable,
+    private readonly key: string,
+  ) {}
 
   /** Queues a message; resolves when it has been handed to ZeroMQ. */
   send(msg: JupyterMessage<unknown>): Promise<void> {

@@ -17,6 +17,10 @@ export type CompilerRequest =
   | { id: number; op: 'isComplete'; src: string };
 
 export type CompilerResponse =
-  | { id: number; ok: true; result: ConvertResult | QuickInfo | { start: number; end: number; candidates: string[] } | { completed: boolean; indent?: string } | null }
+  | {
+      id: number;
+      ok: true;
+      result: ConvertResult | QuickInfo | { start: number; end: number; candidates: string[] } | { completed: boolean; indent?: string } | null;
+    }
   | { id: number; ok: false; error: string }
   | { id: 0; ready: true; warmUpMs: number };

@@ -10,13 +10,20 @@ import type { ConnectionInfo } from '../jupyter/connection';
 import { decodeMessage, MessageError, newMessage, SignatureHistory } from '../jupyter/message';
 import { bindChannel, MessageSender } from '../jupyter/socket';
 
-export type ToControlWorker = { type: 'send'; frames: Buffer[] } | { type: 'close' };
-export type FromControlWorker = { type: 'control'; frames: Buffer[] } | { type: 'interrupt' } | { type: 'ready' } | { type: 'log'; text: string }
+/** `busy`/`idle`: the execute request the main thread runs now (so that an interrupt names the cell it stops). */
+export type ToControlWorker = { type: 'send'; frames: Buffer[] } | { type: 'close' } | { type: 'busy'; cell: string } | { type: 'idle' };
+export type FromControlWorker =
+  | { type: 'control'; frames: Buffer[] }
+  /** Stop `cell` (the msg_id of the execute request running when the interrupt came; null: whatever runs). */
+  | { type: 'interrupt'; cell: string | null }
+  | { type: 'ready' }
+  | { type: 'log'; text: string }
   /** The channels could not be opened (a port taken meanwhile): the kernel cannot start. */
   | { type: 'failed'; text: string };
 
 const { info, session } = workerData as { info: ConnectionInfo; session: string };
 const post = (m: FromControlWorker) => parentPort!.postMessage(m);
+let busy: string | null = null;
 
 async function heartbeat(socket: zmq.Reply): Promise<void> {
   for await (const frames of socket) await socket.send(frames);
@@ -34,7 +41,8 @@ async function control(socket: zmq.Router, sender: MessageSender): Promise<void>
     }
     if (msg.header.msg_type === 'interrupt_request') {
       await sender.send(newMessage('interrupt_reply', { status: 'ok' }, { session, parent: msg }));
-      post({ type: 'interrupt' });
+      // A cell that ended meanwhile is not the target: the main thread ignores an interrupt for another cell.
+      post({ type: 'interrupt', cell: busy });
       process.kill(process.pid, 'SIGINT');
       continue;
     }
@@ -61,6 +69,8 @@ async function main(): Promise<void> {
   const sender = new MessageSender(router, info.key);
   parentPort!.on('message', (m: ToControlWorker) => {
     if (m.type === 'send') void sender.sendFrames(m.frames.map((f) => Buffer.from(f)));
+    else if (m.type === 'busy') busy = m.cell;
+    else if (m.type === 'idle') busy = null;
     else {
       hb.close();
       router.close();

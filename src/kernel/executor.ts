@@ -108,12 +108,18 @@ export class CellExecutor {
   private readonly baseRequire: NodeJS.Require;
   private rejectInterrupt: ((e: Error) => void) | undefined;
 
-  constructor(readonly rootDir: string, private readonly globals: readonly Global[]) {
+  constructor(
+    readonly rootDir: string,
+    private readonly globals: readonly Global[],
+  ) {
     this.compiler = new CompilerClient({ rootDir, compilerOptions: compilerOptions(rootDir), warmUpDeclarations: this.prelude() });
     this.locals = this.createLocals();
     this.baseRequire = Module.createRequire(path.join(rootDir, '__cell__.js'));
     for (const g of globals) this.locals[g.name] = g.value;
-    vm.runInThisContext('(x) => { globalThis.__mixprec_cell__ = x; }')({ exports: this.locals, require: this.wrappedRequire(this.baseRequire, rootDir) });
+    vm.runInThisContext('(x) => { globalThis.__mixprec_cell__ = x; }')({
+      exports: this.locals,
+      require: this.wrappedRequire(this.baseRequire, rootDir),
+    });
   }
 
   /** Resolves with the compiler's warm-up time (ms) once it can type-check cells. */
@@ -124,7 +130,12 @@ export class CellExecutor {
   /** Declarations of the preloaded globals a cell has not redeclared. */
   private prelude(): string {
     const redeclared = (name: string) => new RegExp(`\\b(const|let|var|function|class|enum|namespace)\\s+${name}\\b`).test(this.prevDecl);
-    return this.globals.filter((g) => !redeclared(g.name)).map((g) => g.declaration).join('\n') + '\n';
+    return (
+      this.globals
+        .filter((g) => !redeclared(g.name))
+        .map((g) => g.declaration)
+        .join('\n') + '\n'
+    );
   }
 
   private createLocals(): Record<string, unknown> {
@@ -141,6 +152,8 @@ export class CellExecutor {
 
   /** `require` for cells: mixprec itself, local .ts files compiled by the converter, pre-imported ESM packages. */
   private wrappedRequire(req: NodeJS.Require, dirname: string): NodeJS.Require {
+    // The nested module loaders below are plain functions called by Node's loader, with their own `this`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const fromSideOutputs = (id: string): unknown => {
       let file = path.resolve(dirname, id);
@@ -186,7 +199,8 @@ export class CellExecutor {
   private async preloadEsm(js: string): Promise<void> {
     const isEsmError = (err: unknown) => ESM_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
     for (const [, id] of js.matchAll(/\brequire\("([^"]+)"\)/g)) {
-      if (id === undefined || id === 'mixprec' || id === 'mixprec/tools' || id.startsWith('.') || id.startsWith('node:') || this.esmCache.has(id)) continue;
+      if (id === undefined || id === 'mixprec' || id === 'mixprec/tools' || id.startsWith('.') || id.startsWith('node:') || this.esmCache.has(id))
+        continue;
       try {
         this.baseRequire(id);
         continue;
@@ -228,7 +242,8 @@ export class CellExecutor {
     this.rejectInterrupt?.(new InterruptedError());
   }
 
-  async execute(code: string): Promise<ExecutionResult> {
+  /** Compiles and runs a cell; `signal` aborted before it runs (an interrupt while it compiled) stops it there. */
+  async execute(code: string, signal?: AbortSignal): Promise<ExecutionResult> {
     const converted = await this.compiler.call<ConvertResult>({ op: 'convert', prevDecl: this.prelude() + this.prevDecl, src: code });
     for (const side of converted.sideOutputs ?? []) {
       this.sideModules.delete(side.path);
@@ -240,6 +255,8 @@ export class CellExecutor {
       return { hasValue: false };
     }
     await this.preloadEsm(converted.output);
+    // Interrupted while compiling: a synchronous loop started now could not be stopped any more (the SIGINT is spent).
+    if (signal?.aborted) throw new InterruptedError();
     const wrapped = `${converted.hasToplevelAwait ? '(async function(exports, require) { ' : '(function(exports, require) { '}${converted.output}\n})(__mixprec_cell__.exports, __mixprec_cell__.require)`;
     const interrupted = new Promise<never>((_, reject) => {
       this.rejectInterrupt = reject;
@@ -310,9 +327,10 @@ function dependencyTypePaths(): Record<string, string[]> {
     try {
       const meta = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { types?: string; typings?: string; exports?: unknown };
       const root = (meta.exports as Record<string, unknown> | undefined)?.['.'];
-      const fromExports = typeof root === 'object' && root !== null
-        ? ((root as Record<string, unknown>).types ?? ((root as Record<string, Record<string, unknown>>).import)?.types)
-        : undefined;
+      const fromExports =
+        typeof root === 'object' && root !== null
+          ? ((root as Record<string, unknown>).types ?? (root as Record<string, Record<string, unknown>>).import?.types)
+          : undefined;
       const types = meta.types ?? meta.typings ?? (typeof fromExports === 'string' ? fromExports : undefined);
       if (types) out[name] = [path.join(dir, types)];
     } catch {

@@ -127,8 +127,14 @@ export class Kernel {
   /** Set while the process ends: nothing is sent any more. */
   private socketsClosed = false;
 
-  constructor(private readonly info: ConnectionInfo, private readonly options: KernelOptions = {}) {
-    this.streams = new StreamBuffer(() => this.lastParent, (name, text, parent) => this.publish('stream', { name, text }, parent));
+  constructor(
+    private readonly info: ConnectionInfo,
+    private readonly options: KernelOptions = {},
+  ) {
+    this.streams = new StreamBuffer(
+      () => this.lastParent,
+      (name, text, parent) => this.publish('stream', { name, text }, parent),
+    );
   }
 
   private log(text: string): void {
@@ -142,7 +148,7 @@ export class Kernel {
       this.control.on('message', (m: FromControlWorker) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'failed') reject(new Error(m.text));
-        else if (m.type === 'interrupt') this.interrupt();
+        else if (m.type === 'interrupt' && (m.cell === null || m.cell === this.current?.parent.header.msg_id)) this.interrupt();
         else if (m.type === 'log') this.log(m.text);
         else if (m.type === 'control') this.onControl(m.frames.map((f) => Buffer.from(f)));
       });
@@ -159,7 +165,9 @@ export class Kernel {
       this.iopub = new zmq.Publisher();
       // allSettled: no socket may be closed (on failure) while another one's bind is still in flight (zeromq aborts).
       const bound = await Promise.allSettled([
-        bindChannel(this.shell, this.info, 'shell'), bindChannel(this.stdin, this.info, 'stdin'), bindChannel(this.iopub, this.info, 'iopub'),
+        bindChannel(this.shell, this.info, 'shell'),
+        bindChannel(this.stdin, this.info, 'stdin'),
+        bindChannel(this.iopub, this.info, 'iopub'),
       ]);
       for (const b of bound) if (b.status === 'rejected') throw b.reason;
       this.shellSender = new MessageSender(this.shell, this.info.key);
@@ -176,7 +184,10 @@ export class Kernel {
           const cell = this.current;
           if (!cell) return;
           cell.pending.add(work);
-          work.then(() => cell.pending.delete(work), () => cell.pending.delete(work));
+          work.then(
+            () => cell.pending.delete(work),
+            () => cell.pending.delete(work),
+          );
         },
       });
       this.backend = initBackend(this.options.backend);
@@ -224,12 +235,13 @@ export class Kernel {
 
   /** Cell output: console, process.stdout and process.stderr go to IOPub streams. */
   private captureOutput(): void {
-    const stream = (name: 'stdout' | 'stderr') => new Writable({
-      write: (chunk: Buffer | string, _enc, done) => {
-        this.streams.write(name, chunk.toString());
-        done();
-      },
-    });
+    const stream = (name: 'stdout' | 'stderr') =>
+      new Writable({
+        write: (chunk: Buffer | string, _enc, done) => {
+          this.streams.write(name, chunk.toString());
+          done();
+        },
+      });
     const out = stream('stdout');
     const err = stream('stderr');
     globalThis.console = new Console({ stdout: out, stderr: err });
@@ -372,7 +384,12 @@ export class Kernel {
           break;
         default:
           if (type.endsWith('_request')) {
-            await this.reply(channel, msg, type.replace(/_request$/, '_reply'), { status: 'error', ename: 'NotImplemented', evalue: `${type} is not supported`, traceback: [] });
+            await this.reply(channel, msg, type.replace(/_request$/, '_reply'), {
+              status: 'error',
+              ename: 'NotImplemented',
+              evalue: `${type} is not supported`,
+              traceback: [],
+            });
           }
       }
     } finally {
@@ -387,7 +404,10 @@ export class Kernel {
     const pending = Symbol('pending');
     let timer: NodeJS.Timeout | undefined;
     try {
-      const report = await Promise.race([this.backend!, new Promise<typeof pending>((r) => (timer = setTimeout(() => r(pending), KERNEL_INFO_BACKEND_WAIT_MS)))]);
+      const report = await Promise.race([
+        this.backend!,
+        new Promise<typeof pending>((r) => (timer = setTimeout(() => r(pending), KERNEL_INFO_BACKEND_WAIT_MS))),
+      ]);
       banner += report === pending ? ' · backend still starting' : ` · backend ${formatBackendReport(report)}`;
     } catch (err) {
       banner += ` · no backend: ${(err as Error).message}`;
@@ -437,7 +457,13 @@ export class Kernel {
       entries = this.history.filter((h) => h.line >= start && h.line < stop);
     } else if (access === 'search') {
       const glob = String(content.pattern ?? '*');
-      const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+      const re = new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+        's',
+      );
       entries = this.history.filter((h) => re.test(h.input));
       if (content.unique) entries = entries.filter((h, i) => entries.findIndex((o) => o.input === h.input) === i);
       if (content.n !== undefined && content.n !== null) entries = entries.slice(-Number(content.n));
@@ -480,10 +506,16 @@ export class Kernel {
 
   private errorContent(err: unknown): { ename: string; evalue: string; traceback: string[] } {
     if (err instanceof CompileError) {
-      return { ename: 'CompileError', evalue: err.diagnostics[0] ?? 'TypeScript error', traceback: ['TypeScript compilation failed:', ...err.diagnostics] };
+      return {
+        ename: 'CompileError',
+        evalue: err.diagnostics[0] ?? 'TypeScript error',
+        traceback: ['TypeScript compilation failed:', ...err.diagnostics],
+      };
     }
     if (err instanceof Error) {
-      const stack = (err.stack ?? `${err.name}: ${err.message}`).split('\n').filter((l) => !/node:internal|node:vm|\/kernel\/(executor|kernel)\.[jt]s/.test(l));
+      const stack = (err.stack ?? `${err.name}: ${err.message}`)
+        .split('\n')
+        .filter((l) => !/node:internal|node:vm|\/kernel\/(executor|kernel)\.[jt]s/.test(l));
       return { ename: err.name || 'Error', evalue: err.message, traceback: stack };
     }
     return { ename: 'Error', evalue: String(err), traceback: [`Thrown: ${String(err)}`] };
@@ -505,14 +537,22 @@ export class Kernel {
     }
     const count = this.executionCount;
     if (!silent) await this.publish('execute_input', { code, execution_count: count }, msg);
-    const cell: CurrentCell = { parent: msg, payload: [], abort: new AbortController(), allowStdin: c.allow_stdin === true, interrupted: false, pending: new Set() };
+    const cell: CurrentCell = {
+      parent: msg,
+      payload: [],
+      abort: new AbortController(),
+      allowStdin: c.allow_stdin === true,
+      interrupted: false,
+      pending: new Set(),
+    };
     this.current = cell;
+    this.control.postMessage({ type: 'busy', cell: msg.header.msg_id } satisfies ToControlWorker);
     this.lastParent = msg;
     setAmbientSignal(cell.abort.signal);
     let reply: Content;
     try {
       await this.executor.ready();
-      const result = await this.executor.execute(code);
+      const result = await this.executor.execute(code, cell.abort.signal);
       // A promise as the last value (e.g. display.vegalite(…)) is awaited and its result shown.
       let value = result.value;
       if (result.hasValue && typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await (value as PromiseLike<unknown>);
@@ -538,6 +578,7 @@ export class Kernel {
     } finally {
       setAmbientSignal(undefined);
       this.current = undefined;
+      this.control.postMessage({ type: 'idle' } satisfies ToControlWorker);
     }
     await this.streams.flush();
     await this.reply('shell', msg, 'execute_reply', reply);

@@ -5,7 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  createQuantizer, layerQuantizerSpec, resolveSpec, type LayerQuantization, type Quantizer, type QuantizerRole,
+  createQuantizer,
+  layerQuantizerSpec,
+  resolveSpec,
+  type LayerQuantization,
+  type Quantizer,
+  type QuantizerRole,
   type RoleConfig,
 } from '../quant';
 import { hashWords, tfjsSeed } from '../data/random';
@@ -79,7 +84,11 @@ export class ModelBuilder {
   readonly activations: { layer: string; size: number }[] = [];
   private readonly seeds: SeedSequence;
 
-  constructor(modelName: string, readonly quantization: ModelQuantization, seed: number) {
+  constructor(
+    modelName: string,
+    readonly quantization: ModelQuantization,
+    seed: number,
+  ) {
     this.prefix = `${modelName}_${++modelCounter}`;
     this.seeds = new SeedSequence(seed);
   }
@@ -133,7 +142,9 @@ export async function reinitializeWeightQuantizers(slots: readonly QuantizerSlot
     if (slot.role === 'activation' || slot.statsOf === undefined) continue;
     const maxAbs = (await tf.max(tf.abs(slot.statsOf)).data())[0]!;
     const spec = layerQuantizerSpec(quantization.weights, 'weight', {
-      bits: quantization.weightBits, config: quantization.weight ?? {}, maxAbsWeight: maxAbs,
+      bits: quantization.weightBits,
+      config: quantization.weight ?? {},
+      maxAbsWeight: maxAbs,
     });
     const init = resolveSpec(spec).init;
     for (const [param, variable] of Object.entries(slot.quantizer.variables)) {

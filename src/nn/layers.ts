@@ -14,7 +14,14 @@ type ExplicitPadding = [[number, number], [number, number], [number, number], [n
 
 /** nnabla pads symmetrically (`pad=(1, 1)`); tfjs 'same' pads stride-2 convolutions asymmetrically, so be explicit. */
 function explicitPad(pad: Padding): 'same' | 'valid' | ExplicitPadding {
-  return typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad;
+  return typeof pad === 'number'
+    ? [
+        [0, 0],
+        [pad, pad],
+        [pad, pad],
+        [0, 0],
+      ]
+    : pad;
 }
 
 /** nnabla's calc_uniform_lim_glorot: sqrt(6 / (K·(in + out))) with K the kernel area. */
@@ -42,10 +49,22 @@ export class QConv2d {
   readonly stride: number;
   readonly pad: Padding;
 
-  constructor(m: ModelBuilder, readonly scope: string, inChannels: number, readonly outChannels: number, readonly kernel: number, options: Conv2dOptions = {}) {
+  constructor(
+    m: ModelBuilder,
+    readonly scope: string,
+    inChannels: number,
+    readonly outChannels: number,
+    readonly kernel: number,
+    options: Conv2dOptions = {},
+  ) {
     this.stride = options.stride ?? 1;
     this.pad = options.pad ?? 0;
-    this.W = m.uniform(`${scope}/quantized_conv/W`, [kernel, kernel, inChannels, outChannels], glorotLimit(inChannels, outChannels, kernel * kernel), 'weight');
+    this.W = m.uniform(
+      `${scope}/quantized_conv/W`,
+      [kernel, kernel, inChannels, outChannels],
+      glorotLimit(inChannels, outChannels, kernel * kernel),
+      'weight',
+    );
     this.b = options.bias ? m.constant(`${scope}/quantized_conv/b`, [outChannels], 0, 'bias') : null;
     this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_conv/Wquant`, this.W.size, this.W);
     this.bq = this.b ? m.quantizer(scope, 'bias', `${scope}/quantized_conv/bquant`, this.b.size, this.W) : null;
@@ -62,7 +81,14 @@ export class QDepthwiseConv2d {
   readonly W: tf.Variable;
   readonly wq: Quantizer | null;
 
-  constructor(m: ModelBuilder, readonly scope: string, channels: number, readonly kernel: number, readonly stride: number, readonly pad: Padding) {
+  constructor(
+    m: ModelBuilder,
+    readonly scope: string,
+    channels: number,
+    readonly kernel: number,
+    readonly stride: number,
+    readonly pad: Padding,
+  ) {
     // nnabla's depthwise convolution initialiser sees one input map per group: glorot over (1, multiplier).
     this.W = m.uniform(`${scope}/quantized_depthwise_conv/W`, [kernel, kernel, channels, 1], glorotLimit(1, 1, kernel * kernel), 'weight');
     this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_depthwise_conv/Wquant`, this.W.size, this.W);
@@ -80,11 +106,19 @@ export class QDense {
   readonly wq: Quantizer | null;
   readonly bq: Quantizer | null;
 
-  constructor(m: ModelBuilder, readonly scope: string, inFeatures: number, outFeatures: number, limit: number, biasLimit: number | null) {
+  constructor(
+    m: ModelBuilder,
+    readonly scope: string,
+    inFeatures: number,
+    outFeatures: number,
+    limit: number,
+    biasLimit: number | null,
+  ) {
     this.W = m.uniform(`${scope}/quantized_affine/W`, [inFeatures, outFeatures], limit, 'weight');
-    this.b = biasLimit === null
-      ? m.constant(`${scope}/quantized_affine/b`, [outFeatures], 0, 'bias')
-      : m.uniform(`${scope}/quantized_affine/b`, [outFeatures], biasLimit, 'bias');
+    this.b =
+      biasLimit === null
+        ? m.constant(`${scope}/quantized_affine/b`, [outFeatures], 0, 'bias')
+        : m.uniform(`${scope}/quantized_affine/b`, [outFeatures], biasLimit, 'bias');
     this.wq = m.quantizer(scope, 'weight', `${scope}/quantized_affine/Wquant`, this.W.size, this.W);
     this.bq = m.quantizer(scope, 'bias', `${scope}/quantized_affine/bquant`, this.b.size, this.W);
   }
@@ -107,7 +141,11 @@ export class BatchNorm {
   static readonly decay = 0.9;
   static readonly eps = 1e-5;
 
-  constructor(m: ModelBuilder, readonly scope: string, channels: number) {
+  constructor(
+    m: ModelBuilder,
+    readonly scope: string,
+    channels: number,
+  ) {
     this.beta = m.constant(`${scope}/bn/beta`, [channels], 0, 'bn');
     this.gamma = m.constant(`${scope}/bn/gamma`, [channels], 1, 'bn');
     this.mean = m.constant(`${scope}/bn/mean`, [channels], 0, 'bn-stat', false);
@@ -116,7 +154,8 @@ export class BatchNorm {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     const [beta, gamma] = [this.beta as tf.Tensor as tf.Tensor1D, this.gamma as tf.Tensor as tf.Tensor1D];
-    if (!training) return tf.batchNorm4d(x, this.mean as tf.Tensor as tf.Tensor1D, this.variance as tf.Tensor as tf.Tensor1D, beta, gamma, BatchNorm.eps);
+    if (!training)
+      return tf.batchNorm4d(x, this.mean as tf.Tensor as tf.Tensor1D, this.variance as tf.Tensor as tf.Tensor1D, beta, gamma, BatchNorm.eps);
     if (!fastKernelsEnabled()) {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
       this.updateRunningStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D, x.size / x.shape[3]);
@@ -129,8 +168,7 @@ export class BatchNorm {
   private updateRunningStatistics(mean: tf.Tensor1D, variance: tf.Tensor1D, n: number): void {
     const decay = BatchNorm.decay;
     this.mean.assign(tf.tidy(() => tf.add(tf.mul(this.mean, decay), tf.mul(mean, 1 - decay))));
-    this.variance.assign(tf.tidy(() =>
-      tf.add(tf.mul(this.variance, decay), tf.mul(variance, (1 - decay) * (n / Math.max(n - 1, 1))))));
+    this.variance.assign(tf.tidy(() => tf.add(tf.mul(this.variance, decay), tf.mul(variance, (1 - decay) * (n / Math.max(n - 1, 1))))));
   }
 }
 
@@ -142,7 +180,9 @@ export class BatchNorm {
  * The moments are computed inside the op, so they never reach the gradient tape.
  */
 function batchNormTraining(
-  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
   onStatistics: (mean: tf.Tensor1D, variance: tf.Tensor1D, n: number) => void,
 ): tf.Tensor4D {
   return customOp([x, gamma, beta], ([xIn, g, b], save) => {
@@ -173,7 +213,12 @@ function batchNormTraining(
 export class Nonlinearity {
   readonly quantizer: Quantizer | null;
 
-  constructor(m: ModelBuilder, readonly scope: string, readonly shape: [number, number, number], readonly floatActivation: 'relu' | 'relu6' = 'relu') {
+  constructor(
+    m: ModelBuilder,
+    readonly scope: string,
+    readonly shape: [number, number, number],
+    readonly floatActivation: 'relu' | 'relu6' = 'relu',
+  ) {
     const size = shape[0] * shape[1] * shape[2];
     m.activations.push({ layer: scope, size });
     this.quantizer = m.quantizer(scope, 'activation', `${scope}/Aquant`, size);

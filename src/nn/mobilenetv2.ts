@@ -12,12 +12,18 @@ import { assembleModel, ClassifierHead, type QuantModel, type WeightLayer } from
 
 /** (expansion t, output channels c, repeats n, first stride s) of the inverted-residual groups. */
 const IMAGENET_SETTINGS: readonly [number, number, number, number][] = [
-  [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
 ];
 
 /** Channels rounded to a multiple of 8, never more than 10 % below (the reference implementation's _make_divisible). */
 export function makeDivisible(value: number, divisor = 8): number {
-  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - ((Math.floor(value + divisor / 2)) % divisor));
+  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
   return rounded < 0.9 * value ? rounded + divisor : rounded;
 }
 
@@ -59,11 +65,14 @@ export function createMobileNetV2(o: MobileNetV2Options): QuantModel {
       const stride = i === 0 ? (o.variant === 'cifar' && group === 1 ? 1 : s) : 1;
       const scope = `block${++index}`;
       const hidden = channels * t;
-      const expand = t !== 1 ? {
-        conv: new QConv2d(m, `${scope}/expand`, channels, hidden, 1),
-        bn: new BatchNorm(m, `${scope}/expand`, hidden),
-        act: new Nonlinearity(m, `${scope}/expand`, [h, w, hidden], 'relu6'),
-      } : null;
+      const expand =
+        t !== 1
+          ? {
+              conv: new QConv2d(m, `${scope}/expand`, channels, hidden, 1),
+              bn: new BatchNorm(m, `${scope}/expand`, hidden),
+              act: new Nonlinearity(m, `${scope}/expand`, [h, w, hidden], 'relu6'),
+            }
+          : null;
       if (expand) layers.push({ name: `${scope}/expand`, kind: 'conv', weightCount: expand.conv.W.size, biasCount: 0 });
       const dw = new QDepthwiseConv2d(m, `${scope}/depthwise`, hidden, 3, stride, 1);
       const [ho, wo] = [down(h, stride), down(w, stride)];

@@ -64,8 +64,14 @@ export function assembleModel(
   body: (x: tf.Tensor4D, training: boolean) => tf.Tensor2D,
 ): QuantModel {
   return {
-    name: o.name, inputShape: o.inputShape, numClasses: o.numClasses, quantization: m.quantization,
-    variables: m.variables, quantizers: m.quantizers, activationLayers: m.activations, weightLayers,
+    name: o.name,
+    inputShape: o.inputShape,
+    numClasses: o.numClasses,
+    quantization: m.quantization,
+    variables: m.variables,
+    quantizers: m.quantizers,
+    activationLayers: m.activations,
+    weightLayers,
     forward: (x, training) => tf.tidy(() => body(x, training)),
     trainableVariables: () => m.variables.filter((v) => v.variable.trainable).map((v) => v.variable),
     dispose: () => {
@@ -86,7 +92,8 @@ export class ModelInputError extends Error {
 export function requireMinSide(model: string, inputShape: readonly number[], min: number): void {
   const [H = 0, W = 0] = inputShape;
   if (H < min || W < min) {
-    throw new ModelInputError(`${model} needs images of at least ${min}×${min} pixels; the data's images are ${inputShape.join('×')} ` +
-      '(height × width × channels)');
+    throw new ModelInputError(
+      `${model} needs images of at least ${min}×${min} pixels; the data's images are ${inputShape.join('×')} ` + '(height × width × channels)',
+    );
   }
 }

@@ -6,7 +6,14 @@ import { ModelInputError, requireMinSide, type QuantModel } from './model';
 import { createResNet, type ResNetDepth } from './resnet';
 
 export const MODEL_NAMES = [
-  'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'mobilenetv2-cifar', 'mobilenetv2-imagenet', 'mnistnet',
+  'resnet20',
+  'resnet32',
+  'resnet44',
+  'resnet56',
+  'resnet110',
+  'mobilenetv2-cifar',
+  'mobilenetv2-imagenet',
+  'mnistnet',
 ] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
@@ -27,7 +34,13 @@ export interface CreateModelOptions {
  * MaxPool write out of bounds, the cpu backend return NaN).
  */
 const MIN_INPUT_SIDE: Readonly<Record<ModelName, number>> = {
-  resnet20: 1, resnet32: 1, resnet44: 1, resnet56: 1, resnet110: 1, 'mobilenetv2-cifar': 1, 'mobilenetv2-imagenet': 1,
+  resnet20: 1,
+  resnet32: 1,
+  resnet44: 1,
+  resnet56: 1,
+  resnet110: 1,
+  'mobilenetv2-cifar': 1,
+  'mobilenetv2-imagenet': 1,
   mnistnet: MNISTNET_MIN_SIDE,
 };
 
@@ -61,10 +74,20 @@ export function checkModelFitsData(model: QuantModel, inputShape: readonly numbe
 
 export function createModel(name: ModelName, o: CreateModelOptions): QuantModel {
   checkModelInput(name, o.inputShape, o.numClasses);
-  const common = { inputShape: o.inputShape, numClasses: o.numClasses, quantization: o.quantization, scaleLayer: o.scaleLayer ?? false, seed: o.seed ?? 313 };
+  const common = {
+    inputShape: o.inputShape,
+    numClasses: o.numClasses,
+    quantization: o.quantization,
+    scaleLayer: o.scaleLayer ?? false,
+    seed: o.seed ?? 313,
+  };
   if (name.startsWith('resnet')) return createResNet({ ...common, depth: Number(name.slice(6)) as ResNetDepth });
   if (name === 'mobilenetv2-cifar' || name === 'mobilenetv2-imagenet') {
-    return createMobileNetV2({ ...common, variant: name === 'mobilenetv2-cifar' ? 'cifar' : 'imagenet', ...(o.widthMultiplier ? { widthMultiplier: o.widthMultiplier } : {}) });
+    return createMobileNetV2({
+      ...common,
+      variant: name === 'mobilenetv2-cifar' ? 'cifar' : 'imagenet',
+      ...(o.widthMultiplier ? { widthMultiplier: o.widthMultiplier } : {}),
+    });
   }
   return createMnistNet(common);
 }

@@ -21,7 +21,14 @@ function shortcutA(x: tf.Tensor4D, outChannels: number, stride: number): tf.Tens
   let s = x;
   if (stride !== 1) s = tf.avgPool(x, 1, stride, 'valid');
   const extra = outChannels - s.shape[3];
-  return extra > 0 ? tf.pad(s, [[0, 0], [0, 0], [0, 0], [0, extra]]) : s;
+  return extra > 0
+    ? tf.pad(s, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, extra],
+      ])
+    : s;
 }
 
 function basicBlock(m: ModelBuilder, scope: string, inC: number, outC: number, stride: number, hw: [number, number], layers: WeightLayer[]): Block {

@@ -24,7 +24,8 @@ export interface TableOptions {
 export function tableBundle(rows: readonly Record<string, unknown>[], o: TableOptions = {}): MimeBundle {
   const columns = o.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const shown = rows.slice(0, o.maxRows ?? 50);
-  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === undefined || v === null ? '' : String(v));
+  const cell = (v: unknown) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === undefined || v === null ? '' : String(v);
   const more = rows.length > shown.length ? `${rows.length - shown.length} more rows` : '';
   const html = [
     '<table class="mixprec-table">',
@@ -34,7 +35,11 @@ export function tableBundle(rows: readonly Record<string, unknown>[], o: TableOp
     '</table>',
     more ? `<p>${more}</p>` : '',
   ].join('');
-  const text = formatTable(columns, shown.map((r) => columns.map((c) => cell(r[c])))) + (more ? `\n${more}` : '');
+  const text =
+    formatTable(
+      columns,
+      shown.map((r) => columns.map((c) => cell(r[c]))),
+    ) + (more ? `\n${more}` : '');
   return { 'text/html': html, 'text/plain': (o.caption ? `${o.caption}\n` : '') + text };
 }
 
@@ -81,7 +86,8 @@ export function progressBundle(label: string, done: number, total: number, statu
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
   const time = `${elapsedSec.toFixed(0)} s`;
   const text = `${label} ${progressBarText(frac, 30)} ${done}/${total} ${time}${status ? ` ${status}` : ''}`;
-  const html = `<div class="mixprec-progress" style="font-family:sans-serif;font-size:13px">` +
+  const html =
+    `<div class="mixprec-progress" style="font-family:sans-serif;font-size:13px">` +
     `<span>${escapeHtml(label)}</span> <progress value="${done}" max="${total}" style="width:240px;vertical-align:middle"></progress> ` +
     `<span>${done}/${total} · ${time}</span> <span style="color:#555">${escapeHtml(status)}</span></div>`;
   return { 'text/html': html, 'text/plain': text };

@@ -4,8 +4,15 @@
  * (setDisplaySink) and exposes `display` as a global of every cell.
  */
 export {
-  setDisplaySink, mimeBundleOf, isDisplayHandle, show, track, DISPLAY_HANDLE,
-  type DisplaySink, type DisplayHandle, type MimeBundle,
+  setDisplaySink,
+  mimeBundleOf,
+  isDisplayHandle,
+  show,
+  track,
+  DISPLAY_HANDLE,
+  type DisplaySink,
+  type DisplayHandle,
+  type MimeBundle,
 } from './output';
 export { display, tableBundle, progressBundle, type Display, type ProgressDisplay, type TableOptions } from './display';
 export { trainingWidget, type TrainingWidgetOptions } from './widget';

@@ -28,7 +28,9 @@ export function requireSink(): DisplaySink {
 }
 
 function isTensor(value: unknown): value is { shape: number[]; dtype: string; array(): Promise<unknown> } {
-  return typeof value === 'object' && value !== null && 'dataId' in value && 'shape' in value && typeof (value as { array?: unknown }).array === 'function';
+  return (
+    typeof value === 'object' && value !== null && 'dataId' in value && 'shape' in value && typeof (value as { array?: unknown }).array === 'function'
+  );
 }
 
 /** The MIME bundle of any value: its own `toMimeBundle()`, a plot for a Vega-Lite spec, a tensor's values, else text. */
@@ -40,7 +42,9 @@ export async function mimeBundleOf(value: unknown): Promise<MimeBundle> {
   if (isTensor(value)) {
     // Tensors are read asynchronously (WebGPU forbids synchronous reads).
     const values = await value.array();
-    return { 'text/plain': `Tensor ${value.dtype} [${value.shape.join(', ')}]\n${inspect(values, { depth: 8, maxArrayLength: 50, breakLength: 100 })}` };
+    return {
+      'text/plain': `Tensor ${value.dtype} [${value.shape.join(', ')}]\n${inspect(values, { depth: 8, maxArrayLength: 50, breakLength: 100 })}`,
+    };
   }
   if (typeof value === 'string') return { 'text/plain': inspect(value) };
   return { 'text/plain': inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100, colors: false }) };

@@ -51,17 +51,28 @@ function thin(rows: TrainingCurveRow[]): void {
 
 function charts(s: State): VegaLiteSpec[] {
   const specs: VegaLiteSpec[] = [];
-  if (s.curves.filter((r) => r.metric === 'loss').length > 1) specs.push(trainingCurvesPlot(s.curves, { title: 'training curves', width: 200, height: 130 }));
+  if (s.curves.filter((r) => r.metric === 'loss').length > 1)
+    specs.push(trainingCurvesPlot(s.curves, { title: 'training curves', width: 200, height: 130 }));
   const last = s.history.at(-1);
   if (last && last.bitwidths.length > 0) {
-    specs.push(layerBitwidthPlot(layerBitsRows(s.run, last.bitwidths, ['weight', 'bias', 'activation']), { title: `bitwidths after epoch ${last.epoch}`, height: 90 }));
+    specs.push(
+      layerBitwidthPlot(layerBitsRows(s.run, last.bitwidths, ['weight', 'bias', 'activation']), {
+        title: `bitwidths after epoch ${last.epoch}`,
+        height: 90,
+      }),
+    );
   }
   return specs;
 }
 
 async function html(s: State): Promise<string> {
   const fraction = s.epochs ? Math.min(1, (s.epoch - 1 + s.step / Math.max(1, s.stepsPerEpoch)) / s.epochs) : 0;
-  const bits = [s.meanBits.weights === null ? '' : `weights ${s.meanBits.weights.toFixed(2)} bits`, s.meanBits.activations === null ? '' : `activations ${s.meanBits.activations.toFixed(2)} bits`].filter(Boolean).join(', ');
+  const bits = [
+    s.meanBits.weights === null ? '' : `weights ${s.meanBits.weights.toFixed(2)} bits`,
+    s.meanBits.activations === null ? '' : `activations ${s.meanBits.activations.toFixed(2)} bits`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const last = s.history.at(-1);
   const svgs = await Promise.all(charts(s).map((spec) => renderSvg(spec)));
   return [
@@ -69,7 +80,9 @@ async function html(s: State): Promise<string> {
     `<div><b>${escapeHtml(s.title)}</b> — ${escapeHtml(s.status)}</div>`,
     `<div style="background:#e8e8e8;width:420px;height:10px;margin:4px 0"><div style="background:#2f6fba;height:10px;width:${(100 * fraction).toFixed(1)}%"></div></div>`,
     `<div>epoch ${s.epoch}/${s.epochs} · step ${s.step}/${s.stepsPerEpoch} · loss ${s.loss === null ? '–' : s.loss.toFixed(4)} · batch error ${pct(s.error)}${bits ? ` · ${bits}` : ''} · ${s.imagesPerSecond.toFixed(1)} img/s</div>`,
-    last ? `<div>after epoch ${last.epoch}: test error ${pct(last.testError)} (best ${pct(last.bestTestError)}), weights ${last.weightKB.toFixed(1)} KB, activations max ${last.activationMaxKB.toFixed(1)} KB</div>` : '',
+    last
+      ? `<div>after epoch ${last.epoch}: test error ${pct(last.testError)} (best ${pct(last.bestTestError)}), weights ${last.weightKB.toFixed(1)} KB, activations max ${last.activationMaxKB.toFixed(1)} KB</div>`
+      : '',
     `<div style="display:flex;flex-wrap:wrap;gap:8px">${svgs.join('')}</div>`,
     '</div>',
   ].join('');
@@ -77,16 +90,29 @@ async function html(s: State): Promise<string> {
 
 function text(s: State): string {
   const last = s.history.at(-1);
-  return `${s.title}: ${s.status}, epoch ${s.epoch}/${s.epochs}, step ${s.step}/${s.stepsPerEpoch}, loss ${s.loss?.toFixed(4) ?? '–'}` +
-    (last ? `, test error ${pct(last.testError)}, weights ${last.weightKB.toFixed(1)} KB` : '');
+  return (
+    `${s.title}: ${s.status}, epoch ${s.epoch}/${s.epochs}, step ${s.step}/${s.stepsPerEpoch}, loss ${s.loss?.toFixed(4) ?? '–'}` +
+    (last ? `, test error ${pct(last.testError)}, weights ${last.weightKB.toFixed(1)} KB` : '')
+  );
 }
 
 /** An event handler for `train({ onEvent })` that draws the run into one live display. */
 export function trainingWidget(options: TrainingWidgetOptions = {}): (event: TrainEvent) => void {
   const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
   const state: State = {
-    title: options.title ?? 'training', epochs: 0, epoch: 0, step: 0, stepsPerEpoch: 0, loss: null, error: null, imagesPerSecond: 0,
-    meanBits: { weights: null, activations: null }, status: 'starting', run: options.title ?? 'training', curves: [], history: [],
+    title: options.title ?? 'training',
+    epochs: 0,
+    epoch: 0,
+    step: 0,
+    stepsPerEpoch: 0,
+    loss: null,
+    error: null,
+    imagesPerSecond: 0,
+    meanBits: { weights: null, activations: null },
+    status: 'starting',
+    run: options.title ?? 'training',
+    curves: [],
+    history: [],
   };
   const curves = curveRecorder();
   const starting = `<div>${escapeHtml(state.title)} — starting</div>`;
@@ -105,13 +131,27 @@ export function trainingWidget(options: TrainingWidgetOptions = {}): (event: Tra
     curves.record(state.run, e);
     switch (e.type) {
       case 'start':
-        Object.assign(state, { epochs: e.config.epochs, stepsPerEpoch: e.stepsPerEpoch, epoch: e.startEpoch + 1, status: `${e.model} on ${e.backend}` });
+        Object.assign(state, {
+          epochs: e.config.epochs,
+          stepsPerEpoch: e.stepsPerEpoch,
+          epoch: e.startEpoch + 1,
+          status: `${e.model} on ${e.backend}`,
+        });
         state.title = options.title ?? `${e.config.name}: ${e.model}, weights ${e.config.quant.weights}, activations ${e.config.quant.activations}`;
         state.run = e.config.name;
         draw(true);
         break;
       case 'step':
-        Object.assign(state, { epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, error: e.error, imagesPerSecond: e.imagesPerSecond, meanBits: e.meanBits, status: 'training' });
+        Object.assign(state, {
+          epoch: e.epoch,
+          step: e.step,
+          stepsPerEpoch: e.stepsPerEpoch,
+          loss: e.loss,
+          error: e.error,
+          imagesPerSecond: e.imagesPerSecond,
+          meanBits: e.meanBits,
+          status: 'training',
+        });
         draw(false);
         break;
       case 'epoch':

@@ -64,10 +64,21 @@ export function orderingAgreement(ours: Readonly<Record<string, ErrorValue>>, pa
   }
   const pairs = (labels.length * (labels.length - 1)) / 2;
   const best = (v: Readonly<Record<string, ErrorValue>>) => ordering(Object.fromEntries(labels.map((l) => [l, v[l]!])))[0];
-  return { labels, concordant, discordant, tied, tau: pairs > 0 ? (concordant - discordant) / pairs : NaN, disagreements, sameBest: labels.length > 0 && best(ours) === best(paper) };
+  return {
+    labels,
+    concordant,
+    discordant,
+    tied,
+    tau: pairs > 0 ? (concordant - discordant) / pairs : NaN,
+    disagreements,
+    sameBest: labels.length > 0 && best(ours) === best(paper),
+  };
 }
 
-const chain = (values: Readonly<Record<string, ErrorValue>>) => ordering(values).map((l) => `${l} (${formatError(values[l]!)})`).join(' < ');
+const chain = (values: Readonly<Record<string, ErrorValue>>) =>
+  ordering(values)
+    .map((l) => `${l} (${formatError(values[l]!)})`)
+    .join(' < ');
 
 /**
  * A paragraph per setting: the paper's ordering, ours, and whether they agree, from the numbers.
@@ -83,16 +94,22 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], context: { ou
     const paper = Object.fromEntries(inSetting.map((r) => [r.label, r.paper!]));
     const a = orderingAgreement(ours, paper);
     const pairs = a.concordant + a.discordant + a.tied;
-    const verdict = a.discordant === 0 && a.tied === 0 ? 'The orderings **agree** completely'
-      : a.discordant === 0 ? `The orderings agree on every pair that is not tied (${a.tied} tied)`
-      : a.tau > 0 ? `The orderings **partly agree**: ${a.concordant} of ${pairs} pairs in the same order (Kendall τ = ${a.tau.toFixed(2)})`
-      : `The orderings **disagree**: only ${a.concordant} of ${pairs} pairs in the same order (Kendall τ = ${a.tau.toFixed(2)})`;
+    const verdict =
+      a.discordant === 0 && a.tied === 0
+        ? 'The orderings **agree** completely'
+        : a.discordant === 0
+          ? `The orderings agree on every pair that is not tied (${a.tied} tied)`
+          : a.tau > 0
+            ? `The orderings **partly agree**: ${a.concordant} of ${pairs} pairs in the same order (Kendall τ = ${a.tau.toFixed(2)})`
+            : `The orderings **disagree**: only ${a.concordant} of ${pairs} pairs in the same order (Kendall τ = ${a.tau.toFixed(2)})`;
     const differ = a.disagreements.length > 0 ? `; swapped: ${a.disagreements.map(([x, y]) => `${x} before ${y}`).join(', ')}` : '';
-    parts.push([
-      `**${setting}.** The paper (${context.paper}): ${chain(paper)}.`,
-      `This run (${context.ours}): ${chain(ours)}.`,
-      `${verdict}${differ}; the best is ${a.sameBest ? 'the same' : 'different'} (${ordering(ours)[0]} here, ${ordering(paper)[0]} in the paper).`,
-    ].join('  \n'));
+    parts.push(
+      [
+        `**${setting}.** The paper (${context.paper}): ${chain(paper)}.`,
+        `This run (${context.ours}): ${chain(ours)}.`,
+        `${verdict}${differ}; the best is ${a.sameBest ? 'the same' : 'different'} (${ordering(ours)[0]} here, ${ordering(paper)[0]} in the paper).`,
+      ].join('  \n'),
+    );
   }
   return parts.join('\n\n');
 }
@@ -107,10 +124,12 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], context: { ou
 export function comparisonPlot(rows: readonly ComparisonRow[], o: ChartOptions & { ours?: string; paper?: string } = {}): VegaLiteSpec {
   const oursName = o.ours ?? 'this run';
   const paperName = o.paper ?? 'paper';
-  const cells = rows.flatMap((r) => [
-    { setting: r.setting, label: r.label, source: oursName, value: r.ours, text: formatError(r.ours) },
-    { setting: r.setting, label: r.label, source: paperName, value: r.paper, text: formatError(r.paper) },
-  ]).filter((d) => d.value !== null);
+  const cells = rows
+    .flatMap((r) => [
+      { setting: r.setting, label: r.label, source: oursName, value: r.ours, text: formatError(r.ours) },
+      { setting: r.setting, label: r.label, source: paperName, value: r.paper, text: formatError(r.paper) },
+    ])
+    .filter((d) => d.value !== null);
   // Per panel (source × setting): which bars to cut, and where.
   const cut = new Map<string, number>();
   for (const key of new Set(cells.map((d) => `${d.source}\u0000${d.setting}`))) {
@@ -134,13 +153,32 @@ export function comparisonPlot(rows: readonly ComparisonRow[], o: ChartOptions &
   return {
     title: o.title ?? 'Error: this run and the paper',
     data: { values: data },
-    facet: { row: { field: 'source', type: 'nominal', title: null, sort: [oursName, paperName] }, column: { field: 'setting', type: 'nominal', title: null } },
+    facet: {
+      row: { field: 'source', type: 'nominal', title: null, sort: [oursName, paperName] },
+      column: { field: 'setting', type: 'nominal', title: null },
+    },
     spec: {
-      width, height: o.height ?? 140,
+      width,
+      height: o.height ?? 140,
       layer: [
-        { mark: { type: 'bar' }, encoding: { x: { ...x, title: null, axis: { labelAngle: 0 } }, y: { field: 'error', type: 'quantitative', title: 'error (%)' }, color: { field: 'label', type: 'nominal', legend: null, sort: labels }, tooltip: [{ field: 'source' }, { field: 'setting' }, { field: 'label' }, { field: 'text', title: 'error' }] } },
-        { transform: [{ filter: 'datum.broken' }], mark: { type: 'tick', color: 'white', thickness: 3, bandSize: breakWidth }, encoding: { x, y: { field: 'breakY', type: 'quantitative' } } },
-        { mark: { type: 'text', dy: -4, fontSize: 8, baseline: 'bottom' }, encoding: { x, y: { field: 'textY', type: 'quantitative' }, text: { field: 'text' } } },
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            x: { ...x, title: null, axis: { labelAngle: 0 } },
+            y: { field: 'error', type: 'quantitative', title: 'error (%)' },
+            color: { field: 'label', type: 'nominal', legend: null, sort: labels },
+            tooltip: [{ field: 'source' }, { field: 'setting' }, { field: 'label' }, { field: 'text', title: 'error' }],
+          },
+        },
+        {
+          transform: [{ filter: 'datum.broken' }],
+          mark: { type: 'tick', color: 'white', thickness: 3, bandSize: breakWidth },
+          encoding: { x, y: { field: 'breakY', type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'text', dy: -4, fontSize: 8, baseline: 'bottom' },
+          encoding: { x, y: { field: 'textY', type: 'quantitative' }, text: { field: 'text' } },
+        },
       ],
     },
     resolve: { scale: { y: 'independent' } },

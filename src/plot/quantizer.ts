@@ -5,11 +5,22 @@
  * the figures can be checked against the formulas (tests read the data, not the pixels).
  */
 import {
-  PARAMETRIZATION_FAMILIES, parametrizationInfo, UNIFORM_SHORT_NAMES, type FamilyLabel, type ShortName, type UniformShortName,
+  PARAMETRIZATION_FAMILIES,
+  parametrizationInfo,
+  UNIFORM_SHORT_NAMES,
+  type FamilyLabel,
+  type ShortName,
+  type UniformShortName,
 } from '../quant';
 import {
-  gradientCurve, LEARNED_PARAMS, maxGradientNormAutodiff, maxGradientNormClosedForm, paperGradient, paperValues,
-  type PaperParam, type PaperTheta,
+  gradientCurve,
+  LEARNED_PARAMS,
+  maxGradientNormAutodiff,
+  maxGradientNormClosedForm,
+  paperGradient,
+  paperValues,
+  type PaperParam,
+  type PaperTheta,
 } from '../quant/analysis';
 import type { GaussianRun } from '../train/gaussian';
 import type { VegaLiteSpec } from './render';
@@ -79,7 +90,12 @@ export async function quantizerCurves(
 }
 
 /** One panel per parametrization (three to a row), each with its own scales. */
-function perParametrization(title: string, data: readonly { parametrization: string }[], o: ChartOptions, panel: Record<string, unknown>): VegaLiteSpec {
+function perParametrization(
+  title: string,
+  data: readonly { parametrization: string }[],
+  o: ChartOptions,
+  panel: Record<string, unknown>,
+): VegaLiteSpec {
   return {
     title: o.title ?? title,
     data: { values: data },
@@ -93,19 +109,30 @@ function perParametrization(title: string, data: readonly { parametrization: str
 
 /** Transfer curves Q(x) with the identity for reference, one panel per parametrization. */
 export function transferCurvePlot(rows: readonly QuantizerCurveRow[], o: ChartOptions = {}): VegaLiteSpec {
-  return perParametrization('Quantizer transfer curves Q(x)', rows.filter((r) => r.series === 'Q'), o, {
-    layer: [
-      { mark: { type: 'line', color: '#bbb', strokeDash: [3, 3] }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } } },
-      {
-        mark: { type: 'line', interpolate: 'step-after', color: '#1f77b4' },
-        encoding: {
-          x: { field: 'x', type: 'quantitative', title: 'x' },
-          y: { field: 'value', type: 'quantitative', title: 'Q(x)' },
-          tooltip: [{ field: 'x', format: '.4f' }, { field: 'value', title: 'Q(x)', format: '.4f' }],
+  return perParametrization(
+    'Quantizer transfer curves Q(x)',
+    rows.filter((r) => r.series === 'Q'),
+    o,
+    {
+      layer: [
+        {
+          mark: { type: 'line', color: '#bbb', strokeDash: [3, 3] },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'x', type: 'quantitative' } },
         },
-      },
-    ],
-  });
+        {
+          mark: { type: 'line', interpolate: 'step-after', color: '#1f77b4' },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', title: 'x' },
+            y: { field: 'value', type: 'quantitative', title: 'Q(x)' },
+            tooltip: [
+              { field: 'x', format: '.4f' },
+              { field: 'value', title: 'Q(x)', format: '.4f' },
+            ],
+          },
+        },
+      ],
+    },
+  );
 }
 
 /** Paper Fig. 2: the partial derivatives against x, one panel per parametrization (∂Q/∂x included). */
@@ -118,7 +145,12 @@ export function gradientCurvePlot(rows: readonly QuantizerCurveRow[], o: ChartOp
       y: { field: 'value', type: 'quantitative', title: 'derivative' },
       color: { field: 'series', type: 'nominal', title: null, scale: { scheme: 'set1' } },
       strokeDash: { field: 'series', type: 'nominal', title: null },
-      tooltip: [{ field: 'series' }, { field: 'x', format: '.4f' }, { field: 'value', title: 'autodiff', format: '.5g' }, { field: 'closedForm', title: 'closed form', format: '.5g' }],
+      tooltip: [
+        { field: 'series' },
+        { field: 'x', format: '.4f' },
+        { field: 'value', title: 'autodiff', format: '.5g' },
+        { field: 'closedForm', title: 'closed form', format: '.5g' },
+      ],
     },
   });
 }
@@ -137,7 +169,8 @@ export interface MaxGradientNormRow {
 /** Vega expression naming each Fig. 1 panel by its table label: `datum.value == 'U1' ? 'U1 θ=[b,d]' : … : 'U3 θ=[d,qmax]'`. */
 const PANEL_LABELS = UNIFORM_SHORT_NAMES.map((short) => `'${parametrizationInfo(short)!.label}'`);
 const UNIFORM_PANEL_LABELS = UNIFORM_SHORT_NAMES.slice(0, -1).reduceRight(
-  (otherwise, short, i) => `datum.value == '${short}' ? ${PANEL_LABELS[i]} : ${otherwise}`, PANEL_LABELS[PANEL_LABELS.length - 1]!,
+  (otherwise, short, i) => `datum.value == '${short}' ? ${PANEL_LABELS[i]} : ${otherwise}`,
+  PANEL_LABELS[PANEL_LABELS.length - 1]!,
 );
 
 const stepLabel = (d: number) => (Number.isInteger(Math.log2(d)) ? `d = 2^${Math.log2(d)}` : `d = ${d}`);
@@ -153,7 +186,10 @@ export async function maxGradientNormRows(
     for (const d of steps) {
       for (const b of bits) {
         rows.push({
-          parametrization, b, d, step: stepLabel(d),
+          parametrization,
+          b,
+          d,
+          step: stepLabel(d),
           autodiff: await maxGradientNormAutodiff(parametrization, b, d),
           closedForm: maxGradientNormClosedForm(parametrization, b, d),
         });
@@ -172,14 +208,30 @@ export function maxGradientNormPlot(rows: readonly MaxGradientNormRow[], o: Char
     facet: { field: 'parametrization', type: 'nominal', title: null, header: { labelExpr: UNIFORM_PANEL_LABELS } },
     columns: 3,
     spec: {
-      width: o.width ?? 200, height: o.height ?? 200,
+      width: o.width ?? 200,
+      height: o.height ?? 200,
       layer: [
-        { mark: { type: 'line' }, encoding: { x: { field: 'b', type: 'quantitative', title: 'bitwidth b' }, y: { field: 'closedForm', type: 'quantitative', scale: { type: 'log' }, title: 'max gradient norm' }, color } },
+        {
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 'b', type: 'quantitative', title: 'bitwidth b' },
+            y: { field: 'closedForm', type: 'quantitative', scale: { type: 'log' }, title: 'max gradient norm' },
+            color,
+          },
+        },
         {
           mark: { type: 'point', filled: true, size: 30 },
           encoding: {
-            x: { field: 'b', type: 'quantitative' }, y: { field: 'autodiff', type: 'quantitative' }, color,
-            tooltip: [{ field: 'parametrization' }, { field: 'b' }, { field: 'd' }, { field: 'autodiff', format: '.6g' }, { field: 'closedForm', title: 'closed form', format: '.6g' }],
+            x: { field: 'b', type: 'quantitative' },
+            y: { field: 'autodiff', type: 'quantitative' },
+            color,
+            tooltip: [
+              { field: 'parametrization' },
+              { field: 'b' },
+              { field: 'd' },
+              { field: 'autodiff', format: '.6g' },
+              { field: 'closedForm', title: 'closed form', format: '.6g' },
+            ],
           },
         },
       ],
@@ -207,7 +259,8 @@ export function gaussianMsePlot(rows: readonly GaussianMseRow[], o: ChartOptions
     facet: { field: 'family', type: 'nominal', title: null, sort: ['uniform', 'power-of-two'] },
     columns: 2,
     spec: {
-      width: o.width ?? 300, height: o.height ?? 220,
+      width: o.width ?? 300,
+      height: o.height ?? 220,
       mark: { type: 'line', strokeWidth: 1.5 },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'gradient-descent step' },

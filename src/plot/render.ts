@@ -20,7 +20,11 @@ export interface PlotBundle {
 }
 
 /** What vega's text measurement sees of a text item. */
-interface TextItem { fontSize?: number | string; fontWeight?: number | string; limit?: number }
+interface TextItem {
+  fontSize?: number | string;
+  fontWeight?: number | string;
+  limit?: number;
+}
 
 interface VegaModules {
   vega: {
@@ -55,8 +59,12 @@ function loadVega(): Promise<VegaModules> {
 
 /** Whether a value looks like a Vega-Lite spec (its `$schema` names vega-lite). */
 export function isVegaLiteSpec(value: unknown): value is VegaLiteSpec {
-  return typeof value === 'object' && value !== null && typeof (value as { $schema?: unknown }).$schema === 'string'
-    && /vega-lite/.test((value as { $schema: string }).$schema);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { $schema?: unknown }).$schema === 'string' &&
+    /vega-lite/.test((value as { $schema: string }).$schema)
+  );
 }
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
@@ -92,7 +100,12 @@ export async function plotBundle(spec: VegaLiteSpec, description = 'Vega-Lite ch
   const svg = await renderSvg(withSchema);
   // A title is a string, or { text, subtitle } (the Pareto plot's, when it draws runs at the axis' edge).
   const t = spec.title as unknown;
-  const title = typeof t === 'string' ? t : typeof t === 'object' && t !== null && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : '';
+  const title =
+    typeof t === 'string'
+      ? t
+      : typeof t === 'object' && t !== null && typeof (t as { text?: unknown }).text === 'string'
+        ? (t as { text: string }).text
+        : '';
   return {
     'application/vnd.vegalite.v5+json': withSchema,
     'image/svg+xml': svg,

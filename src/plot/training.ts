@@ -19,11 +19,13 @@ export interface TrainingCurveRow {
 
 /** Curves from epoch metrics (one entry per run). */
 export function epochCurveRows(histories: Record<string, readonly EpochMetrics[]>): TrainingCurveRow[] {
-  return Object.entries(histories).flatMap(([run, history]) => history.flatMap((m) => [
-    { run, x: m.epoch, metric: 'loss' as const, value: m.loss },
-    { run, x: m.epoch, metric: 'train error' as const, value: m.trainError },
-    { run, x: m.epoch, metric: 'test error' as const, value: m.testError },
-  ]));
+  return Object.entries(histories).flatMap(([run, history]) =>
+    history.flatMap((m) => [
+      { run, x: m.epoch, metric: 'loss' as const, value: m.loss },
+      { run, x: m.epoch, metric: 'train error' as const, value: m.trainError },
+      { run, x: m.epoch, metric: 'test error' as const, value: m.testError },
+    ]),
+  );
 }
 
 /**
@@ -53,19 +55,26 @@ export function curveRecorder(every = 1): { rows: TrainingCurveRow[]; record: (r
  * the test error as a dashed line with points, in the run's colour), side by side.
  *
  * The loss axis is logarithmic when the losses span more than a factor 20 (a run that blew up to a loss of 5,000
- * beside losses of 0.1–2 would otherwise flatten every other curve onto the zero line); the error axis starts at 0 %. Points mark the samples only where a line has at most 30 of them. More than 10 runs take a
- * 20-colour scheme, so that no two share a colour. `width`/`height` are a panel's (default 260 × 170).
+ * beside losses of 0.1–2 would otherwise flatten every other curve onto the zero line); the error axis starts at 0 %.
+ * Points mark the samples only where a line has at most 30 of them. More than 10 runs take a 20-colour scheme, so
+ * that no two share a colour. `width`/`height` are a panel's (default 260 × 170).
  */
 export function trainingCurvesPlot(rows: readonly TrainingCurveRow[], o: ChartOptions & { x?: 'step' | 'epoch' } = {}): VegaLiteSpec {
   const xTitle = o.x ?? 'step';
   const runs = [...new Set(rows.map((r) => r.run))];
-  const losses = rows.filter((r) => r.metric === 'loss').map((r) => r.value).filter(Number.isFinite);
+  const losses = rows
+    .filter((r) => r.metric === 'loss')
+    .map((r) => r.value)
+    .filter(Number.isFinite);
   const logLoss = losses.length > 0 && Math.min(...losses) > 0 && Math.max(...losses) / Math.min(...losses) > 20;
   const perLine = new Map<string, number>();
   for (const r of rows) perLine.set(`${r.run}\u0000${r.metric}`, (perLine.get(`${r.run}\u0000${r.metric}`) ?? 0) + 1);
   const dense = (metric: TrainingCurveRow['metric']) => Math.max(0, ...runs.map((run) => perLine.get(`${run}\u0000${metric}`) ?? 0)) > 30;
   const color = {
-    field: 'run', type: 'nominal', title: 'run', sort: runs,
+    field: 'run',
+    type: 'nominal',
+    title: 'run',
+    sort: runs,
     ...(runs.length > 10 ? { scale: { scheme: 'tableau20' } } : {}),
     // One run: the chart's title names it (the training widget); a legend would only repeat it.
     legend: runs.length > 1 ? { labelLimit: 260, symbolStrokeWidth: 3 } : null,
@@ -84,7 +93,10 @@ export function trainingCurvesPlot(rows: readonly TrainingCurveRow[], o: ChartOp
   const panels: Record<string, unknown>[] = [];
   if (losses.length > 0) {
     panels.push({
-      title: panel(logLoss ? 'loss (log scale)' : 'loss'), width, height, ...line('loss'),
+      title: panel(logLoss ? 'loss (log scale)' : 'loss'),
+      width,
+      height,
+      ...line('loss'),
       encoding: { x, y: { field: 'value', type: 'quantitative', title: null, scale: logLoss ? { type: 'log' } : { zero: false } }, color, tooltip },
     });
   }
@@ -93,7 +105,12 @@ export function trainingCurvesPlot(rows: readonly TrainingCurveRow[], o: ChartOp
     const layers: Record<string, unknown>[] = [];
     if (rows.some((r) => r.metric === 'train error')) layers.push({ ...line('train error'), encoding: { x, y, color, tooltip } });
     if (hasTest) layers.push({ ...line('test error', { strokeDash: [4, 2], point: { size: 30 } }), encoding: { x, y, color, tooltip } });
-    const title = hasTest && rows.some((r) => r.metric === 'train error') ? 'error: train (running, solid), test (dashed, points)' : hasTest ? 'test error' : 'train error (running)';
+    const title =
+      hasTest && rows.some((r) => r.metric === 'train error')
+        ? 'error: train (running, solid), test (dashed, points)'
+        : hasTest
+          ? 'test error'
+          : 'train error (running)';
     panels.push({ title: panel(title), width, height, layer: layers });
   }
   return {
@@ -125,7 +142,11 @@ function layerOrder(layers: readonly { layer: string }[]): Map<string, number> {
  * Bitwidth rows from a memory report, or from an epoch's `bitwidths` (EpochMetrics; the live training widget), with
  * the roles asked for (default weights and activations; 32-bit float layers included).
  */
-export function layerBitsRows(run: string, source: MemoryReport | readonly LayerBits[], roles: readonly LayerBitsRow['role'][] = ['weight', 'activation']): LayerBitsRow[] {
+export function layerBitsRows(
+  run: string,
+  source: MemoryReport | readonly LayerBits[],
+  roles: readonly LayerBitsRow['role'][] = ['weight', 'activation'],
+): LayerBitsRow[] {
   const layers: readonly LayerBits[] = 'layers' in source ? source.layers : source;
   const order = layerOrder(layers);
   return layers.filter((l) => roles.includes(l.role)).map((l) => ({ run, layer: l.layer, role: l.role, bits: l.bits, index: order.get(l.layer)! }));
@@ -141,7 +162,14 @@ export function layerBitsRows(run: string, source: MemoryReport | readonly Layer
  */
 function layerBars(
   rows: readonly (LayerBitsRow | LayerMemoryRow | (LayerMemoryRow & { kind: string }))[],
-  o: ChartOptions & { column: string; columnOrder: readonly string[]; value: Record<string, unknown>; tooltip: unknown[]; defaultTitle: string; defaultWidth: number },
+  o: ChartOptions & {
+    column: string;
+    columnOrder: readonly string[];
+    value: Record<string, unknown>;
+    tooltip: unknown[];
+    defaultTitle: string;
+    defaultWidth: number;
+  },
 ): VegaLiteSpec {
   const layers = new Set(rows.map((r) => r.layer)).size;
   const runOrder = [...new Set(rows.map((r) => r.run))];
@@ -169,7 +197,13 @@ function layerBars(
         yOffset: { field: 'run', type: 'nominal', sort: runOrder },
         // A tall chart (a deep network) has its value axis on top, next to the title and legend, where one looks first.
         x: layers > 20 ? { ...o.value, axis: { ...(o.value.axis as object | undefined), orient: 'top' } } : o.value,
-        color: { field: 'run', type: 'nominal', title: null, sort: runOrder, legend: { orient: 'top', direction: 'horizontal', columns: Math.max(1, Math.min(runs, Math.floor(figureWidth / entry))), labelLimit } },
+        color: {
+          field: 'run',
+          type: 'nominal',
+          title: null,
+          sort: runOrder,
+          legend: { orient: 'top', direction: 'horizontal', columns: Math.max(1, Math.min(runs, Math.floor(figureWidth / entry))), labelLimit },
+        },
         tooltip: o.tooltip,
       },
     },
@@ -180,7 +214,11 @@ function layerBars(
 /** Paper Fig. 5: bitwidth per layer, a bar per run in each layer's row, a column of panels per role (`layerBars`). */
 export function layerBitwidthPlot(rows: readonly LayerBitsRow[], o: ChartOptions = {}): VegaLiteSpec {
   return layerBars(rows, {
-    ...o, defaultTitle: 'Learned bitwidth per layer', defaultWidth: 200, column: 'role', columnOrder: ['weight', 'bias', 'activation'],
+    ...o,
+    defaultTitle: 'Learned bitwidth per layer',
+    defaultWidth: 200,
+    column: 'role',
+    columnOrder: ['weight', 'bias', 'activation'],
     value: { field: 'bits', type: 'quantitative', title: 'bits', scale: { domainMin: 0 }, axis: { tickMinStep: 1 } },
     tooltip: [{ field: 'run' }, { field: 'layer' }, { field: 'role' }, { field: 'bits' }],
   });
@@ -204,7 +242,11 @@ export function layerMemoryRows(run: string, report: MemoryReport): LayerMemoryR
 export function layerMemoryPlot(rows: readonly LayerMemoryRow[], o: ChartOptions = {}): VegaLiteSpec {
   const data = rows.map((r) => ({ ...r, kind: r.role === 'activation' ? 'activation (per sample)' : 'weights + biases' }));
   return layerBars(data, {
-    ...o, defaultTitle: 'Memory per layer (KB)', defaultWidth: 220, column: 'kind', columnOrder: ['weights + biases', 'activation (per sample)'],
+    ...o,
+    defaultTitle: 'Memory per layer (KB)',
+    defaultWidth: 220,
+    column: 'kind',
+    columnOrder: ['weights + biases', 'activation (per sample)'],
     value: { field: 'kilobytes', type: 'quantitative', aggregate: 'sum', title: 'KB' },
     tooltip: [{ field: 'run' }, { field: 'layer' }, { field: 'kilobytes', aggregate: 'sum', format: '.3f', title: 'KB' }],
   });
@@ -221,7 +263,8 @@ export interface ParetoRow {
 
 /** The runs no other run beats in both memory and error (ties kept), sorted by memory. */
 export function paretoFront<T extends { memoryKB: number; error: number }>(rows: readonly T[]): T[] {
-  return rows.filter((a) => !rows.some((b) => b !== a && b.memoryKB <= a.memoryKB && b.error <= a.error && (b.memoryKB < a.memoryKB || b.error < a.error)))
+  return rows
+    .filter((a) => !rows.some((b) => b !== a && b.memoryKB <= a.memoryKB && b.error <= a.error && (b.memoryKB < a.memoryKB || b.error < a.error)))
     .sort((a, b) => a.memoryKB - b.memoryKB);
 }
 
@@ -249,8 +292,14 @@ export function paretoPlot(rows: readonly ParetoRow[], o: ChartOptions & { memor
   const height = o.height ?? 300;
   const fontSize = 10;
   const front = new Set<ParetoRow>(paretoFront(rows));
-  const xOut = squeezingOutliers(rows.map((r) => Math.log10(r.memoryKB)), Math.log10(2));
-  const yOut = squeezingOutliers(rows.map((r) => r.error), 0.01);
+  const xOut = squeezingOutliers(
+    rows.map((r) => Math.log10(r.memoryKB)),
+    Math.log10(2),
+  );
+  const yOut = squeezingOutliers(
+    rows.map((r) => r.error),
+    0.01,
+  );
   const extent = (values: number[]): [number, number] => (values.length ? [Math.min(...values), Math.max(...values)] : [0, 1]);
   // Memory: the bulk's extent with 6 % padding (in the scale's own space); ±5 % around a single value.
   const [m0, m1] = extent(rows.filter((_, i) => !xOut.has(i)).map((r) => r.memoryKB));
@@ -276,46 +325,109 @@ export function paretoPlot(rows: readonly ParetoRow[], o: ChartOptions & { memor
     const off = [
       yOut.has(i) ? `${r.error > plotError ? '↑' : '↓'} ${(100 * r.error).toFixed(1)}%` : '',
       xOut.has(i) ? `${r.memoryKB > plotMemory ? '→' : '←'} ${r.memoryKB.toFixed(1)} KB` : '',
-    ].filter(Boolean).join(', ');
-    const edge: keyof typeof EDGE_GLYPH | null = !yOut.has(i) && !xOut.has(i) ? null
-      : yOut.has(i) ? (r.error > plotError ? 'triangle-up' : 'triangle-down') : r.memoryKB > plotMemory ? 'triangle-right' : 'triangle-left';
+    ]
+      .filter(Boolean)
+      .join(', ');
+    const edge: keyof typeof EDGE_GLYPH | null =
+      !yOut.has(i) && !xOut.has(i)
+        ? null
+        : yOut.has(i)
+          ? r.error > plotError
+            ? 'triangle-up'
+            : 'triangle-down'
+          : r.memoryKB > plotMemory
+            ? 'triangle-right'
+            : 'triangle-left';
     return {
-      run: r.run, group: r.group ?? 'run', memoryKB: r.memoryKB, error: r.error, pareto: front.has(r), front: front.has(r) ? 'Pareto-optimal' : 'dominated',
-      plotMemory, plotError, edge, label: off ? `${r.run} (${off})` : r.run,
+      run: r.run,
+      group: r.group ?? 'run',
+      memoryKB: r.memoryKB,
+      error: r.error,
+      pareto: front.has(r),
+      front: front.has(r) ? 'Pareto-optimal' : 'dominated',
+      plotMemory,
+      plotError,
+      edge,
+      label: off ? `${r.run} (${off})` : r.run,
     };
   });
   // Labels left to right, then top to bottom: neighbours along the cluster get neighbouring places.
-  const order = points.map((_, i) => i).sort((a, b) => px(points[a]!.plotMemory) - px(points[b]!.plotMemory) || py(points[a]!.plotError) - py(points[b]!.plotError));
+  const order = points
+    .map((_, i) => i)
+    .sort((a, b) => px(points[a]!.plotMemory) - px(points[b]!.plotMemory) || py(points[a]!.plotError) - py(points[b]!.plotError));
   // The front's step line is an obstacle too: its horizontal runs, then its drops.
   const steps = points.filter((p) => p.pareto).sort((a, b) => a.plotMemory - b.plotMemory);
   const obstacles = steps.slice(1).flatMap((p, k) => {
     const [x0, y0, x1, y1] = [px(steps[k]!.plotMemory), py(steps[k]!.plotError), px(p.plotMemory), py(p.plotError)];
-    return [{ x: x0, y: y0 - 1, w: x1 - x0, h: 2 }, { x: x1 - 1, y: Math.min(y0, y1), w: 2, h: Math.abs(y1 - y0) }];
+    return [
+      { x: x0, y: y0 - 1, w: x1 - x0, h: 2 },
+      { x: x1 - 1, y: Math.min(y0, y1), w: 2, h: Math.abs(y1 - y0) },
+    ];
   });
-  const placed = placeLabels(order.map((i) => ({ x: px(points[i]!.plotMemory), y: py(points[i]!.plotError), text: points[i]!.label })), { width, height, fontSize, markerRadius: 5, obstacles });
+  const placed = placeLabels(
+    order.map((i) => ({ x: px(points[i]!.plotMemory), y: py(points[i]!.plotError), text: points[i]!.label })),
+    { width, height, fontSize, markerRadius: 5, obstacles },
+  );
   const data = points.map((p) => ({ ...p, labelled: false, align: 'left', labelMemory: p.plotMemory, labelError: p.plotError, leader: false }));
   order.forEach((i, k) => {
     const l = placed[k];
     if (l) Object.assign(data[i]!, { labelled: true, align: l.align, labelMemory: dataX(l.anchorX), labelError: dataY(l.centerY), leader: l.leader });
   });
 
-  const axisX = { field: 'plotMemory', type: 'quantitative', scale: { type: log ? 'log' : 'linear', domain: xDomain, nice: false, zero: false }, title: o.memoryTitle ?? 'weight memory (KB)' };
-  const axisY = { field: 'plotError', type: 'quantitative', scale: { domain: yDomain, nice: false, zero: false }, axis: { format: '.1%' }, title: 'test error' };
-  const tooltip = [{ field: 'run' }, { field: 'group' }, { field: 'memoryKB', format: '.2f', title: 'KB' }, { field: 'error', format: '.2%' }, { field: 'front', title: 'Pareto' }];
+  const axisX = {
+    field: 'plotMemory',
+    type: 'quantitative',
+    scale: { type: log ? 'log' : 'linear', domain: xDomain, nice: false, zero: false },
+    title: o.memoryTitle ?? 'weight memory (KB)',
+  };
+  const axisY = {
+    field: 'plotError',
+    type: 'quantitative',
+    scale: { domain: yDomain, nice: false, zero: false },
+    axis: { format: '.1%' },
+    title: 'test error',
+  };
+  const tooltip = [
+    { field: 'run' },
+    { field: 'group' },
+    { field: 'memoryKB', format: '.2f', title: 'KB' },
+    { field: 'error', format: '.2%' },
+    { field: 'front', title: 'Pareto' },
+  ];
   const color = { field: 'group', type: 'nominal', title: null, ...(new Set(points.map((p) => p.group)).size > 1 ? {} : { legend: null }) };
   const edges = [...new Set(points.map((p) => p.edge).filter((e): e is keyof typeof EDGE_GLYPH => e !== null))];
   const labelAt = { x: { field: 'labelMemory', type: 'quantitative' }, y: { field: 'labelError', type: 'quantitative' }, text: { field: 'label' } };
   return {
-    title: edges.length ? { text: o.title ?? 'Error against memory', subtitle: `${edges.map((e) => EDGE_GLYPH[e]).join('')} beyond the axis: drawn at its edge, true value in the label` } : o.title ?? 'Error against memory',
-    width, height,
+    title: edges.length
+      ? {
+          text: o.title ?? 'Error against memory',
+          subtitle: `${edges.map((e) => EDGE_GLYPH[e]).join('')} beyond the axis: drawn at its edge, true value in the label`,
+        }
+      : (o.title ?? 'Error against memory'),
+    width,
+    height,
     data: { values: data },
     layer: [
-      { transform: [{ filter: 'datum.pareto' }], mark: { type: 'line', interpolate: 'step-after', color: '#999', strokeDash: [4, 3] }, encoding: { x: axisX, y: axisY, order: { field: 'plotMemory' } } },
-      { transform: [{ filter: 'datum.leader' }], mark: { type: 'rule', color: '#bbb', strokeWidth: 0.8 }, encoding: { x: axisX, y: axisY, x2: { field: 'labelMemory' }, y2: { field: 'labelError' } } },
+      {
+        transform: [{ filter: 'datum.pareto' }],
+        mark: { type: 'line', interpolate: 'step-after', color: '#999', strokeDash: [4, 3] },
+        encoding: { x: axisX, y: axisY, order: { field: 'plotMemory' } },
+      },
+      {
+        transform: [{ filter: 'datum.leader' }],
+        mark: { type: 'rule', color: '#bbb', strokeWidth: 0.8 },
+        encoding: { x: axisX, y: axisY, x2: { field: 'labelMemory' }, y2: { field: 'labelError' } },
+      },
       {
         transform: [{ filter: 'datum.edge === null' }],
         mark: { type: 'point', filled: true, size: 70 },
-        encoding: { x: axisX, y: axisY, color, shape: { field: 'front', type: 'nominal', title: null, scale: { domain: ['Pareto-optimal', 'dominated'], range: ['square', 'circle'] } }, tooltip },
+        encoding: {
+          x: axisX,
+          y: axisY,
+          color,
+          shape: { field: 'front', type: 'nominal', title: null, scale: { domain: ['Pareto-optimal', 'dominated'], range: ['square', 'circle'] } },
+          tooltip,
+        },
       },
       ...edges.map((edge) => ({
         transform: [{ filter: `datum.edge === '${edge}'` }],

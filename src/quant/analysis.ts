@@ -6,13 +6,12 @@
  * Parameters are given in the paper's terms θ = (b, d, qmax, qmin) of a signed quantizer and mapped to each
  * parametrization's own: U1 (b, d), U2 (b, qmax), U3 (d, qmax), P1 (b, qmax), P2 (b, qmin), P3 (qmin, qmax).
  * With d a power of two and qmax a multiple of d (uniform), and qmin, qmax powers of two (pow2), the code's gradients
- * equal the paper's away from the range boundaries (docs/METHOD.md#uniform-gradients, docs/METHOD.md#power-of-two-gradients), so both sources must agree there.
+ * equal the paper's away from the range boundaries (docs/METHOD.md#uniform-gradients,
+ * docs/METHOD.md#power-of-two-gradients), so both sources must agree there.
  */
 import * as tf from '@tensorflow/tfjs';
 import { quantize } from './quantizer';
-import {
-  PAPER_PARAM_NAMES, PARAMETRIZATION_TABLE, parametrizationInfo, type PaperParam, type UniformShortName,
-} from './parametrizations';
+import { PAPER_PARAM_NAMES, PARAMETRIZATION_TABLE, parametrizationInfo, type PaperParam, type UniformShortName } from './parametrizations';
 import { specFor, type ParamName, type QuantizerSpec, type ShortName } from './spec';
 
 export type { PaperParam } from './parametrizations';
@@ -37,11 +36,13 @@ export interface PaperValues {
 const isUniform = (short: ShortName) => parametrizationInfo(short)!.kind === 'uniform';
 
 /** The learned pair of each parametrization, in the paper's names. */
-export const LEARNED_PARAMS = Object.fromEntries(PARAMETRIZATION_TABLE.map((e) => [e.short, e.paperParams])) as
-  Readonly<Record<ShortName, readonly [PaperParam, PaperParam]>>;
+export const LEARNED_PARAMS = Object.fromEntries(PARAMETRIZATION_TABLE.map((e) => [e.short, e.paperParams])) as Readonly<
+  Record<ShortName, readonly [PaperParam, PaperParam]>
+>;
 
-const CODE_NAME = Object.fromEntries(Object.entries(PAPER_PARAM_NAMES).map(([code, paper]) => [paper, code])) as
-  Readonly<Record<PaperParam, ParamName>>;
+const CODE_NAME = Object.fromEntries(Object.entries(PAPER_PARAM_NAMES).map(([code, paper]) => [paper, code])) as Readonly<
+  Record<PaperParam, ParamName>
+>;
 
 export function paperValues(short: ShortName, theta: PaperTheta): PaperValues {
   const { b } = theta;
@@ -106,7 +107,8 @@ export async function gradientCurve(short: ShortName, theta: PaperTheta, xs: rea
   const params = learned.map((p) => tf.scalar(initial[CODE_NAME[p]]!));
   // Q(x) and its gradients from one forward pass.
   const f = tf.valueAndGrads((x: tf.Tensor, p0: tf.Tensor, p1: tf.Tensor) =>
-    quantize(x, spec, { [CODE_NAME[learned[0]]]: p0 as tf.Scalar, [CODE_NAME[learned[1]]]: p1 as tf.Scalar }));
+    quantize(x, spec, { [CODE_NAME[learned[0]]]: p0 as tf.Scalar, [CODE_NAME[learned[1]]]: p1 as tf.Scalar }),
+  );
   const points: GradientPoint[] = [];
   try {
     for (const x of xs) {
@@ -152,18 +154,24 @@ export function paperGradient(short: ShortName, v: PaperValues, x: number): { q:
     const inside = a <= qmax;
     const dx = inside ? 1 : 0;
     switch (short) {
-      case 'U1': return { q, dx, partials: inside ? { b: 0, d: (q - x) / d } : { b: half * LN2 * d * s, d: (half - 1) * s } };
-      case 'U2': return { q, dx, partials: inside ? { b: -(half * LN2 / (half - 1)) * (q - x), qmax: (q - x) / qmax } : { b: 0, qmax: s } };
-      default: return { q, dx, partials: inside ? { d: (q - x) / d, qmax: 0 } : { d: 0, qmax: s } };
+      case 'U1':
+        return { q, dx, partials: inside ? { b: 0, d: (q - x) / d } : { b: half * LN2 * d * s, d: (half - 1) * s } };
+      case 'U2':
+        return { q, dx, partials: inside ? { b: -((half * LN2) / (half - 1)) * (q - x), qmax: (q - x) / qmax } : { b: 0, qmax: s } };
+      default:
+        return { q, dx, partials: inside ? { d: (q - x) / d, qmax: 0 } : { d: 0, qmax: s } };
     }
   }
   const low = a <= qmin;
   const high = a > qmax;
   const dx = !low && !high ? 2 ** Math.floor(0.5 + Math.log2(a)) / a : 0;
   switch (short) {
-    case 'P1': return { q, dx, partials: { b: low ? -s * qmin * half * LN2 * LN2 : 0, qmax: s * ((low ? 2 ** (1 - half) : 0) + (high ? 1 : 0)) } };
-    case 'P2': return { q, dx, partials: { b: high ? s * qmax * half * LN2 * LN2 : 0, qmin: s * ((low ? 1 : 0) + (high ? 2 ** (half - 1) : 0)) } };
-    default: return { q, dx, partials: { qmin: low ? s : 0, qmax: high ? s : 0 } };
+    case 'P1':
+      return { q, dx, partials: { b: low ? -s * qmin * half * LN2 * LN2 : 0, qmax: s * ((low ? 2 ** (1 - half) : 0) + (high ? 1 : 0)) } };
+    case 'P2':
+      return { q, dx, partials: { b: high ? s * qmax * half * LN2 * LN2 : 0, qmin: s * ((low ? 1 : 0) + (high ? 2 ** (half - 1) : 0)) } };
+    default:
+      return { q, dx, partials: { qmin: low ? s : 0, qmax: high ? s : 0 } };
   }
 }
 
@@ -173,7 +181,7 @@ export function maxGradientNormClosedForm(short: UniformShortName, b: number, d:
   if (short === 'U1') return Math.hypot(half * Math.LN2 * d, half - 1);
   if (short === 'U2') {
     const qmax = d * (half - 1);
-    return Math.max(1, (d / 2) * Math.hypot(half * Math.LN2 / (half - 1), 1 / qmax));
+    return Math.max(1, (d / 2) * Math.hypot((half * Math.LN2) / (half - 1), 1 / qmax));
   }
   return 1;
 }
@@ -196,5 +204,5 @@ export function maxNormProbePoints(v: PaperValues, dense = 64): number[] {
 export async function maxGradientNormAutodiff(short: UniformShortName, b: number, d: number, dense = 64): Promise<number> {
   const v = paperValues(short, { b, d });
   const points = await gradientCurve(short, { b, d }, maxNormProbePoints(v, dense));
-  return Math.max(...points.map((p) => Math.hypot(...Object.values(p.partials) as number[])));
+  return Math.max(...points.map((p) => Math.hypot(...(Object.values(p.partials) as number[]))));
 }

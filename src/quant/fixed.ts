@@ -28,8 +28,7 @@ export function fixedPoint(x: tf.Tensor, spec: ResolvedSpec): tf.Tensor {
   return customOp([x], ([input], save) => {
     save([input!]);
     const inRange = tf.mul(roundHalfAway(tf.div(input, delta)), delta);
-    const value = tf.where(tf.greater(input, max), tf.fill(input.shape, max),
-      tf.where(tf.less(input, min), tf.fill(input.shape, min), inRange));
+    const value = tf.where(tf.greater(input, max), tf.fill(input.shape, max), tf.where(tf.less(input, min), tf.fill(input.shape, min), inRange));
     return {
       value,
       gradFunc: (dy, [x0]) => [tf.mul(dy, tf.cast(tf.logicalAnd(tf.greaterEqual(x0!, min), tf.lessEqual(x0!, max)), 'float32'))],
@@ -66,4 +65,3 @@ export function fixedPow2(x: tf.Tensor, spec: ResolvedSpec): tf.Tensor {
     };
   });
 }
-

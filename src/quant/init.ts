@@ -23,12 +23,20 @@ export interface RoleConfig {
 /** The code's config defaults (docs/METHOD.md#parameter-ranges). */
 export const CODE_CONFIG: Readonly<Record<QuantizerRole, RoleConfig>> = {
   weight: {
-    stepsize: 2 ** -3, stepsizeRange: [2 ** -8, 1], xminRange: [2 ** -16, 127], xmaxRange: [2 ** -8, 127],
-    bitwidth: 4, bitwidthRange: [2, 8],
+    stepsize: 2 ** -3,
+    stepsizeRange: [2 ** -8, 1],
+    xminRange: [2 ** -16, 127],
+    xmaxRange: [2 ** -8, 127],
+    bitwidth: 4,
+    bitwidthRange: [2, 8],
   },
   activation: {
-    stepsize: 2 ** -3, stepsizeRange: [2 ** -8, 1], xminRange: [2 ** -14, 255], xmaxRange: [2 ** -8, 255],
-    bitwidth: 4, bitwidthRange: [1, 8],
+    stepsize: 2 ** -3,
+    stepsizeRange: [2 ** -8, 1],
+    xminRange: [2 ** -14, 255],
+    xmaxRange: [2 ** -8, 255],
+    bitwidth: 4,
+    bitwidthRange: [1, 8],
   },
 };
 
@@ -93,7 +101,9 @@ export function layerQuantizerSpec(quantization: LayerQuantization, role: Quanti
   // Each learned parameter's initial value and config range; the table says which two a parametrization has.
   const initial: Record<ParamName, number> = { n: b, d: delta, xmax, xmin };
   const range: Record<ParamName, Range> = {
-    n: cfg.bitwidthRange, d: cfg.stepsizeRange, xmax: cfg.xmaxRange,
+    n: cfg.bitwidthRange,
+    d: cfg.stepsizeRange,
+    xmax: cfg.xmaxRange,
     // The code passes xmin_max = a_xmax_max for activations (a typo with the same value, 255).
     xmin: signed ? cfg.xminRange : [cfg.xminRange[0], cfg.xmaxRange[1]],
   };
@@ -101,8 +111,10 @@ export function layerQuantizerSpec(quantization: LayerQuantization, role: Quanti
   const params: readonly ParamName[] = learned.params;
   const ranged = params.includes('n') ? params : [...params, 'n' as const];
   return specFor(learned.short, {
-    signed, ...(learned.kind === 'pow2' ? { withZero } : {}),
+    signed,
+    ...(learned.kind === 'pow2' ? { withZero } : {}),
     init: Object.fromEntries(params.map((p) => [p, initial[p]])),
-    ranges: Object.fromEntries(ranged.map((p) => [p, range[p]])), ...name,
+    ranges: Object.fromEntries(ranged.map((p) => [p, range[p]])),
+    ...name,
   });
 }

@@ -21,7 +21,13 @@ function partialOrZero(partials: Partials, name: ParamName): tf.Scalar {
 }
 
 /** A fused backward kernel's outputs: ∂x and the gradients of the two grid scalars. */
-function fusedBackward(kernel: string, dy: tf.Tensor, x: tf.Tensor, grid: readonly [tf.Scalar, tf.Scalar], attrs: { signed: boolean; withZero: boolean }) {
+function fusedBackward(
+  kernel: string,
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  grid: readonly [tf.Scalar, tf.Scalar],
+  attrs: { signed: boolean; withZero: boolean },
+) {
   const [dx, dg0, dg1] = tf.engine().runKernel(kernel, { dy, x, p0: grid[0], p1: grid[1] }, attrs) as tf.Tensor[];
   return { dx: dx!, dg0: dg0 as tf.Scalar, dg1: dg1 as tf.Scalar };
 }
@@ -34,7 +40,7 @@ export function applyParametric(entry: ParametrizationEntry, x: tf.Tensor, param
     const fused = fusedQuantizer(entry.kind);
     const attrs = { signed: spec.signed, withZero: spec.withZero };
     const q = fused
-      ? tf.engine().runKernel(fused.forward, { x: input!, p0: grid.values[0], p1: grid.values[1] }, attrs) as tf.Tensor
+      ? (tf.engine().runKernel(fused.forward, { x: input!, p0: grid.values[0], p1: grid.values[1] }, attrs) as tf.Tensor)
       : entry.family.forward(input!, grid.values[0], grid.values[1], spec);
     save([input!, ...values]);
     return {
@@ -47,8 +53,7 @@ export function applyParametric(entry: ParametrizationEntry, x: tf.Tensor, param
           ? fusedBackward(fused.backward, dy, x0!, g.values, attrs)
           : entry.family.backward(dy, x0!, g.values[0], g.values[1], spec);
         const [j0, j1] = g.partials();
-        const dParams = names.map((name) =>
-          tf.add(tf.mul(partialOrZero(j0, name), dg0), tf.mul(partialOrZero(j1, name), dg1)));
+        const dParams = names.map((name) => tf.add(tf.mul(partialOrZero(j0, name), dg0), tf.mul(partialOrZero(j1, name), dg1)));
         return [dx, ...dParams];
       },
     };
@@ -56,11 +61,7 @@ export function applyParametric(entry: ParametrizationEntry, x: tf.Tensor, param
 }
 
 /** A scalar function of the parameters as one differentiable op, its gradient given by closed-form partials. */
-export function scalarOfParams(
-  names: readonly ParamName[],
-  params: readonly tf.Scalar[],
-  fn: (raw: RawParams) => ScalarWithPartials,
-): tf.Scalar {
+export function scalarOfParams(names: readonly ParamName[], params: readonly tf.Scalar[], fn: (raw: RawParams) => ScalarWithPartials): tf.Scalar {
   return customOp(params, (values, save) => {
     save(values);
     const { value } = fn(rawParams(names, values));

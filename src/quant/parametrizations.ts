@@ -79,9 +79,9 @@ export const PARAMETRIZATION_TABLE: readonly ParametrizationInfo[] = ROWS.map((r
 export const SHORT_NAME_LIST: readonly ShortName[] = PARAMETRIZATION_TABLE.map((e) => e.short);
 
 /** U1, U2, U3: the uniform rows' short names, in table order (Fig. 1 is drawn for these). */
-export const UNIFORM_SHORT_NAMES: readonly UniformShortName[] = PARAMETRIZATION_TABLE
-  .filter((e): e is Extract<ParametrizationInfo, { kind: 'uniform' }> => e.kind === 'uniform')
-  .map((e) => e.short);
+export const UNIFORM_SHORT_NAMES: readonly UniformShortName[] = PARAMETRIZATION_TABLE.filter(
+  (e): e is Extract<ParametrizationInfo, { kind: 'uniform' }> => e.kind === 'uniform',
+).map((e) => e.short);
 
 // A Map, not an object lookup, so that names like "toString" are unknown rather than found on the prototype.
 const byShort = new Map<string, ParametrizationInfo>(PARAMETRIZATION_TABLE.map((e) => [e.short, e]));

@@ -20,9 +20,7 @@ function masks(x: tf.Tensor, a: tf.Scalar, b: tf.Scalar, spec: ResolvedSpec) {
   const ax = tf.abs(xr);
   const sx = tf.where(tf.greaterEqual(xr, 0), tf.onesLike(xr), tf.fill(xr.shape, -1));
   // The pruning threshold a/√2 in float32 is a·fround(1/√2) exactly, a being a power of two.
-  const idx1 = spec.withZero
-    ? tf.logicalAnd(tf.greaterEqual(ax, tf.mul(a, SQRT1_2_F32)), tf.less(ax, a))
-    : tf.less(ax, a);
+  const idx1 = spec.withZero ? tf.logicalAnd(tf.greaterEqual(ax, tf.mul(a, SQRT1_2_F32)), tf.less(ax, a)) : tf.less(ax, a);
   const idx2 = tf.logicalAnd(tf.greaterEqual(ax, a), tf.less(ax, b));
   const idx3 = tf.greaterEqual(ax, b);
   // log2 only sees values where idx2 holds, so zeros never reach it (nnabla would produce NaN gradients there).
@@ -69,10 +67,7 @@ const P1: ParametrizationMath = {
       values: [a, top.level],
       partials: () => {
         const dTop = top.slope();
-        return [
-          { n: tf.mul(gn, tf.mul(tf.neg(tf.mul(a, twoNq)), LN2_SQ)) as tf.Scalar, xmax: tf.mul(ratio, dTop) as tf.Scalar },
-          { xmax: dTop },
-        ];
+        return [{ n: tf.mul(gn, tf.mul(tf.neg(tf.mul(a, twoNq)), LN2_SQ)) as tf.Scalar, xmax: tf.mul(ratio, dTop) as tf.Scalar }, { xmax: dTop }];
       },
     };
   },
@@ -90,10 +85,7 @@ const P2: ParametrizationMath = {
       values: [bottom.level, b],
       partials: () => {
         const dBottom = bottom.slope();
-        return [
-          { xmin: dBottom },
-          { n: tf.mul(gn, tf.mul(tf.mul(b, twoNq), LN2_SQ)) as tf.Scalar, xmin: tf.mul(ratio, dBottom) as tf.Scalar },
-        ];
+        return [{ xmin: dBottom }, { n: tf.mul(gn, tf.mul(tf.mul(b, twoNq), LN2_SQ)) as tf.Scalar, xmin: tf.mul(ratio, dBottom) as tf.Scalar }];
       },
     };
   },

@@ -104,7 +104,10 @@ function uniqueScope(spec: QuantizerSpec, resolved: ResolvedSpec): string {
     const scope = `${spec.name}/${scopeName(resolved)}`;
     for (const p of resolved.params) {
       if (`${scope}/${p}` in registered) {
-        throw new QuantizerSpecError('name', `a quantizer named "${spec.name}" already exists (variable ${scope}/${p}); dispose it or pick another name`);
+        throw new QuantizerSpecError(
+          'name',
+          `a quantizer named "${spec.name}" already exists (variable ${scope}/${p}); dispose it or pick another name`,
+        );
       }
     }
     return scope;

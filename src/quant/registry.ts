@@ -11,7 +11,11 @@ const MATH: Readonly<Record<ShortName, ParametrizationMath>> = { ...UNIFORM_MATH
 
 /** Each row of the table with its family's quantizer and its grid, in table order. */
 export const PARAMETRIZATIONS: readonly ParametrizationEntry[] = PARAMETRIZATION_TABLE.map(({ kind, param, short }) => ({
-  kind, param, short, family: FAMILY[kind], ...MATH[short],
+  kind,
+  param,
+  short,
+  family: FAMILY[kind],
+  ...MATH[short],
 }));
 
 const byKey = new Map<string, ParametrizationEntry>(PARAMETRIZATIONS.map((e) => [`${e.kind}/${e.param}`, e]));

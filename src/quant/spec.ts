@@ -3,7 +3,12 @@
  * Defaults are the official code's function-level defaults (docs/METHOD.md#function-level-defaults); the model-level ones are in init.ts.
  */
 import {
-  PARAMETRIZATION_TABLE, parametrizationInfo, parametrizationOf, SHORT_NAME_LIST, type Parametrization, type ShortName,
+  PARAMETRIZATION_TABLE,
+  parametrizationInfo,
+  parametrizationOf,
+  SHORT_NAME_LIST,
+  type Parametrization,
+  type ShortName,
 } from './parametrizations';
 
 /** Quantizer families: learnable uniform / power-of-two, the fixed nnabla baselines, and float (identity). */
@@ -53,7 +58,10 @@ export interface ResolvedSpec {
 
 /** A bad quantizer spec or parameter set; `field` names the offending entry (e.g. `ranges.xmax`). */
 export class QuantizerSpecError extends Error {
-  constructor(readonly field: string, readonly problem: string) {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
     super(`quantizer spec ${field}: ${problem}`);
     this.name = 'QuantizerSpecError';
   }
@@ -88,9 +96,9 @@ export function defaultBitRange(signed: boolean): Range {
 }
 
 /**
- * Constants of the fixed baselines when none are given: the code's config defaults (docs/METHOD.md#fixed-baselines, docs/METHOD.md#initialization): 4 bits,
- * step 2^-3 for fp; for pow2 the range 2^round(log2(2^-3·(2^(b−1)−1))) (weights) or 2^round(log2(2^-3·(2^b−1)))
- * (activations).
+ * Constants of the fixed baselines when none are given: the code's config defaults (docs/METHOD.md#fixed-baselines,
+ * docs/METHOD.md#initialization): 4 bits, step 2^-3 for fp; for pow2 the range 2^round(log2(2^-3·(2^(b−1)−1)))
+ * (weights) or 2^round(log2(2^-3·(2^b−1))) (activations).
  */
 function fixedDefaults(kind: 'fp' | 'pow2fixed', signed: boolean): Defaults {
   if (kind === 'fp') return { short: null, params: [], init: { n: 4, d: 2 ** -3 }, ranges: {} };
@@ -139,12 +147,15 @@ export function resolveSpec(spec: QuantizerSpec): ResolvedSpec {
     const entry = parametrizationOf(kind, spec.param);
     if (entry === undefined) {
       const known = PARAMETRIZATION_TABLE.filter((e) => e.kind === kind).map((e) => e.param);
-      throw new QuantizerSpecError('param', `unknown ${kind} parametrization ${JSON.stringify(spec.param)}; ` +
-        `expected one of ${known.join(', ')}`);
+      throw new QuantizerSpecError(
+        'param',
+        `unknown ${kind} parametrization ${JSON.stringify(spec.param)}; ` + `expected one of ${known.join(', ')}`,
+      );
     }
     defaults = { short: entry.short, params: entry.params, ...PARAMETRIC_DEFAULTS[entry.short] };
   } else {
-    if (spec.param !== undefined) throw new QuantizerSpecError('param', `the ${kind} quantizer has no parametrization (got ${JSON.stringify(spec.param)})`);
+    if (spec.param !== undefined)
+      throw new QuantizerSpecError('param', `the ${kind} quantizer has no parametrization (got ${JSON.stringify(spec.param)})`);
     defaults = kind === 'float' ? { short: null, params: [], init: {}, ranges: {} } : fixedDefaults(kind, signed);
   }
 
@@ -184,15 +195,21 @@ export function resolveSpec(spec: QuantizerSpec): ResolvedSpec {
     const reserved = (signed ? 1 : 0) + (kind === 'pow2' && withZero ? 1 : 0);
     const least = reserved + (kind === 'uniform' ? 1 : 0);
     if (ranges.n![0] < least) {
-      throw new QuantizerSpecError('ranges.n', `min ${ranges.n![0]} leaves no magnitude bits: a ${signed ? 'signed' : 'unsigned'} ` +
-        `${kind}${kind === 'pow2' && withZero ? ' (with zero)' : ''} quantizer needs n ≥ ${least}`);
+      throw new QuantizerSpecError(
+        'ranges.n',
+        `min ${ranges.n![0]} leaves no magnitude bits: a ${signed ? 'signed' : 'unsigned'} ` +
+          `${kind}${kind === 'pow2' && withZero ? ' (with zero)' : ''} quantizer needs n ≥ ${least}`,
+      );
     }
   }
   if (kind === 'fp' || kind === 'pow2fixed') {
     const n = init.n!;
     const reserved = (signed ? 1 : 0) + (kind === 'pow2fixed' && withZero ? 1 : 0);
     if (!Number.isInteger(n) || n - reserved < 1) {
-      throw new QuantizerSpecError('init.n', `a ${signed ? 'signed' : 'unsigned'} ${kind} quantizer needs an integer bitwidth ≥ ${reserved + 1}, got ${n}`);
+      throw new QuantizerSpecError(
+        'init.n',
+        `a ${signed ? 'signed' : 'unsigned'} ${kind} quantizer needs an integer bitwidth ≥ ${reserved + 1}, got ${n}`,
+      );
     }
     const scale = kind === 'fp' ? 'd' : 'xmax';
     if (init[scale]! <= 0) throw new QuantizerSpecError(`init.${scale}`, `must be positive, got ${init[scale]}`);

@@ -64,10 +64,7 @@ const U1: ParametrizationMath = {
       values: [step, X],
       partials: () => {
         const dStepDd = d.slope();
-        return [
-          { d: dStepDd },
-          { n: tf.mul(gn, tf.mul(tf.mul(step, twoNq), LN2)) as tf.Scalar, d: tf.mul(dStepDd, levels) as tf.Scalar },
-        ];
+        return [{ d: dStepDd }, { n: tf.mul(gn, tf.mul(tf.mul(step, twoNq), LN2)) as tf.Scalar, d: tf.mul(dStepDd, levels) as tf.Scalar }];
       },
     };
   },

@@ -15,7 +15,10 @@ import { findKernelSpecs, type FoundKernelSpec, type KernelSpec } from '../jupyt
 import { DEFAULT_KERNEL_NAME, mixprecKernelSpec } from '../kernel/install';
 
 export class KernelNotFoundError extends Error {
-  constructor(readonly kernel: string, available: string[]) {
+  constructor(
+    readonly kernel: string,
+    available: string[],
+  ) {
     super(`no kernel named "${kernel}" (kernelspecs found: ${available.join(', ') || 'none'}; the mixprec kernel is always available as "mixprec")`);
     this.name = 'KernelNotFoundError';
   }
@@ -27,7 +30,10 @@ export function resolveKernelSpec(name: string): FoundKernelSpec {
   const found = specs.get(name.toLowerCase());
   if (found) return found;
   if (name.toLowerCase() === DEFAULT_KERNEL_NAME) return { name: DEFAULT_KERNEL_NAME, resourceDir: '', spec: mixprecKernelSpec() };
-  throw new KernelNotFoundError(name, [...specs.keys(), DEFAULT_KERNEL_NAME].filter((v, i, a) => a.indexOf(v) === i));
+  throw new KernelNotFoundError(
+    name,
+    [...specs.keys(), DEFAULT_KERNEL_NAME].filter((v, i, a) => a.indexOf(v) === i),
+  );
 }
 
 export interface LaunchOptions {
@@ -88,7 +94,10 @@ export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOp
 }
 
 class KernelStartError extends Error {
-  constructor(message: string, readonly portTaken: boolean) {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
     super(message);
     this.name = 'KernelStartError';
   }
@@ -139,7 +148,9 @@ async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<Run
       resolve({ code: null, signal: null });
     });
   });
-  const spawnError = new Promise<never>((_, reject) => child.on('error', (err) => reject(new Error(`cannot start kernel "${name}" (${command}): ${err.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.on('error', (err) => reject(new Error(`cannot start kernel "${name}" (${command}): ${err.message}`))),
+  );
   spawnError.catch(() => undefined);
   const client = new KernelClient(info);
   await client.connect();
@@ -165,7 +176,15 @@ async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<Run
   starting = false;
   startupStderr = '';
   return {
-    name: found.name, spec: found.spec, resourceDir: found.resourceDir, cwd, info, client, kernelInfo, process: child, exited,
+    name: found.name,
+    spec: found.spec,
+    resourceDir: found.resourceDir,
+    cwd,
+    info,
+    client,
+    kernelInfo,
+    process: child,
+    exited,
     isAlive: () => alive,
     heartbeat: (timeoutMs = 2000) => client.heartbeat(timeoutMs),
     async interrupt() {

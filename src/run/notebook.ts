@@ -37,7 +37,10 @@ export interface Notebook {
 
 /** A file that is not a usable notebook; the message names the file and what is wrong. */
 export class NotebookError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'NotebookError';
   }
@@ -62,7 +65,8 @@ export function parseNotebook(text: string, file = '<notebook>'): Notebook {
   } catch (err) {
     throw new NotebookError(file, `not valid JSON (${jsonErrorPlace(text, err as Error)})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new NotebookError(file, 'not a Jupyter notebook (the JSON is not an object)');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new NotebookError(file, 'not a Jupyter notebook (the JSON is not an object)');
   const nb = raw as Record<string, unknown>;
   if (!('nbformat' in nb)) throw new NotebookError(file, 'not a Jupyter notebook (no "nbformat" field)');
   if (nb.nbformat !== 4) {
@@ -73,7 +77,8 @@ export function parseNotebook(text: string, file = '<notebook>'): Notebook {
   const metadata = nb.metadata ?? {};
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new NotebookError(file, '"metadata" is not an object');
   const minor = nb.nbformat_minor ?? 0;
-  if (typeof minor !== 'number' || !Number.isInteger(minor) || minor < 0) throw new NotebookError(file, `"nbformat_minor" must be a non-negative integer, got ${JSON.stringify(minor)}`);
+  if (typeof minor !== 'number' || !Number.isInteger(minor) || minor < 0)
+    throw new NotebookError(file, `"nbformat_minor" must be a non-negative integer, got ${JSON.stringify(minor)}`);
   const cells = nb.cells.map((c, i) => parseCell(c, i, file));
   return { ...(nb as object), cells, metadata: metadata as Notebook['metadata'], nbformat: 4, nbformat_minor: minor };
 }
@@ -89,12 +94,16 @@ function parseCell(raw: unknown, index: number, file: string): NotebookCell {
   if (typeof source !== 'string') throw new NotebookError(file, `${where}: "source" must be a string or a list of strings`);
   cell.source = source;
   const metadata = cell.metadata ?? {};
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new NotebookError(file, `${where}: "metadata" is not an object`);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    throw new NotebookError(file, `${where}: "metadata" is not an object`);
   const tags = (metadata as Record<string, unknown>).tags;
-  if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))) throw new NotebookError(file, `${where}: metadata.tags must be a list of strings`);
+  if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')))
+    throw new NotebookError(file, `${where}: metadata.tags must be a list of strings`);
   cell.metadata = metadata;
   if (typeof cell.attachments === 'object' && cell.attachments !== null) {
-    cell.attachments = Object.fromEntries(Object.entries(cell.attachments).map(([name, b]) => [name, typeof b === 'object' && b !== null ? joinBundle(b as Record<string, unknown>) : b]));
+    cell.attachments = Object.fromEntries(
+      Object.entries(cell.attachments).map(([name, b]) => [name, typeof b === 'object' && b !== null ? joinBundle(b as Record<string, unknown>) : b]),
+    );
   }
   if (cell.cell_type === 'code') {
     const outputs = cell.outputs ?? [];
@@ -123,14 +132,18 @@ export function readNotebookFile(file: string): Notebook {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new NotebookError(file, e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a notebook' : `cannot read it (${e.message})`);
+    throw new NotebookError(
+      file,
+      e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a notebook' : `cannot read it (${e.message})`,
+    );
   }
   return parseNotebook(text, file);
 }
 
 const isJsonMime = (mime: string) => mime === 'application/json' || /\+json$/.test(mime);
 /** A mime bundle with its line lists joined (JSON mime values are data, not text). */
-const joinBundle = (bundle: Record<string, unknown>) => Object.fromEntries(Object.entries(bundle).map(([mime, v]) => [mime, isJsonMime(mime) ? v : joinLines(v)]));
+const joinBundle = (bundle: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(bundle).map(([mime, v]) => [mime, isJsonMime(mime) ? v : joinLines(v)]));
 
 /** nbformat's split_lines: multi-line strings become lists of lines, each keeping its newline ('' becomes []). */
 function splitLines(s: string): string[] {
@@ -147,7 +160,11 @@ function splitBundle(bundle: Record<string, unknown>): Record<string, unknown> {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
@@ -164,7 +181,12 @@ export function serializeNotebook(nb: Notebook): string {
     if (nb.nbformat_minor >= 5 && !cell.id) out.id = cell.id = newCellId();
     if (nb.nbformat_minor < 5) delete out.id;
     if (cell.attachments && cell.cell_type !== 'code') {
-      out.attachments = Object.fromEntries(Object.entries(cell.attachments).map(([name, b]) => [name, typeof b === 'object' && b !== null ? splitBundle(b as Record<string, unknown>) : b]));
+      out.attachments = Object.fromEntries(
+        Object.entries(cell.attachments).map(([name, b]) => [
+          name,
+          typeof b === 'object' && b !== null ? splitBundle(b as Record<string, unknown>) : b,
+        ]),
+      );
     }
     if (cell.outputs) {
       out.outputs = cell.outputs.map((o) => {
@@ -186,7 +208,11 @@ export function writeNotebookFile(file: string, nb: Notebook): void {
 
 /** The first line of a cell's source, shortened, for progress lines and error messages. */
 export function cellSummary(cell: NotebookCell, width = 60): string {
-  const line = cell.source.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const line =
+    cell.source
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 

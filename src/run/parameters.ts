@@ -114,14 +114,23 @@ export interface ParameterTranslator {
   declaredNames(source: string): Set<string>;
 }
 
-const JS_RESERVED = new Set(('break case catch class const continue debugger default delete do else enum export extends false finally for ' +
-  'function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
-  'implements interface package private protected public await').split(' '));
-const PY_RESERVED = new Set(('False None True and as assert async await break class continue def del elif else except finally for from ' +
-  'global if import in is lambda nonlocal not or pass raise return try while with yield').split(' '));
+const JS_RESERVED = new Set(
+  (
+    'break case catch class const continue debugger default delete do else enum export extends false finally for ' +
+    'function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
+    'implements interface package private protected public await'
+  ).split(' '),
+);
+const PY_RESERVED = new Set(
+  (
+    'False None True and as assert async await break class continue def del elif else except finally for from ' +
+    'global if import in is lambda nonlocal not or pass raise return try while with yield'
+  ).split(' '),
+);
 
 function checkName(name: string, pattern: RegExp, reserved: Set<string>, language: string): void {
-  if (!pattern.test(name) || reserved.has(name)) throw new ParameterError(`parameter name ${JSON.stringify(name)} is not a valid ${language} identifier`);
+  if (!pattern.test(name) || reserved.has(name))
+    throw new ParameterError(`parameter name ${JSON.stringify(name)} is not a valid ${language} identifier`);
 }
 
 /** JSON text with the line separators U+2028/U+2029 escaped: legal in literals, but they break lines in editors. */
@@ -134,7 +143,9 @@ function pyLiteral(v: ParameterValue): string {
   if (v === false) return 'False';
   if (typeof v === 'number' || typeof v === 'string') return quote(v);
   if (Array.isArray(v)) return `[${v.map(pyLiteral).join(', ')}]`;
-  return `{${Object.entries(v).map(([k, x]) => `${quote(k)}: ${pyLiteral(x)}`).join(', ')}}`;
+  return `{${Object.entries(v)
+    .map(([k, x]) => `${quote(k)}: ${pyLiteral(x)}`)
+    .join(', ')}}`;
 }
 
 let tsModule: typeof TS | undefined;
@@ -171,9 +182,15 @@ function tsTranslator(language: 'typescript' | 'javascript'): ParameterTranslato
         // is given, and a later `mode === 'U3'` would not type-check. `satisfies` checks the value against the declared
         // type, `as` then gives the constant that type. Undeclared primitives are widened the same way.
         const declaredType = typed ? types.get(name) : undefined;
-        const primitive = typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'boolean' : undefined;
+        const primitive =
+          typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'boolean' : undefined;
         const literal = jsLiteral(value);
-        const expression = declaredType && declaredType !== primitive ? `(${literal} satisfies ${declaredType}) as ${declaredType}` : typed && primitive ? `${literal} as ${primitive}` : literal;
+        const expression =
+          declaredType && declaredType !== primitive
+            ? `(${literal} satisfies ${declaredType}) as ${declaredType}`
+            : typed && primitive
+              ? `${literal} as ${primitive}`
+              : literal;
         lines.push(`const ${name} = ${expression};`);
       }
       return `${lines.join('\n')}\n`;

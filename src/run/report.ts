@@ -46,9 +46,12 @@ export function outputHtml(out: NotebookOutput): string {
     }
     default: {
       const data = ((out as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
-      if (data['image/svg+xml'] !== undefined) return `<img class="plot" alt="plot" src="data:image/svg+xml;base64,${base64(joined(data['image/svg+xml']))}">`;
-      if (data['image/png'] !== undefined) return `<img class="plot" alt="plot" src="data:image/png;base64,${joined(data['image/png']).replace(/\s/g, '')}">`;
-      if (data['image/jpeg'] !== undefined) return `<img class="plot" alt="image" src="data:image/jpeg;base64,${joined(data['image/jpeg']).replace(/\s/g, '')}">`;
+      if (data['image/svg+xml'] !== undefined)
+        return `<img class="plot" alt="plot" src="data:image/svg+xml;base64,${base64(joined(data['image/svg+xml']))}">`;
+      if (data['image/png'] !== undefined)
+        return `<img class="plot" alt="plot" src="data:image/png;base64,${joined(data['image/png']).replace(/\s/g, '')}">`;
+      if (data['image/jpeg'] !== undefined)
+        return `<img class="plot" alt="image" src="data:image/jpeg;base64,${joined(data['image/jpeg']).replace(/\s/g, '')}">`;
       if (data['text/html'] !== undefined) return `<div class="out html">${joined(data['text/html'])}</div>`;
       if (data['text/markdown'] !== undefined) return `<div class="out markdown">${md.render(joined(data['text/markdown']))}</div>`;
       if (data['application/json'] !== undefined) return `<pre class="out">${escapeHtml(JSON.stringify(data['application/json'], null, 2))}</pre>`;
@@ -65,9 +68,12 @@ function cellHtml(cell: NotebookCell, code: ReportOptions['code']): string {
   const outputs = ((cell as { outputs?: NotebookOutput[] }).outputs ?? []).map(outputHtml).join('\n');
   const count = (cell as { execution_count?: number | null }).execution_count;
   const codeBlock = `<pre class="code"><code>${escapeHtml(source)}</code></pre>`;
-  const codeHtml = code === 'hidden' || source.trim() === '' ? ''
-    : code === 'shown' ? codeBlock
-    : `<details><summary>code [${count ?? ' '}]</summary>${codeBlock}</details>`;
+  const codeHtml =
+    code === 'hidden' || source.trim() === ''
+      ? ''
+      : code === 'shown'
+        ? codeBlock
+        : `<details><summary>code [${count ?? ' '}]</summary>${codeBlock}</details>`;
   return `<div class="cell">${codeHtml}${outputs}</div>`;
 }
 
@@ -87,12 +93,23 @@ img.plot{max-width:100%;height:auto;display:block;margin:.4em 0}
 /** The report page for executed notebooks. */
 export function notebooksHtml(entries: readonly ReportEntry[], o: ReportOptions = {}): string {
   const title = o.title ?? 'mixprec: reproducing "Mixed Precision DNNs: All you need is a good parametrization"';
-  const toc = entries.map((e) => `<tr><td><a href="#${escapeHtml(e.name)}">${escapeHtml(e.name)}</a></td><td>${escapeHtml(e.title)}</td>` +
-    `<td class="status-${e.status}">${e.status}</td><td style="text-align:right">${e.durationSec.toFixed(0)} s</td>` +
-    `<td>${e.href ? `<a href="${escapeHtml(e.href)}">.ipynb</a>` : ''}</td></tr>`).join('\n');
-  const sections = entries.map((e) => `<section class="nb" id="${escapeHtml(e.name)}">\n` +
-    `<p class="sub">${escapeHtml(e.name)}.ipynb · <span class="status-${e.status}">${e.status}</span> · ${e.durationSec.toFixed(0)} s</p>\n` +
-    e.notebook.cells.map((c) => cellHtml(c, o.code ?? 'collapsed')).join('\n') + '\n</section>').join('\n');
+  const toc = entries
+    .map(
+      (e) =>
+        `<tr><td><a href="#${escapeHtml(e.name)}">${escapeHtml(e.name)}</a></td><td>${escapeHtml(e.title)}</td>` +
+        `<td class="status-${e.status}">${e.status}</td><td style="text-align:right">${e.durationSec.toFixed(0)} s</td>` +
+        `<td>${e.href ? `<a href="${escapeHtml(e.href)}">.ipynb</a>` : ''}</td></tr>`,
+    )
+    .join('\n');
+  const sections = entries
+    .map(
+      (e) =>
+        `<section class="nb" id="${escapeHtml(e.name)}">\n` +
+        `<p class="sub">${escapeHtml(e.name)}.ipynb · <span class="status-${e.status}">${e.status}</span> · ${e.durationSec.toFixed(0)} s</p>\n` +
+        e.notebook.cells.map((c) => cellHtml(c, o.code ?? 'collapsed')).join('\n') +
+        '\n</section>',
+    )
+    .join('\n');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

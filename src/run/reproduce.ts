@@ -64,12 +64,17 @@ interface Planned {
 /** The notebooks of a folder (`NN-name.ipynb`), filtered by `only`. */
 export function listNotebooks(dir: string = NOTEBOOK_DIR, only?: readonly string[]): string[] {
   if (!fs.existsSync(dir)) throw new Error(`${dir}: no notebook folder`);
-  const all = fs.readdirSync(dir).filter((f) => /^\d+.*\.ipynb$/.test(f) && !f.endsWith('.out.ipynb')).sort();
+  const all = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+.*\.ipynb$/.test(f) && !f.endsWith('.out.ipynb'))
+    .sort();
   if (!only || only.length === 0) return all.map((f) => path.join(dir, f));
   return only.map((want) => {
     const hits = all.filter((f) => f === want || f === `${want}.ipynb` || f.startsWith(`${want}-`));
     if (hits.length !== 1) {
-      throw new Error(`notebook "${want}": ${hits.length === 0 ? 'no such notebook' : `ambiguous (${hits.join(', ')})`} in ${dir}; notebooks: ${all.join(', ')}`);
+      throw new Error(
+        `notebook "${want}": ${hits.length === 0 ? 'no such notebook' : `ambiguous (${hits.join(', ')})`} in ${dir}; notebooks: ${all.join(', ')}`,
+      );
     }
     return path.join(dir, hits[0]!);
   });
@@ -92,7 +97,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     const nb = readNotebookFile(input);
     const name = path.basename(input, '.ipynb');
     const meta = (nb.metadata.mixprec ?? {}) as { title?: string; smoke?: Parameters };
-    const parameters: Parameters = { ...(o.smoke ? meta.smoke ?? {} : {}), ...o.parameters };
+    const parameters: Parameters = { ...(o.smoke ? (meta.smoke ?? {}) : {}), ...o.parameters };
     if (outDir !== defaultOut && declaresParameter(nb, 'runsDir') && parameters.runsDir === undefined) {
       parameters.runsDir = path.join(outDir, 'runs', name);
     }
@@ -109,8 +114,11 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
       const i = next++;
       const p = planned[i]!;
       const { summary, notebook } = await runNotebook(p.input, {
-        output: p.output, parameters: p.parameters, cwd: notebookDir,
-        ...(o.kernel ? { kernel: o.kernel } : {}), ...(o.timeoutSec ? { timeoutSec: o.timeoutSec } : {}),
+        output: p.output,
+        parameters: p.parameters,
+        cwd: notebookDir,
+        ...(o.kernel ? { kernel: o.kernel } : {}),
+        ...(o.timeoutSec ? { timeoutSec: o.timeoutSec } : {}),
         // Kernels at once share the cores: each gets its part for the wasm backend's threads.
         env: { MIXPREC_WASM_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / parallel))), ...o.env },
         ...(o.signal ? { signal: o.signal } : {}),
@@ -130,12 +138,23 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   const done = results.filter(Boolean);
   const entries: ReportEntry[] = planned.flatMap((p, i) => {
     const r = results[i];
-    return r === undefined ? [] : [{
-      name: p.name, title: p.title, notebook: readNotebookFile(fs.existsSync(p.output) ? p.output : p.input),
-      href: `${p.name}.ipynb`, status: r.summary.status, durationSec: r.summary.durationSec,
-    }];
+    return r === undefined
+      ? []
+      : [
+          {
+            name: p.name,
+            title: p.title,
+            notebook: readNotebookFile(fs.existsSync(p.output) ? p.output : p.input),
+            href: `${p.name}.ipynb`,
+            status: r.summary.status,
+            durationSec: r.summary.durationSec,
+          },
+        ];
   });
   const report = path.join(outDir, 'report.html');
-  writeFileAtomic(report, notebooksHtml(entries, { subtitle: `${o.smoke ? 'smoke-size' : 'default'} parameters, ${parallel} kernel${parallel > 1 ? 's' : ''} at once` }));
+  writeFileAtomic(
+    report,
+    notebooksHtml(entries, { subtitle: `${o.smoke ? 'smoke-size' : 'default'} parameters, ${parallel} kernel${parallel > 1 ? 's' : ''} at once` }),
+  );
   return { outDir, report, notebooks: done, failed: done.filter((r) => r.summary.status !== 'completed').length + (planned.length - done.length) };
 }

@@ -133,7 +133,10 @@ function kernelSpecFor(nb: Notebook, input: string, requested: string | undefine
  * prepared notebook; throws NotebookError / KernelNotFoundError / ParameterError (or a file where the output's folder
  * should be), writing nothing.
  */
-export function prepareNotebook(input: string, o: Pick<RunOptions, 'kernel' | 'parameters' | 'output'> = {}): { notebook: Notebook; spec: FoundKernelSpec; warnings: string[] } {
+export function prepareNotebook(
+  input: string,
+  o: Pick<RunOptions, 'kernel' | 'parameters' | 'output'> = {},
+): { notebook: Notebook; spec: FoundKernelSpec; warnings: string[] } {
   const nb = readNotebookFile(input);
   const spec = kernelSpecFor(nb, input, o.kernel);
   const language = spec.spec.language;
@@ -188,8 +191,17 @@ export async function executePrepared(nb: Notebook, spec: FoundKernelSpec, input
   pm.start_time = now();
   const order = nb.cells.map((c, i) => (runnable(c) ? i : -1)).filter((i) => i >= 0);
   const summary: RunSummary = {
-    status: 'completed', input, ...(o.output ? { output: o.output } : {}), kernel: spec.name, language: spec.spec.language,
-    parameters: (pm.parameters as Parameters) ?? {}, codeCells: order.length, executed: 0, durationSec: 0, errors: [], warnings,
+    status: 'completed',
+    input,
+    ...(o.output ? { output: o.output } : {}),
+    kernel: spec.name,
+    language: spec.spec.language,
+    parameters: (pm.parameters as Parameters) ?? {},
+    codeCells: order.length,
+    executed: 0,
+    durationSec: 0,
+    errors: [],
+    warnings,
   };
   const save = () => {
     if (o.output) writeNotebookFile(o.output, nb);
@@ -303,11 +315,7 @@ interface CellOutcome {
   kernelUsable: boolean;
 }
 
-type Race =
-  | { type: 'done'; result: ExecuteResult }
-  | { type: 'timeout' }
-  | { type: 'dead'; reason: string }
-  | { type: 'aborted' };
+type Race = { type: 'done'; result: ExecuteResult } | { type: 'timeout' } | { type: 'dead'; reason: string } | { type: 'aborted' };
 
 /** Resolves when the kernel process exits or three heartbeats in a row go unanswered. */
 function watchKernel(kernel: RunningKernel, heartbeatSec: number): { dead: Promise<string>; stop(): void } {
@@ -350,7 +358,13 @@ function errorOutput(ename: string, evalue: string): NotebookOutput {
 }
 
 async function runCell(
-  nb: Notebook, index: number, kernel: RunningKernel, o: RunOptions, event: CellEvent, save: () => void, stderrTail: string[],
+  nb: Notebook,
+  index: number,
+  kernel: RunningKernel,
+  o: RunOptions,
+  event: CellEvent,
+  save: () => void,
+  stderrTail: string[],
 ): Promise<CellOutcome> {
   const cell = nb.cells[index]!;
   const collector = collectorOf(nb);
@@ -369,7 +383,9 @@ async function runCell(
     }
   };
   const execution = kernel.client.execute(cell.source, {
-    onOutput, iopubTimeoutMs: 4000, stopOnError: !(o.allowErrors === true || hasTag(cell, 'raises-exception')),
+    onOutput,
+    iopubTimeoutMs: 4000,
+    stopOnError: !(o.allowErrors === true || hasTag(cell, 'raises-exception')),
   });
   const watch = watchKernel(kernel, o.heartbeatSec ?? 5);
   const timers: NodeJS.Timeout[] = [];
@@ -394,27 +410,61 @@ async function runCell(
         return {
           kernelUsable: true,
           failure: {
-            kind: 'error', cellIndex: index, executionCount: null,
+            kind: 'error',
+            cellIndex: index,
+            executionCount: null,
             message: `${where} raised ${reply.ename ?? 'an error'}${reply.evalue ? `: ${reply.evalue}` : ''}`,
-            ename: reply.ename ?? 'Error', evalue: reply.evalue ?? '', traceback: reply.traceback ?? [],
+            ename: reply.ename ?? 'Error',
+            evalue: reply.evalue ?? '',
+            traceback: reply.traceback ?? [],
           },
         };
       }
       if (reply.status === 'aborted') {
-        return { kernelUsable: true, failure: { kind: 'error', cellIndex: index, executionCount: null, message: `${where} was aborted by the kernel`, ename: 'Aborted', evalue: '' } };
+        return {
+          kernelUsable: true,
+          failure: {
+            kind: 'error',
+            cellIndex: index,
+            executionCount: null,
+            message: `${where} was aborted by the kernel`,
+            ename: 'Aborted',
+            evalue: '',
+          },
+        };
       }
       return { kernelUsable: true };
     }
     if (race.type === 'aborted') {
       cell.outputs!.push(errorOutput('RunInterrupted', 'the run was interrupted while this cell was executing'));
-      return { kernelUsable: false, failure: { kind: 'interrupted', cellIndex: index, executionCount: null, message: `the run was interrupted during ${where}`, ename: 'RunInterrupted', evalue: '' } };
+      return {
+        kernelUsable: false,
+        failure: {
+          kind: 'interrupted',
+          cellIndex: index,
+          executionCount: null,
+          message: `the run was interrupted during ${where}`,
+          ename: 'RunInterrupted',
+          evalue: '',
+        },
+      };
     }
     if (race.type === 'dead') {
       const tail = stderrTail.length ? `; its last stderr lines:\n${stderrTail.slice(-10).join('\n')}` : '';
       const message = `the kernel died while running ${where}: ${race.reason}`;
       cell.outputs!.push(errorOutput('DeadKernelError', message));
       kernel.kill();
-      return { kernelUsable: false, failure: { kind: 'dead-kernel', cellIndex: index, executionCount: null, message: `${message}${tail}`, ename: 'DeadKernelError', evalue: message } };
+      return {
+        kernelUsable: false,
+        failure: {
+          kind: 'dead-kernel',
+          cellIndex: index,
+          executionCount: null,
+          message: `${message}${tail}`,
+          ename: 'DeadKernelError',
+          evalue: message,
+        },
+      };
     }
     // Timeout: interrupt, give the kernel a moment to answer, else restart it.
     const limit = o.timeoutSec!;
@@ -424,23 +474,33 @@ async function runCell(
     if (race.type === 'done') {
       const message = `${where} timed out after ${limit} s and was interrupted`;
       cell.outputs!.push(errorOutput('CellTimeoutError', message));
-      return { kernelUsable: true, failure: { kind: 'timeout', cellIndex: index, executionCount: null, message, ename: 'CellTimeoutError', evalue: message } };
+      return {
+        kernelUsable: true,
+        failure: { kind: 'timeout', cellIndex: index, executionCount: null, message, ename: 'CellTimeoutError', evalue: message },
+      };
     }
     kernel.kill();
     let message = `${where} timed out after ${limit} s; the kernel did not answer the interrupt within ${grace} s`;
     let replacement: RunningKernel | undefined;
     if (o.allowErrors === true && race.type !== 'aborted') {
-      replacement = await launchKernel({ name: kernel.name, resourceDir: kernel.resourceDir, spec: kernel.spec }, {
-        cwd: kernel.cwd, ...(o.env ? { env: o.env } : {}), startupTimeoutMs: (o.startupTimeoutSec ?? 60) * 1000, stderr: 'pipe',
-        onStderr: (line) => o.reporter?.kernelStderr?.(line),
-      }).catch(() => undefined);
+      replacement = await launchKernel(
+        { name: kernel.name, resourceDir: kernel.resourceDir, spec: kernel.spec },
+        {
+          cwd: kernel.cwd,
+          ...(o.env ? { env: o.env } : {}),
+          startupTimeoutMs: (o.startupTimeoutSec ?? 60) * 1000,
+          stderr: 'pipe',
+          onStderr: (line) => o.reporter?.kernelStderr?.(line),
+        },
+      ).catch(() => undefined);
       message += replacement ? ' and was restarted (later cells run in a fresh kernel)' : ' and could not be restarted';
     } else {
       message += ' and was stopped';
     }
     cell.outputs!.push(errorOutput('CellTimeoutError', message));
     return {
-      kernelUsable: replacement !== undefined, ...(replacement ? { kernel: replacement } : {}),
+      kernelUsable: replacement !== undefined,
+      ...(replacement ? { kernel: replacement } : {}),
       failure: { kind: 'timeout', cellIndex: index, executionCount: null, message, ename: 'CellTimeoutError', evalue: message },
     };
   } finally {
@@ -461,12 +521,20 @@ function collectorOf(nb: Notebook): OutputCollector {
 function addErrorBanners(nb: Notebook, failure: CellFailure): void {
   const style = 'color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;';
   const banner = (html: string): NotebookCell => ({
-    cell_type: 'markdown', source: html, metadata: { tags: [PAPERMILL_ERROR_TAG] },
+    cell_type: 'markdown',
+    source: html,
+    metadata: { tags: [PAPERMILL_ERROR_TAG] },
   });
   const label = failure.executionCount !== null ? `In [${failure.executionCount}]` : `cell ${failure.cellIndex + 1}`;
   const failedCell = nb.cells[failure.cellIndex]!;
   nb.cells.unshift(banner(`<span style="${style}">An Exception was encountered at '<a href="#papermill-error-cell">${label}</a>'.</span>`));
   const at = nb.cells.indexOf(failedCell);
-  nb.cells.splice(at, 0, banner(`<span id="papermill-error-cell" style="${style}">Execution using mixprec encountered an exception here and stopped:</span>`));
-  for (const cell of nb.cells) if (!cell.metadata.papermill) cell.metadata.papermill = { exception: null, start_time: null, end_time: null, duration: null, status: 'completed' };
+  nb.cells.splice(
+    at,
+    0,
+    banner(`<span id="papermill-error-cell" style="${style}">Execution using mixprec encountered an exception here and stopped:</span>`),
+  );
+  for (const cell of nb.cells)
+    if (!cell.metadata.papermill)
+      cell.metadata.papermill = { exception: null, start_time: null, end_time: null, duration: null, status: 'completed' };
 }

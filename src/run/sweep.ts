@@ -42,11 +42,13 @@ export function readGridFile(file: string): ParameterGrid {
   if (Array.isArray(data)) {
     if (data.length === 0) throw new ParameterError(`grid file ${file}: the list of runs is empty`);
     return data.map((run, i) => {
-      if (typeof run !== 'object' || run === null || Array.isArray(run)) throw new ParameterError(`grid file ${file}: run ${i + 1} is not a mapping of parameter names to values`);
+      if (typeof run !== 'object' || run === null || Array.isArray(run))
+        throw new ParameterError(`grid file ${file}: run ${i + 1} is not a mapping of parameter names to values`);
       return toParameters(`grid file ${file}`, run as Record<string, unknown>);
     });
   }
-  if (typeof data !== 'object' || data === null) throw new ParameterError(`grid file ${file}: expected a mapping of parameter names to lists of values, or a list of runs`);
+  if (typeof data !== 'object' || data === null)
+    throw new ParameterError(`grid file ${file}: expected a mapping of parameter names to lists of values, or a list of runs`);
   const grid: Record<string, ParameterValue[]> = {};
   for (const [name, values] of Object.entries(toParameters(`grid file ${file}`, data as Record<string, unknown>))) {
     grid[name] = Array.isArray(values) ? values : [values];
@@ -83,7 +85,10 @@ export interface SweepIndex {
 
 /** A sweep folder that this sweep may not run into: it holds another sweep (or a different grid), or is in use. */
 export class SweepFolderError extends Error {
-  constructor(readonly dir: string, message: string) {
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'SweepFolderError';
   }
@@ -146,16 +151,29 @@ export function readSweepIndex(dir: string): SweepIndex | null {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new SweepFolderError(dir, `${file} is not a sweep index (not valid JSON: ${(err as Error).message}); replace it with --overwrite or write to another --out folder`);
+    throw new SweepFolderError(
+      dir,
+      `${file} is not a sweep index (not valid JSON: ${(err as Error).message}); replace it with --overwrite or write to another --out folder`,
+    );
   }
   const d = data as Partial<SweepIndex> | null;
   const runOk = (r: unknown) => {
     const x = r as Partial<SweepRun> | null;
-    return typeof x === 'object' && x !== null && typeof x.notebook === 'string' && typeof x.status === 'string' &&
-      typeof x.parameters === 'object' && x.parameters !== null && !Array.isArray(x.parameters);
+    return (
+      typeof x === 'object' &&
+      x !== null &&
+      typeof x.notebook === 'string' &&
+      typeof x.status === 'string' &&
+      typeof x.parameters === 'object' &&
+      x.parameters !== null &&
+      !Array.isArray(x.parameters)
+    );
   };
   if (typeof d !== 'object' || d === null || typeof d.notebook !== 'string' || !Array.isArray(d.runs) || !d.runs.every(runOk)) {
-    throw new SweepFolderError(dir, `${file} is not a sweep index (expected "notebook" and "runs"); replace it with --overwrite or write to another --out folder`);
+    throw new SweepFolderError(
+      dir,
+      `${file} is not a sweep index (expected "notebook" and "runs"); replace it with --overwrite or write to another --out folder`,
+    );
   }
   return d as SweepIndex;
 }
@@ -163,7 +181,9 @@ export function readSweepIndex(dir: string): SweepIndex | null {
 /** `3 runs: 2 completed, 1 failed` */
 function describeRuns(runs: readonly SweepRun[]): string {
   const counts = (['completed', 'failed', 'running', 'pending'] as const)
-    .map((s) => [s, runs.filter((r) => r.status === s).length] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+    .map((s) => [s, runs.filter((r) => r.status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
   return `${runs.length} run${runs.length === 1 ? '' : 's'}${counts.length ? `: ${counts.join(', ')}` : ''}`;
 }
 
@@ -171,7 +191,10 @@ function describeRuns(runs: readonly SweepRun[]): string {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -203,10 +226,15 @@ function sweepFiles(dir: string, index: SweepIndex): string[] {
 export function sweepHtml(index: SweepIndex): string {
   const names = [...new Set(index.runs.flatMap((r) => Object.keys(r.parameters)))];
   const cell = (v: ParameterValue | undefined) => escapeHtml(v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
-  const rows = index.runs.map((r) => `<tr class="${r.status}"><td>${r.index + 1}</td>${names.map((n) => `<td>${cell(r.parameters[n])}</td>`).join('')}` +
-    `<td>${r.status}</td><td>${r.durationSec !== undefined ? r.durationSec.toFixed(1) : ''}</td>` +
-    `<td><a href="${escapeHtml(encodeURI(r.notebook))}">${escapeHtml(r.notebook)}</a></td><td>${escapeHtml(r.failure ?? '')}</td></tr>`);
-  const counts = (['completed', 'failed', 'running', 'pending'] as const).map((s) => `${index.runs.filter((r) => r.status === s).length} ${s}`).join(', ');
+  const rows = index.runs.map(
+    (r) =>
+      `<tr class="${r.status}"><td>${r.index + 1}</td>${names.map((n) => `<td>${cell(r.parameters[n])}</td>`).join('')}` +
+      `<td>${r.status}</td><td>${r.durationSec !== undefined ? r.durationSec.toFixed(1) : ''}</td>` +
+      `<td><a href="${escapeHtml(encodeURI(r.notebook))}">${escapeHtml(r.notebook)}</a></td><td>${escapeHtml(r.failure ?? '')}</td></tr>`,
+  );
+  const counts = (['completed', 'failed', 'running', 'pending'] as const)
+    .map((s) => `${index.runs.filter((r) => r.status === s).length} ${s}`)
+    .join(', ');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Sweep of ${escapeHtml(index.notebook)}</title>
 <style>
@@ -227,7 +255,17 @@ ${rows.join('\n')}
  * starts, so bad input fails before anything is written.
  */
 export async function runSweep(input: string, o: SweepOptions): Promise<SweepResult> {
-  const { out: _out, grid: _grid, fixed: _fixed, parallel: _parallel, reporter: _reporter, runReporter: _runReporter, resume: _resume, overwrite: _overwrite, ...runOptions } = o;
+  const {
+    out: _out,
+    grid: _grid,
+    fixed: _fixed,
+    parallel: _parallel,
+    reporter: _reporter,
+    runReporter: _runReporter,
+    resume: _resume,
+    overwrite: _overwrite,
+    ...runOptions
+  } = o;
   const sets = expandGrid(o.grid, o.fixed);
   const parallel = o.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1) throw new ParameterError(`parallel must be a positive integer, got ${parallel}`);
@@ -246,19 +284,30 @@ export async function runSweep(input: string, o: SweepOptions): Promise<SweepRes
   if (earlier !== null) {
     const writer = earlier.pid;
     if (earlier.finished === null && writer !== undefined && writer !== process.pid && processAlive(writer)) {
-      throw new SweepFolderError(o.out, `${o.out} holds a sweep of ${earlier.notebook} that is still running (process ${writer}); ` +
-        'wait for it or stop it, or write to another --out folder');
+      throw new SweepFolderError(
+        o.out,
+        `${o.out} holds a sweep of ${earlier.notebook} that is still running (process ${writer}); ` +
+          'wait for it or stop it, or write to another --out folder',
+      );
     }
     if (!o.resume && !o.overwrite) {
-      throw new SweepFolderError(o.out, `${o.out} already holds a sweep of ${earlier.notebook} (${describeRuns(earlier.runs)}): ` +
-        'rerun the runs that did not complete with --resume, replace it with --overwrite, or write to another --out folder');
+      throw new SweepFolderError(
+        o.out,
+        `${o.out} already holds a sweep of ${earlier.notebook} (${describeRuns(earlier.runs)}): ` +
+          'rerun the runs that did not complete with --resume, replace it with --overwrite, or write to another --out folder',
+      );
     }
     if (o.resume) {
-      const difference = path.basename(earlier.notebook) !== path.basename(input)
-        ? `it is a sweep of ${earlier.notebook}, not ${input}` : gridDifference(earlier.runs, sets);
+      const difference =
+        path.basename(earlier.notebook) !== path.basename(input)
+          ? `it is a sweep of ${earlier.notebook}, not ${input}`
+          : gridDifference(earlier.runs, sets);
       if (difference !== null) {
-        throw new SweepFolderError(o.out, `cannot resume the sweep in ${o.out}: its grid differs from this one (${difference}); ` +
-          'replace it with --overwrite or write to another --out folder');
+        throw new SweepFolderError(
+          o.out,
+          `cannot resume the sweep in ${o.out}: its grid differs from this one (${difference}); ` +
+            'replace it with --overwrite or write to another --out folder',
+        );
       }
     }
   }
@@ -274,12 +323,18 @@ export async function runSweep(input: string, o: SweepOptions): Promise<SweepRes
   for (const w of new Set(prepared.flatMap((p) => p.warnings))) o.reporter?.warn?.(w);
   const now = new Date().toISOString();
   const index: SweepIndex = {
-    notebook: input, kernel: prepared[0]!.spec.name, started: from?.started ?? now, finished: null, parallel, pid: process.pid,
+    notebook: input,
+    kernel: prepared[0]!.spec.name,
+    started: from?.started ?? now,
+    finished: null,
+    parallel,
+    pid: process.pid,
     ...(from ? { resumed: [...(from.resumed ?? []), now] } : {}),
     runs: prepared.map((p, i) => {
       const before = from?.runs[i];
       // A completed run keeps its record (and its notebook); every other run runs again.
-      return before?.status === 'completed' ? { ...before, index: i, notebook: p.file }
+      return before?.status === 'completed'
+        ? { ...before, index: i, notebook: p.file }
         : { index: i, parameters: p.parameters, notebook: p.file, status: 'pending' as const };
     }),
   };
@@ -308,7 +363,13 @@ export async function runSweep(input: string, o: SweepOptions): Promise<SweepRes
       writeIndex();
       o.reporter?.runStart?.(run, sets.length);
       const reporter = o.runReporter?.(run);
-      const { summary } = await executePrepared(p.notebook, p.spec, input, { ...runOptions, output: p.output, ...(reporter ? { reporter } : {}) }, []);
+      const { summary } = await executePrepared(
+        p.notebook,
+        p.spec,
+        input,
+        { ...runOptions, output: p.output, ...(reporter ? { reporter } : {}) },
+        [],
+      );
       summaries[i] = summary;
       run.status = summary.status;
       run.durationSec = summary.durationSec;

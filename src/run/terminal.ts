@@ -19,6 +19,7 @@ export interface TerminalOptions {
   stdout?: NodeJS.WriteStream;
 }
 
+// eslint-disable-next-line no-control-regex -- ESC starts the ANSI sequences this removes
 export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 
 /** Where a terminal shows an output: errors and the stderr stream on stderr, the rest on stdout. */
@@ -103,7 +104,9 @@ export function terminalRunReporter(o: TerminalOptions): RunReporter & { close()
 }
 
 export const formatParameters = (p: Record<string, ParameterValue>) =>
-  Object.entries(p).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
 
 /** The reporter of `mixprec sweep`: a bar over the runs on a TTY, a line per run start and end otherwise. */
 export function terminalSweepReporter(o: TerminalOptions): SweepReporter & { close(): void } {
@@ -114,7 +117,8 @@ export function terminalSweepReporter(o: TerminalOptions): SweepReporter & { clo
   const running = new Set<number>();
   let finished = 0;
   let total = 0;
-  const draw = () => status?.set(`${bar(finished, total)} ${finished}/${total} runs, ${running.size} running, ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  const draw = () =>
+    status?.set(`${bar(finished, total)} ${finished}/${total} runs, ${running.size} running, ${((Date.now() - started) / 1000).toFixed(0)}s`);
   const line = (s: string) => (status ? status.print(() => err.write(`${s}\n`)) : err.write(`${s}\n`));
   const label = (run: SweepRun) => `run ${run.index + 1}/${total} (${formatParameters(run.parameters)})`;
   return {
@@ -136,7 +140,9 @@ export function terminalSweepReporter(o: TerminalOptions): SweepReporter & { clo
       running.delete(run.index);
       finished++;
       if (o.progress || summary.status === 'failed') {
-        line(`${label(run)} ${summary.status} in ${summary.durationSec.toFixed(1)} s${summary.failure ? `: ${summary.failure.message.split('\n')[0]}` : ''}`);
+        line(
+          `${label(run)} ${summary.status} in ${summary.durationSec.toFixed(1)} s${summary.failure ? `: ${summary.failure.message.split('\n')[0]}` : ''}`,
+        );
       }
       if (tty) draw();
     },
@@ -174,7 +180,9 @@ export function terminalReproduceReporter(o: ReproduceTerminalOptions): Reproduc
   return {
     start(nbs) {
       const total = nbs.reduce((s, n) => s + n.codeCells, 0);
-      out(`Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${o.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`);
+      out(
+        `Running ${nbs.length} notebook${nbs.length > 1 ? 's' : ''} (${total} code cells)${o.smoke ? ' with smoke-size parameters' : ''}: ${nbs.map((n) => n.name).join(', ')}`,
+      );
       if (o.progress) bar = progressBar('reproduce', total, err);
     },
     cellStart(name, cell) {

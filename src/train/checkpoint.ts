@@ -41,7 +41,9 @@ export interface CheckpointMeta {
 }
 
 export async function saveCheckpoint(
-  file: string, model: QuantModel, solver: Solver | null,
+  file: string,
+  model: QuantModel,
+  solver: Solver | null,
   meta: Omit<CheckpointMeta, 'format' | 'date' | 'model' | 'epochStep' | 'epochSums'> & Partial<Pick<CheckpointMeta, 'epochStep' | 'epochSums'>>,
 ): Promise<void> {
   const tensors: Record<string, NamedArray> = {};
@@ -50,8 +52,9 @@ export async function saveCheckpoint(
   }
   if (solver !== null) Object.assign(tensors, await solver.state());
   const epochStep = meta.epochStep ?? 0;
-  const epochSums = epochStep > 0 ? meta.epochSums ?? null : null;
-  if (epochStep > 0 && epochSums === null) throw new Error(`saveCheckpoint ${file}: a checkpoint within an epoch (step ${epochStep}) needs the epoch's running sums`);
+  const epochSums = epochStep > 0 ? (meta.epochSums ?? null) : null;
+  if (epochStep > 0 && epochSums === null)
+    throw new Error(`saveCheckpoint ${file}: a checkpoint within an epoch (step ${epochStep}) needs the epoch's running sums`);
   const full: CheckpointMeta = { ...meta, epochStep, epochSums, format: CHECKPOINT_FORMAT, model: model.name, date: new Date().toISOString() };
   writeSafetensors(file, tensors, {
     format: full.format,
@@ -83,7 +86,8 @@ export function readCheckpoint(file: string): LoadedCheckpoint {
     throw new CheckpointError(file, 'its config metadata is not JSON');
   }
   const epochStep = metadata.epoch_step === undefined ? 0 : Number(metadata.epoch_step);
-  if (!Number.isSafeInteger(epochStep) || epochStep < 0) throw new CheckpointError(file, `its epoch_step metadata is not an integer ≥ 0 (${JSON.stringify(metadata.epoch_step)})`);
+  if (!Number.isSafeInteger(epochStep) || epochStep < 0)
+    throw new CheckpointError(file, `its epoch_step metadata is not an integer ≥ 0 (${JSON.stringify(metadata.epoch_step)})`);
   let epochSums: EpochSums | null = null;
   if (epochStep > 0) {
     try {
@@ -98,9 +102,15 @@ export function readCheckpoint(file: string): LoadedCheckpoint {
   return {
     tensors,
     meta: {
-      format: metadata.format, epoch: Number(metadata.epoch), epochStep, epochSums, globalStep: Number(metadata.global_step),
+      format: metadata.format,
+      epoch: Number(metadata.epoch),
+      epochStep,
+      epochSums,
+      globalStep: Number(metadata.global_step),
       bestTestError: metadata.best_test_error ? Number(metadata.best_test_error) : null,
-      config, model: metadata.model ?? '', date: metadata.date ?? '',
+      config,
+      model: metadata.model ?? '',
+      date: metadata.date ?? '',
     },
   };
 }
@@ -109,7 +119,12 @@ export function readCheckpoint(file: string): LoadedCheckpoint {
  * Assigns checkpoint tensors to the model's variables. `require` lists the variable kinds that must be present
  * (resume: all; initialising from a float run: weights, biases and BN); returns the names that were loaded.
  */
-export function loadModelVariables(file: string, model: QuantModel, tensors: Record<string, NamedArray>, required: (name: string, kind: string) => boolean): Set<string> {
+export function loadModelVariables(
+  file: string,
+  model: QuantModel,
+  tensors: Record<string, NamedArray>,
+  required: (name: string, kind: string) => boolean,
+): Set<string> {
   const loaded = new Set<string>();
   for (const { name, variable, kind } of model.variables) {
     const saved = tensors[name];

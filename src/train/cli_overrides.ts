@@ -8,13 +8,23 @@ import { TrainConfigError, validateTrainConfigOverrides, type TrainConfigOverrid
 
 /** The flags of `mixprec train` that set a TrainConfig field: flag name (without `--`) → dotted field path. */
 export const TRAIN_FLAGS: Readonly<Record<string, string>> = {
-  model: 'model', weights: 'quant.weights', activations: 'quant.activations', 'weight-target': 'targets.weightKB',
-  'activation-target': 'targets.activationKB', 'activation-type': 'targets.activationType', epochs: 'epochs',
-  batch: 'batchSize', lr: 'learningRate', optimizer: 'optimizer', seed: 'seed',
+  model: 'model',
+  weights: 'quant.weights',
+  activations: 'quant.activations',
+  'weight-target': 'targets.weightKB',
+  'activation-target': 'targets.activationKB',
+  'activation-type': 'targets.activationType',
+  epochs: 'epochs',
+  batch: 'batchSize',
+  lr: 'learningRate',
+  optimizer: 'optimizer',
+  seed: 'seed',
 };
 
 /** The flag that sets each field (`batchSize` → `--batch`), for naming the flag in config errors. */
-export const TRAIN_FLAG_FIELDS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(TRAIN_FLAGS).map(([flag, field]) => [field, `--${flag}`]));
+export const TRAIN_FLAG_FIELDS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TRAIN_FLAGS).map(([flag, field]) => [field, `--${flag}`]),
+);
 
 /** Reads and checks a `--config` file of TrainConfig fields; errors name the file. */
 export function readTrainConfigFile(file: string): TrainConfigOverrides {
@@ -22,7 +32,11 @@ export function readTrainConfigFile(file: string): TrainConfigOverrides {
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new TrainConfigError(file, '', (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`);
+    throw new TrainConfigError(
+      file,
+      '',
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`,
+    );
   }
   return validateTrainConfigOverrides(parsed, file);
 }

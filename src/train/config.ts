@@ -7,10 +7,7 @@ import { MODEL_NAMES } from '../nn/registry';
 import { MAX_SEED } from '../data/random';
 import { UsageError } from '../util/errors';
 
-export type ModelName =
-  | 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110'
-  | 'mobilenetv2-cifar' | 'mobilenetv2-imagenet'
-  | 'mnistnet';
+export type ModelName = 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110' | 'mobilenetv2-cifar' | 'mobilenetv2-imagenet' | 'mnistnet';
 
 export interface QuantizationConfig {
   /** Quantizer of every weight and bias tensor ('float': not quantized). */
@@ -152,20 +149,21 @@ export class TrainConfigError extends UsageError {
 // The schema: one declarative description of every field; the validator below walks it.
 
 /** One field's domain. `aliases`: names users write for it (CLI flags, the cfg files), for "did you mean". */
-export type FieldSchema = (
+export type FieldSchema =
   /** A finite number (an integer when `integer`) within the bounds; null allowed when `nullable`. */
-  | { type: 'number'; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; nullable?: boolean }
-  | { type: 'boolean' }
-  /** A non-empty string (null allowed when `nullable`). */
-  | { type: 'string'; nullable?: boolean }
-  | { type: 'enum'; values: readonly string[] }
-  | { type: 'array'; items: FieldSchema }
-  /** `[min, max]`: finite, min ≤ max (checked by the quantizers' checkRange), min > 0 when `magnitude`, within [lowest, highest]. */
-  | { type: 'range'; magnitude: boolean; lowest?: number; highest?: number }
-  | ObjectSchema
-  /** An object whose `tag` field picks the variant (a discriminated union). */
-  | { type: 'union'; tag: string; variants: Readonly<Record<string, ObjectSchema>> }
-) & { aliases?: readonly string[] };
+  (
+    | { type: 'number'; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; nullable?: boolean }
+    | { type: 'boolean' }
+    /** A non-empty string (null allowed when `nullable`). */
+    | { type: 'string'; nullable?: boolean }
+    | { type: 'enum'; values: readonly string[] }
+    | { type: 'array'; items: FieldSchema }
+    /** `[min, max]`: finite, min ≤ max (checked by the quantizers' checkRange), min > 0 when `magnitude`, within [lowest, highest]. */
+    | { type: 'range'; magnitude: boolean; lowest?: number; highest?: number }
+    | ObjectSchema
+    /** An object whose `tag` field picks the variant (a discriminated union). */
+    | { type: 'union'; tag: string; variants: Readonly<Record<string, ObjectSchema>> }
+  ) & { aliases?: readonly string[] };
 
 export interface ObjectSchema {
   type: 'object';
@@ -238,7 +236,8 @@ const trainConfigFields: Fields<TrainConfig> = {
   momentum: { type: 'number', min: 0, max: 1, exclusiveMax: true },
   learningRate: { ...positive, aliases: ['lr', 'initial_learning_rate'] },
   schedule: {
-    type: 'union', tag: 'kind',
+    type: 'union',
+    tag: 'kind',
     variants: {
       constant: { type: 'object', fields: constantFields },
       step: { type: 'object', fields: stepFields },
@@ -297,8 +296,10 @@ export function describeSchema(s: FieldSchema): string {
       else if (min === 0 && !s.exclusiveMin && (max === undefined || (s.integer && max === Number.MAX_SAFE_INTEGER))) {
         text = s.integer ? 'an integer ≥ 0' : 'a number ≥ 0';
       } else if (min !== undefined && max !== undefined) {
-        text = s.integer && !s.exclusiveMin && !s.exclusiveMax ? `an integer from ${min} to ${max}`
-          : `${article(noun)} in ${s.exclusiveMin ? '(' : '['}${min}, ${max}${s.exclusiveMax ? ')' : ']'}`;
+        text =
+          s.integer && !s.exclusiveMin && !s.exclusiveMax
+            ? `an integer from ${min} to ${max}`
+            : `${article(noun)} in ${s.exclusiveMin ? '(' : '['}${min}, ${max}${s.exclusiveMax ? ')' : ']'}`;
       } else if (min !== undefined) text = `${article(noun)} ${s.exclusiveMin ? '>' : '≥'} ${min}`;
       else if (max !== undefined) text = `${article(noun)} ${s.exclusiveMax ? '<' : '≤'} ${max}`;
       else text = `a finite ${noun}`;
@@ -311,7 +312,9 @@ export function describeSchema(s: FieldSchema): string {
     case 'enum':
       return `one of ${s.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'array':
-      return `a list of ${describeSchema(s.items).replace(/^an? /, '').replace(/^(number|integer)/, '$1s')}`;
+      return `a list of ${describeSchema(s.items)
+        .replace(/^an? /, '')
+        .replace(/^(number|integer)/, '$1s')}`;
     case 'range': {
       const lo = s.magnitude ? '0 < min' : s.lowest !== undefined ? `${s.lowest} ≤ min` : 'min';
       return `[min, max] with ${lo} ≤ max${s.highest !== undefined ? ` ≤ ${s.highest}` : ''}`;
@@ -319,7 +322,9 @@ export function describeSchema(s: FieldSchema): string {
     case 'object':
       return `an object with fields ${Object.keys(s.fields).join(', ')}`;
     case 'union':
-      return `an object with "${s.tag}": ${Object.keys(s.variants).map((v) => JSON.stringify(v)).join(', ')}`;
+      return `an object with "${s.tag}": ${Object.keys(s.variants)
+        .map((v) => JSON.stringify(v))
+        .join(', ')}`;
   }
 }
 
@@ -363,17 +368,28 @@ export function suggestField(name: string, fields: Readonly<Record<string, Field
     for (const candidate of [field, ...(s.aliases ?? [])]) {
       const target = normalize(candidate);
       const d = editDistance(typed, target);
-      const score = candidate !== field && d === 0 ? 0
-        : d <= Math.max(1, Math.floor(target.length / 3)) ? d
-          : typed.length >= 3 && target.startsWith(typed) ? target.length - typed.length
-            : Infinity;
+      const score =
+        candidate !== field && d === 0
+          ? 0
+          : d <= Math.max(1, Math.floor(target.length / 3))
+            ? d
+            : typed.length >= 3 && target.startsWith(typed)
+              ? target.length - typed.length
+              : Infinity;
       if (score < (best?.score ?? Infinity)) best = { field, score };
     }
   }
   return best?.field ?? null;
 }
 
-function checkObject(w: Walk, s: ObjectSchema, value: unknown, path: string, optional: boolean, extra: Readonly<Record<string, FieldSchema>> = {}): void {
+function checkObject(
+  w: Walk,
+  s: ObjectSchema,
+  value: unknown,
+  path: string,
+  optional: boolean,
+  extra: Readonly<Record<string, FieldSchema>> = {},
+): void {
   const fields = { ...extra, ...s.fields };
   if (!isObject(value)) {
     if (path === '') fail(w, '', `expected a JSON object of TrainConfig fields, got ${show(value)}`);
@@ -382,8 +398,14 @@ function checkObject(w: Walk, s: ObjectSchema, value: unknown, path: string, opt
   for (const key of Object.keys(value)) {
     if (Object.hasOwn(fields, key)) continue;
     const guess = suggestField(key, fields);
-    fail(w, join(path, key), `unknown field "${join(path, key)}" ` +
-      (guess !== null ? `(did you mean "${join(path, guess)}"?)` : `(${path ? `fields of ${path}` : 'TrainConfig fields'}: ${Object.keys(fields).join(', ')})`));
+    fail(
+      w,
+      join(path, key),
+      `unknown field "${join(path, key)}" ` +
+        (guess !== null
+          ? `(did you mean "${join(path, guess)}"?)`
+          : `(${path ? `fields of ${path}` : 'TrainConfig fields'}: ${Object.keys(fields).join(', ')})`),
+    );
   }
   for (const [key, field] of Object.entries(s.fields)) {
     const v = value[key];
@@ -400,9 +422,14 @@ function check(w: Walk, s: FieldSchema, v: unknown, path: string, optional: bool
   switch (s.type) {
     case 'number':
       if (v === null && s.nullable) return;
-      if (typeof v !== 'number' || !Number.isFinite(v) || (s.integer && !Number.isSafeInteger(v))
-        || (s.min !== undefined && (s.exclusiveMin ? v <= s.min : v < s.min))
-        || (s.max !== undefined && (s.exclusiveMax ? v >= s.max : v > s.max))) mismatch(w, path, s, v);
+      if (
+        typeof v !== 'number' ||
+        !Number.isFinite(v) ||
+        (s.integer && !Number.isSafeInteger(v)) ||
+        (s.min !== undefined && (s.exclusiveMin ? v <= s.min : v < s.min)) ||
+        (s.max !== undefined && (s.exclusiveMax ? v >= s.max : v > s.max))
+      )
+        mismatch(w, path, s, v);
       return;
     case 'boolean':
       if (typeof v !== 'boolean') mismatch(w, path, s, v);

@@ -47,7 +47,9 @@ export async function resolveDataset(name: string, dir = 'datasets'): Promise<Da
   const test = train.replace(/-train\.arrow$/, '-test.arrow');
   for (const file of [train, test]) {
     if (!fs.existsSync(file)) {
-      throw new Error(`${file}: no such dataset file; convert ${name} first, e.g. \`mixprec data convert --format ${name === 'cifar10' ? 'cifar10 --input cifar-10-batches-bin' : name === 'fashion-mnist' ? 'fashion-mnist' : 'idx --input DIR'} --out ${dir}\``);
+      throw new Error(
+        `${file}: no such dataset file; convert ${name} first, e.g. \`mixprec data convert --format ${name === 'cifar10' ? 'cifar10 --input cifar-10-batches-bin' : name === 'fashion-mnist' ? 'fashion-mnist' : 'idx --input DIR'} --out ${dir}\``,
+      );
     }
   }
   return withInfo(path.basename(train).replace(/-train\.arrow$/, ''), train, test);
@@ -106,24 +108,44 @@ export async function runStudy(runs: readonly StudyRun[], o: StudyOptions): Prom
   let pretrain: StudyResult | null = null;
   const total = runs.length + (needsFloatInit ? 1 : 0);
   const common = {
-    dataset: o.dataset.train, testDataset: o.dataset.test, runsDir: o.runsDir, pretrain: false,
+    dataset: o.dataset.train,
+    testDataset: o.dataset.test,
+    runsDir: o.runsDir,
+    pretrain: false,
     ...(o.maxEvalBatches !== undefined ? { maxEvalBatches: o.maxEvalBatches } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   };
-  const execute = async (run: StudyRun, outDir: string, overrides: TrainConfigOverrides, maxSteps: number | undefined, init: string | undefined): Promise<StudyResult> => {
+  const execute = async (
+    run: StudyRun,
+    outDir: string,
+    overrides: TrainConfigOverrides,
+    maxSteps: number | undefined,
+    init: string | undefined,
+  ): Promise<StudyResult> => {
     const started = Date.now();
-    const result = (await runTrainingSession({
-      ...common, preset: run.preset, outDir, overrides,
-      ...(init !== undefined ? { init } : {}),
-      ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
-      onEvent: (_preset, e) => o.onEvent?.(run.label === 'float32' && run.setting === 'pretrain' ? 'DEFAULT' : `${run.setting} ${run.label}`, e),
-    })).at(-1);
+    const result = (
+      await runTrainingSession({
+        ...common,
+        preset: run.preset,
+        outDir,
+        overrides,
+        ...(init !== undefined ? { init } : {}),
+        ...(maxSteps !== undefined ? { maxStepsPerEpoch: maxSteps } : {}),
+        onEvent: (_preset, e) => o.onEvent?.(run.label === 'float32' && run.setting === 'pretrain' ? 'DEFAULT' : `${run.setting} ${run.label}`, e),
+      })
+    ).at(-1);
     if (result === undefined) throw new Error(`run ${run.preset} produced no result`);
     const last = result.history.at(-1);
     const finalTestError = result.finalTestError ?? last?.testError ?? NaN;
     const out: StudyResult = {
-      ...run, dir: outDir, error: result.bestTestError ?? finalTestError, finalTestError,
-      constraintsMet: last?.constraintsMet ?? false, history: result.history, memory: result.memory, seconds: (Date.now() - started) / 1000,
+      ...run,
+      dir: outDir,
+      error: result.bestTestError ?? finalTestError,
+      finalTestError,
+      constraintsMet: last?.constraintsMet ?? false,
+      history: result.history,
+      memory: result.memory,
+      seconds: (Date.now() - started) / 1000,
     };
     result.model.dispose();
     if (result.interrupted) throw new Error(`run ${run.setting} ${run.label} was interrupted`);
@@ -135,7 +157,13 @@ export async function runStudy(runs: readonly StudyRun[], o: StudyOptions): Prom
     o.onRunStart?.('DEFAULT', index++, total);
     if (!o.reuse || !fs.existsSync(pretrainCheckpoint)) {
       fs.rmSync(pretrainDir, { recursive: true, force: true });
-      pretrain = await execute(run, pretrainDir, { ...o.overrides, ...o.pretrainOverrides }, o.pretrainMaxStepsPerEpoch ?? o.maxStepsPerEpoch, undefined);
+      pretrain = await execute(
+        run,
+        pretrainDir,
+        { ...o.overrides, ...o.pretrainOverrides },
+        o.pretrainMaxStepsPerEpoch ?? o.maxStepsPerEpoch,
+        undefined,
+      );
     } else {
       pretrain = summaryFromDisk(run, pretrainDir);
     }
@@ -164,15 +192,24 @@ function writeSummary(r: StudyResult): void {
 
 /** A finished run read back from its folder (metrics.jsonl, and summary.json when the study wrote one). */
 function summaryFromDisk(run: StudyRun, dir: string): StudyResult {
-  const history = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochMetrics);
+  const history = fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as EpochMetrics);
   const summaryFile = path.join(dir, 'summary.json');
   if (fs.existsSync(summaryFile)) return { ...(JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as StudyResult), ...run, history };
   const last = history.at(-1);
   if (last === undefined) throw new Error(`${dir}/metrics.jsonl: no finished epoch`);
   const met = history.filter((m) => m.constraintsMet);
   return {
-    ...run, dir, error: met.length ? Math.min(...met.map((m) => m.testError)) : last.testError, finalTestError: last.testError,
-    constraintsMet: last.constraintsMet, history, seconds: history.reduce((s, m) => s + m.seconds, 0),
+    ...run,
+    dir,
+    error: met.length ? Math.min(...met.map((m) => m.testError)) : last.testError,
+    finalTestError: last.testError,
+    constraintsMet: last.constraintsMet,
+    history,
+    seconds: history.reduce((s, m) => s + m.seconds, 0),
     memory: { weightsKB: last.weightKB, activationsMaxKB: last.activationMaxKB, activationsSumKB: last.activationSumKB, layers: [] },
   };
 }
@@ -190,23 +227,35 @@ export const TABLE1_SETTINGS: readonly Table1Setting[] = ['weights', 'weights+ac
  * Table 1 as runs: for each setting and parametrization, the official preset of the float-initialised run (the SGD
  * variant, as the paper describes; `init: 'random'` for the random-init column), with the paper's number.
  */
-export function table1Runs(o: {
-  settings?: readonly string[]; parametrizations?: readonly string[]; init?: string;
-  /** 'base' (default): the SGD run the paper describes; 'reported': the run get_res.py reads the number from (Adam for U1–U3). */
-  variant?: string;
-} = {}): StudyRun[] {
+export function table1Runs(
+  o: {
+    settings?: readonly string[];
+    parametrizations?: readonly string[];
+    init?: string;
+    /** 'base' (default): the SGD run the paper describes; 'reported': the run get_res.py reads the number from (Adam for U1–U3). */
+    variant?: string;
+  } = {},
+): StudyRun[] {
   const settings = o.settings ?? TABLE1_SETTINGS;
   const shorts = o.parametrizations ?? SHORT_NAME_LIST;
-  for (const s of settings) if (!TABLE1_SETTINGS.includes(s as Table1Setting)) throw new Error(`table1Runs: unknown setting "${s}"; expected ${TABLE1_SETTINGS.join(' or ')}`);
-  for (const p of shorts) if (!SHORT_NAME_LIST.includes(p as ShortName)) throw new Error(`table1Runs: unknown parametrization "${p}"; expected one of ${SHORT_NAME_LIST.join(', ')}`);
-  if (o.init !== undefined && o.init !== 'float' && o.init !== 'random') throw new Error(`table1Runs: init must be 'float' or 'random', got "${o.init}"`);
-  if (o.variant !== undefined && o.variant !== 'base' && o.variant !== 'reported') throw new Error(`table1Runs: variant must be 'base' or 'reported', got "${o.variant}"`);
+  for (const s of settings)
+    if (!TABLE1_SETTINGS.includes(s as Table1Setting))
+      throw new Error(`table1Runs: unknown setting "${s}"; expected ${TABLE1_SETTINGS.join(' or ')}`);
+  for (const p of shorts)
+    if (!SHORT_NAME_LIST.includes(p as ShortName))
+      throw new Error(`table1Runs: unknown parametrization "${p}"; expected one of ${SHORT_NAME_LIST.join(', ')}`);
+  if (o.init !== undefined && o.init !== 'float' && o.init !== 'random')
+    throw new Error(`table1Runs: init must be 'float' or 'random', got "${o.init}"`);
+  if (o.variant !== undefined && o.variant !== 'base' && o.variant !== 'reported')
+    throw new Error(`table1Runs: variant must be 'base' or 'reported', got "${o.variant}"`);
   const random = o.init === 'random';
-  const pick = (link: { presets: readonly string[]; reportedBy: string | null }) => (o.variant === 'reported' && link.reportedBy ? link.reportedBy : basePreset(link.presets));
+  const pick = (link: { presets: readonly string[]; reportedBy: string | null }) =>
+    o.variant === 'reported' && link.reportedBy ? link.reportedBy : basePreset(link.presets);
   return PAPER_TABLE1.filter((e) => e.column !== 'float32' && settings.includes(e.quantized) && shorts.includes(e.column))
     .sort((a, b) => settings.indexOf(a.quantized) - settings.indexOf(b.quantized) || shorts.indexOf(a.column) - shorts.indexOf(b.column))
     .map((e) => ({
-      setting: e.quantized, label: e.column,
+      setting: e.quantized,
+      label: e.column,
       preset: pick(random ? e.randomInitRuns : e.floatInitRuns),
       paper: random ? e.randomInit : e.floatInit,
     }));
@@ -240,33 +289,49 @@ export function scaledTargets(report: MemoryReport): MemoryTargetsKB {
   return {
     weightKB: kb(2, weights) * (70 / 65.5) + 0.1,
     activationMaxKB: kb(4, Math.max(...acts)) + 0.1,
-    activationSumKB: kb(4, acts.reduce((s, v) => s + v, 0)) + 0.1,
+    activationSumKB:
+      kb(
+        4,
+        acts.reduce((s, v) => s + v, 0),
+      ) + 0.1,
   };
 }
 
 /** Table 3's rows as runs for the families asked for, with the targets scaled by {@link scaledTargets}. */
 export function table3Runs(targets: MemoryTargetsKB, o: { families?: readonly string[]; rows?: readonly number[] } = {}): StudyRun[] {
   const families = (o.families ?? ['uniform', 'pow2']) as readonly ('uniform' | 'pow2')[];
-  for (const f of families) if (f !== 'uniform' && f !== 'pow2') throw new Error(`table3Runs: unknown family "${String(f)}"; expected uniform or pow2`);
+  for (const f of families)
+    if (f !== 'uniform' && f !== 'pow2') throw new Error(`table3Runs: unknown family "${String(f)}"; expected uniform or pow2`);
   const rows = o.rows ?? [1, 2, 3, 4, 5, 6, 7];
-  for (const r of rows) if (!Number.isInteger(r) || r < 1 || r >= PAPER_TABLE3.length) throw new Error(`table3Runs: row ${r} is not a row of Table 3 (1–${PAPER_TABLE3.length - 1}; row 0, the float baseline, is the pre-training)`);
+  for (const r of rows)
+    if (!Number.isInteger(r) || r < 1 || r >= PAPER_TABLE3.length)
+      throw new Error(`table3Runs: row ${r} is not a row of Table 3 (1–${PAPER_TABLE3.length - 1}; row 0, the float baseline, is the pre-training)`);
   const runs: StudyRun[] = [];
   PAPER_TABLE3.forEach((row, i) => {
     if (i === 0 || !rows.includes(i)) return; // row 0 is the float baseline: the pre-training itself
     for (const family of families) {
       const entry = row[family];
       const constrained = row.bitwidth.weights === 'learned';
-      const overrides: TrainConfigOverrides = constrained ? {
-        targets: {
-          weightKB: targets.weightKB,
-          activationKB: row.sizeKB.activationMax !== null && row.bitwidth.activations === 'learned' ? targets.activationMaxKB ?? null
-            : row.sizeKB.activationSum !== null && row.bitwidth.activations === 'learned' ? targets.activationSumKB ?? null : null,
-        },
-      } : {};
+      const overrides: TrainConfigOverrides = constrained
+        ? {
+            targets: {
+              weightKB: targets.weightKB,
+              activationKB:
+                row.sizeKB.activationMax !== null && row.bitwidth.activations === 'learned'
+                  ? (targets.activationMaxKB ?? null)
+                  : row.sizeKB.activationSum !== null && row.bitwidth.activations === 'learned'
+                    ? (targets.activationSumKB ?? null)
+                    : null,
+            },
+          }
+        : {};
       const bits = (v: number | 'learned') => (v === 'learned' ? 'learned' : `${v}bit`);
       runs.push({
-        setting: `${row.method} ${bits(row.bitwidth.weights)}/${bits(row.bitwidth.activations)}`, label: family,
-        preset: basePreset(entry.runs.presets), overrides, paper: entry.error,
+        setting: `${row.method} ${bits(row.bitwidth.weights)}/${bits(row.bitwidth.activations)}`,
+        label: family,
+        preset: basePreset(entry.runs.presets),
+        overrides,
+        paper: entry.error,
       });
     }
   });

@@ -30,7 +30,8 @@ export interface GaussianRun {
 
 export async function gaussianExperiment(options: GaussianExperimentOptions = {}): Promise<GaussianRun[]> {
   const { samples = 10_000, steps = 200, learningRate = 1, bits = 4, seed = 1 } = options;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`gaussianExperiment: seed must be an integer from 0 to 4294967295, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new RangeError(`gaussianExperiment: seed must be an integer from 0 to 4294967295, got ${seed}`);
   // tfjs treats a seed of 0 as "no seed": tfjsSeed maps it (and only it) to a seed of its own.
   const x = tf.randomNormal([samples], 0, 1, 'float32', tfjsSeed(seed));
   const maxAbs = (await tf.max(tf.abs(x)).data())[0]!;

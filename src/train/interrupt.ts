@@ -18,7 +18,10 @@ export const interruptNotice = (sig: StopSignal) => `${sig}: stopping at the nex
 
 /** A training run that a signal stopped; the message is the line that ends it, `exitCode` the process's exit code. */
 export class TrainingInterrupted extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = 'TrainingInterrupted';
   }
@@ -37,7 +40,10 @@ export interface InterruptHooks {
  * stopped it (null: none came). The handlers are removed when work settles, unless a signal came: then a second one
  * quits at any time until the process ends.
  */
-export async function withTrainingInterrupt<T>(work: (signal: AbortSignal) => Promise<T>, hooks: InterruptHooks = {}): Promise<{ value: T; stoppedBy: StopSignal | null }> {
+export async function withTrainingInterrupt<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  hooks: InterruptHooks = {},
+): Promise<{ value: T; stoppedBy: StopSignal | null }> {
   const write = hooks.write ?? ((text: string) => process.stderr.write(text));
   const exit = hooks.exit ?? ((code: number) => process.exit(code));
   const controller = new AbortController();
@@ -77,7 +83,10 @@ function shellWord(word: string): string {
  * `mixprec train` with the parsed options `opts` (in the order given; boolean flags as `--flag`, the false ones left
  * out), without --resume and --overwrite and the keys in `drop`, with `set` replacing or adding values, then `last`.
  */
-export function trainCommandLine(opts: Readonly<Record<string, unknown>>, change: { drop?: readonly string[]; set?: Readonly<Record<string, string>>; last?: string } = {}): string {
+export function trainCommandLine(
+  opts: Readonly<Record<string, unknown>>,
+  change: { drop?: readonly string[]; set?: Readonly<Record<string, string>>; last?: string } = {},
+): string {
   const words = ['mixprec', 'train'];
   const set = { ...change.set };
   for (const [key, value] of Object.entries(opts)) {
@@ -103,16 +112,19 @@ export function trainCommandLine(opts: Readonly<Record<string, unknown>>, change
  * `opts` the command's parsed options, `outDir` the requested run's folder: a different one in the result is a
  * pre-training run that the session was training first, and the line says how to finish that one.
  */
-export function trainingInterrupted(result: Pick<TrainResult, 'interruptedAt' | 'epochsCompleted' | 'outDir'>, opts: Readonly<Record<string, unknown>>, outDir: string, stoppedBy: StopSignal): TrainingInterrupted {
+export function trainingInterrupted(
+  result: Pick<TrainResult, 'interruptedAt' | 'epochsCompleted' | 'outDir'>,
+  opts: Readonly<Record<string, unknown>>,
+  outDir: string,
+  stoppedBy: StopSignal,
+): TrainingInterrupted {
   const at = result.interruptedAt;
   const where = at ? `interrupted at epoch ${at.epoch} step ${at.step} of ${at.stepsPerEpoch}` : `interrupted after epoch ${result.epochsCompleted}`;
   const run = result.outDir ?? outDir;
   const pretraining = path.resolve(run) !== path.resolve(outDir);
   const of = pretraining ? ` of the pre-training run in ${run}` : '';
   // A pre-training run is that preset's run in its own folder; the overrides apply to it as well, --init does not.
-  const target = pretraining
-    ? { drop: ['init', 'no-pretrain'], set: { preset: path.basename(run), out: run } }
-    : {};
+  const target = pretraining ? { drop: ['init', 'no-pretrain'], set: { preset: path.basename(run), out: run } } : {};
   const then = pretraining ? ', then run this command again' : '';
   const n = result.epochsCompleted;
   const metrics = `metrics of ${n} epoch${n === 1 ? '' : 's'} in ${path.join(run, 'metrics.jsonl')}`;

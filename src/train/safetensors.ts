@@ -16,7 +16,10 @@ export interface NamedArray {
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, U8: 1 };
 
 export class CheckpointError extends Error {
-  constructor(readonly file: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'CheckpointError';
   }
@@ -78,7 +81,8 @@ export function readSafetensors(file: string): { tensors: Record<string, NamedAr
     if (name === '__metadata__') continue;
     const { dtype, shape, begin, end } = tensorEntry(file, name, entry);
     const count = shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * BYTES[dtype]) throw new CheckpointError(file, `tensor ${name}: ${end - begin} bytes for shape [${shape}] ${dtype} (needs ${count * BYTES[dtype]})`);
+    if (end - begin !== count * BYTES[dtype])
+      throw new CheckpointError(file, `tensor ${name}: ${end - begin} bytes for shape [${shape}] ${dtype} (needs ${count * BYTES[dtype]})`);
     if (end > dataBytes) throw new CheckpointError(file, `truncated: tensor ${name} ends at byte ${base + end} of ${bytes.length}`);
     const copy = bytes.buffer.slice(bytes.byteOffset + base + begin, bytes.byteOffset + base + end);
     const data = dtype === 'F32' ? new Float32Array(copy) : dtype === 'I32' ? new Int32Array(copy) : new Uint8Array(copy);
@@ -97,7 +101,8 @@ export function readSafetensors(file: string): { tensors: Record<string, NamedAr
   }
   const metadata = header.__metadata__;
   if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new CheckpointError(file, '__metadata__ is not an object');
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+      throw new CheckpointError(file, '__metadata__ is not an object');
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new CheckpointError(file, `__metadata__.${k} is not a string`);
   }
   return { tensors, metadata: (metadata as Record<string, string> | undefined) ?? {} };
@@ -105,14 +110,19 @@ export function readSafetensors(file: string): { tensors: Record<string, NamedAr
 
 /** One header entry, checked: a known dtype, a shape of non-negative integers, two ordered non-negative offsets. */
 function tensorEntry(file: string, name: string, entry: unknown): { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number } {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new CheckpointError(file, `tensor ${name}: the entry is ${JSON.stringify(entry)}, not an object`);
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+    throw new CheckpointError(file, `tensor ${name}: the entry is ${JSON.stringify(entry)}, not an object`);
   const { dtype, shape, data_offsets: range } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in BYTES)) throw new CheckpointError(file, `tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, I32 or U8)`);
+  if (typeof dtype !== 'string' || !(dtype in BYTES))
+    throw new CheckpointError(file, `tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, I32 or U8)`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw new CheckpointError(file, `tensor ${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   }
   if (!Array.isArray(range) || range.length !== 2 || !range.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) || range[0] > range[1]) {
-    throw new CheckpointError(file, `tensor ${name}: data_offsets ${JSON.stringify(range)} are not two non-negative integers [begin, end] with begin ≤ end`);
+    throw new CheckpointError(
+      file,
+      `tensor ${name}: data_offsets ${JSON.stringify(range)} are not two non-negative integers [begin, end] with begin ≤ end`,
+    );
   }
   return { dtype: dtype as SafetensorsDtype, shape: shape as number[], begin: range[0] as number, end: range[1] as number };
 }

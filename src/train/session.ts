@@ -44,7 +44,8 @@ export interface TrainingSessionOptions {
 
 export function testSplitFor(trainFile: string): string {
   const test = trainFile.replace(/-train\.arrow$/, '-test.arrow');
-  if (test === trainFile) throw new Error(`${trainFile}: cannot derive the test split (expected a name ending in -train.arrow); pass the test split explicitly`);
+  if (test === trainFile)
+    throw new Error(`${trainFile}: cannot derive the test split (expected a name ending in -train.arrow); pass the test split explicitly`);
   return test;
 }
 
@@ -70,15 +71,20 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
   checkTrainingSession(o);
   const testFile = o.testDataset ?? testSplitFor(o.dataset);
   for (const file of [o.dataset, testFile]) {
-    if (!fs.existsSync(file)) throw new Error(`${file}: no such dataset file (build the default with \`mixprec data default\`, or convert one with \`mixprec data convert\`)`);
+    if (!fs.existsSync(file))
+      throw new Error(
+        `${file}: no such dataset file (build the default with \`mixprec data default\`, or convert one with \`mixprec data convert\`)`,
+      );
   }
   const trainSource = await openBatchSource(o.dataset, { prefetch: o.prefetch ?? 2 });
   let testSource: DatasetBatchSource | undefined;
   try {
     testSource = await openBatchSource(testFile, { prefetch: o.prefetch ?? 2 });
     if (JSON.stringify(testSource.shape) !== JSON.stringify(trainSource.shape) || testSource.numClasses !== trainSource.numClasses) {
-      throw new Error(`${testFile}: its images (${testSource.shape.join('×')}, ${testSource.numClasses} classes) do not match the train split's ` +
-        `(${trainSource.shape.join('×')}, ${trainSource.numClasses} classes)`);
+      throw new Error(
+        `${testFile}: its images (${testSource.shape.join('×')}, ${testSource.numClasses} classes) do not match the train split's ` +
+          `(${trainSource.shape.join('×')}, ${trainSource.numClasses} classes)`,
+      );
     }
     const runsDir = o.runsDir ?? (o.outDir !== undefined ? path.dirname(o.outDir) : 'runs');
     const results: TrainResult[] = [];
@@ -91,19 +97,25 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
       if (initCheckpoint === null && config.initFrom !== null && !(requested && o.resume)) {
         const source = config.initFrom;
         if (chain.includes(source)) {
-          throw new Error(`preset ${preset} initialises from ${source}, which depends on it (${[...chain, source].join(' → ')}); pass --init CHECKPOINT`);
+          throw new Error(
+            `preset ${preset} initialises from ${source}, which depends on it (${[...chain, source].join(' → ')}); pass --init CHECKPOINT`,
+          );
         }
         const sourceDir = path.join(runsDir, source);
         initCheckpoint = path.join(sourceDir, 'best.safetensors');
         if (!fs.existsSync(initCheckpoint)) {
           if (o.pretrain === false) {
-            throw new Error(`preset ${preset} initialises from run ${source}, but ${initCheckpoint} does not exist; train it first (mixprec train --preset ${source}) or pass --init CHECKPOINT`);
+            throw new Error(
+              `preset ${preset} initialises from run ${source}, but ${initCheckpoint} does not exist; train it first (mixprec train --preset ${source}) or pass --init CHECKPOINT`,
+            );
           }
           const left = existingRunFiles(sourceDir);
           if (left.length > 0) {
-            throw new Error(`preset ${preset} initialises from run ${source}, but ${sourceDir} holds an unfinished run of it (${left.join(', ')}) ` +
-              `without best.safetensors: finish it (mixprec train --preset ${source} --out ${sourceDir} --resume), start it again ` +
-              `(the same with --overwrite instead of --resume), or pass --init CHECKPOINT`);
+            throw new Error(
+              `preset ${preset} initialises from run ${source}, but ${sourceDir} holds an unfinished run of it (${left.join(', ')}) ` +
+                `without best.safetensors: finish it (mixprec train --preset ${source} --out ${sourceDir} --resume), start it again ` +
+                `(the same with --overwrite instead of --resume), or pass --init CHECKPOINT`,
+            );
           }
           o.onPretrain?.(source, preset);
           await runPreset(source, sourceDir, [...chain, preset], false);
@@ -115,8 +127,13 @@ export async function runTrainingSession(o: TrainingSessionOptions): Promise<Tra
         }
       }
       const result = await train({
-        config, train: trainSource, test: testSource!, outDir, resume: requested ? o.resume ?? false : false,
-        overwrite: requested ? o.overwrite ?? false : false, initCheckpoint,
+        config,
+        train: trainSource,
+        test: testSource!,
+        outDir,
+        resume: requested ? (o.resume ?? false) : false,
+        overwrite: requested ? (o.overwrite ?? false) : false,
+        initCheckpoint,
         ...(o.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: o.maxStepsPerEpoch } : {}),
         ...(o.maxEvalBatches !== undefined ? { maxEvalBatches: o.maxEvalBatches } : {}),
         ...(o.signal ? { signal: o.signal } : {}),

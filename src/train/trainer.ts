@@ -12,8 +12,16 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { currentBackend } from '../backend';
 import {
-  checkModelFitsData, checkModelInput, createModel, memoryReport, ModelInputError, reinitializeWeightQuantizers,
-  type MemoryReport, type ModelName, type QuantModel, type QuantizerSlot,
+  checkModelFitsData,
+  checkModelInput,
+  createModel,
+  memoryReport,
+  ModelInputError,
+  reinitializeWeightQuantizers,
+  type MemoryReport,
+  type ModelName,
+  type QuantModel,
+  type QuantizerSlot,
 } from '../nn';
 import { ensureDir, removeStaleTemporaries, writeFileAtomic } from '../util/files';
 import { ambientSignal } from '../util/interrupt';
@@ -59,17 +67,30 @@ export interface EpochMetrics {
 
 export type TrainEvent =
   | {
-    type: 'start'; config: TrainConfig; model: string; parameters: number; backend: string; startEpoch: number; stepsPerEpoch: number;
-    /** Steps of epoch startEpoch + 1 already done (a resume from a checkpoint saved within that epoch); absent or 0 otherwise. */
-    startStep?: number;
-    /** The settings that changed on resume (recorded in config.json); empty for a fresh run. */
-    changes: ConfigChange[];
-  }
+      type: 'start';
+      config: TrainConfig;
+      model: string;
+      parameters: number;
+      backend: string;
+      startEpoch: number;
+      stepsPerEpoch: number;
+      /** Steps of epoch startEpoch + 1 already done (a resume from a checkpoint saved within that epoch); absent or 0 otherwise. */
+      startStep?: number;
+      /** The settings that changed on resume (recorded in config.json); empty for a fresh run. */
+      changes: ConfigChange[];
+    }
   | {
-    type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; error: number; learningRate: number; imagesPerSecond: number;
-    /** Mean bitwidth of the weight and of the activation quantizers (null: not quantized), refreshed every 20 steps. */
-    meanBits: { weights: number | null; activations: number | null };
-  }
+      type: 'step';
+      epoch: number;
+      step: number;
+      stepsPerEpoch: number;
+      loss: number;
+      error: number;
+      learningRate: number;
+      imagesPerSecond: number;
+      /** Mean bitwidth of the weight and of the activation quantizers (null: not quantized), refreshed every 20 steps. */
+      meanBits: { weights: number | null; activations: number | null };
+    }
   | { type: 'epoch'; metrics: EpochMetrics }
   | { type: 'end'; result: TrainSummary };
 
@@ -126,7 +147,11 @@ export interface TrainOptions {
 
 /** The loss became NaN or infinite; the message names the step and the tensors where non-finite values appeared. */
 export class TrainingDivergedError extends Error {
-  constructor(message: string, readonly epoch: number, readonly step: number) {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
     super(message);
     this.name = 'TrainingDivergedError';
   }
@@ -151,7 +176,12 @@ function summarizeBits(bits: readonly LayerBits[]): { weights: number | null; ac
 }
 
 /** Test-set error and cross-entropy with BN in inference mode. */
-export async function evaluate(model: QuantModel, source: BatchSource, batchSize: number, maxBatches = Infinity): Promise<{ error: number; loss: number; examples: number }> {
+export async function evaluate(
+  model: QuantModel,
+  source: BatchSource,
+  batchSize: number,
+  maxBatches = Infinity,
+): Promise<{ error: number; loss: number; examples: number }> {
   const [H, W, C] = source.shape;
   let wrong = 0;
   let lossSum = 0;
@@ -207,7 +237,10 @@ export function existingRunFiles(dir: string): string[] {
 
 /** An output folder that holds another run, with neither resume nor overwrite asked for (or both). */
 export class RunFolderError extends Error {
-  constructor(readonly dir: string, message: string) {
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RunFolderError';
   }
@@ -265,9 +298,12 @@ export function modelForConfig(config: TrainConfig, shape: readonly [number, num
     inputShape: shape,
     numClasses,
     quantization: {
-      weights: config.quant.weights, activations: config.quant.activations,
-      weightBits: config.quant.weightBits, activationBits: config.quant.activationBits,
-      weight: config.quant.weight, activation: config.quant.activation,
+      weights: config.quant.weights,
+      activations: config.quant.activations,
+      weightBits: config.quant.weightBits,
+      activationBits: config.quant.activationBits,
+      weight: config.quant.weight,
+      activation: config.quant.activation,
     },
     scaleLayer: config.scaleLayer,
     seed: config.seed,
@@ -288,39 +324,55 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     checkModelInput(config.model, trainData.shape, trainData.numClasses);
   }
   if (trainData.shape.join('×') !== testData.shape.join('×') || trainData.numClasses !== testData.numClasses) {
-    throw new ModelInputError(`the test data (${testData.shape.join('×')} images, ${testData.numClasses} classes) does not match the training data ` +
-      `(${trainData.shape.join('×')}, ${trainData.numClasses} classes)`);
+    throw new ModelInputError(
+      `the test data (${testData.shape.join('×')} images, ${testData.numClasses} classes) does not match the training data ` +
+        `(${trainData.shape.join('×')}, ${trainData.numClasses} classes)`,
+    );
   }
-  const files = outDir === null ? null : {
-    config: path.join(outDir, 'config.json'),
-    metrics: path.join(outDir, 'metrics.jsonl'),
-    checkpoint: path.join(outDir, 'checkpoint.safetensors'),
-    best: path.join(outDir, 'best.safetensors'),
-  };
+  const files =
+    outDir === null
+      ? null
+      : {
+          config: path.join(outDir, 'config.json'),
+          metrics: path.join(outDir, 'metrics.jsonl'),
+          checkpoint: path.join(outDir, 'checkpoint.safetensors'),
+          best: path.join(outDir, 'best.safetensors'),
+        };
   // Everything that can refuse the folder is checked before anything in it changes.
   if (options.resume && options.overwrite) {
-    throw new RunFolderError(outDir ?? '', 'resume and overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
+    throw new RunFolderError(
+      outDir ?? '',
+      'resume and overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it',
+    );
   }
   const existing = outDir === null ? [] : existingRunFiles(outDir);
   if (!options.resume && !options.overwrite && existing.length > 0) {
-    throw new RunFolderError(outDir!, `${outDir} already holds a training run (${existing.join(', ')}): continue it with --resume (resume: true), ` +
-      `replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder`);
+    throw new RunFolderError(
+      outDir!,
+      `${outDir} already holds a training run (${existing.join(', ')}): continue it with --resume (resume: true), ` +
+        `replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder`,
+    );
   }
   // A killed run may have left torn temporaries of its files; they go before anything is written (a live writer's stay).
   if (outDir !== null) for (const f of [...RUN_FILES, 'summary.json']) removeStaleTemporaries(path.join(outDir, f));
   let resumeFrom: (LoadedCheckpoint & { changes: ConfigChange[]; resumes: ResumeRecord[] }) | null = null;
   if (options.resume) {
     if (files === null || !fs.existsSync(files.checkpoint)) {
-      const why = files === null ? 'no output folder' : `${files.checkpoint} does not exist` +
-        (existing.length > 0 ? ` (the run in ${outDir} completed no epoch; start it again with --overwrite)` : '');
+      const why =
+        files === null
+          ? 'no output folder'
+          : `${files.checkpoint} does not exist` +
+            (existing.length > 0 ? ` (the run in ${outDir} completed no epoch; start it again with --overwrite)` : '');
       throw new Error(`cannot resume: ${why}`);
     }
     const checkpoint = readCheckpoint(files.checkpoint);
     const changes = configChanges(checkpoint.meta.config, config);
     const refused = changes.filter((c) => !(RESUMABLE_FIELDS as readonly string[]).includes(c.field));
     if (refused.length > 0) {
-      throw new Error(`cannot resume from ${files.checkpoint}: it was trained with different settings: ${refused.map(formatChange).join(', ')} ` +
-        `(only ${RESUMABLE_FIELDS.join(', ')} may change on resume; to train with these settings, start afresh with --overwrite or another --out)`);
+      throw new Error(
+        `cannot resume from ${files.checkpoint}: it was trained with different settings: ${refused.map(formatChange).join(', ')} ` +
+          `(only ${RESUMABLE_FIELDS.join(', ')} may change on resume; to train with these settings, start afresh with --overwrite or another --out)`,
+      );
     }
     let resumes: ResumeRecord[] = [];
     if (fs.existsSync(files.config)) {
@@ -352,7 +404,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (resumeFrom !== null && files !== null) {
     const { meta, tensors } = resumeFrom;
     loadModelVariables(files.checkpoint, model, tensors, () => true);
-    solver.restore(tensors, named.map((p) => p.name));
+    solver.restore(
+      tensors,
+      named.map((p) => p.name),
+    );
     startEpoch = meta.epoch;
     startStep = meta.epochStep;
     startSums = meta.epochSums;
@@ -362,7 +417,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     history = readHistory(files.metrics, startEpoch);
     writeFileAtomic(files.metrics, history.map((m) => `${JSON.stringify(m)}\n`).join(''));
     const record: ResumeRecord = {
-      date: new Date().toISOString(), fromEpoch: startEpoch, ...(startStep > 0 ? { fromStep: startStep } : {}), changes: resumeFrom.changes,
+      date: new Date().toISOString(),
+      fromEpoch: startEpoch,
+      ...(startStep > 0 ? { fromStep: startStep } : {}),
+      changes: resumeFrom.changes,
     };
     writeFileAtomic(files.config, `${JSON.stringify({ ...config, resumes: [...resumeFrom.resumes, record] }, null, 2)}\n`);
   } else {
@@ -371,7 +429,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // too if it has them (the FT runs), else initialised from the loaded weights as the code does.
       const { tensors } = readCheckpoint(options.initCheckpoint);
       const loaded = loadModelVariables(options.initCheckpoint, model, tensors, (_, kind) => kind === 'weight' || kind === 'bias');
-      const fresh = model.quantizers.filter((s) => Object.keys(s.quantizer.variables).some((p) => !loaded.has(`${s.quantizer.scope.split('/').slice(1).join('/')}/${p}`)));
+      const fresh = model.quantizers.filter((s) =>
+        Object.keys(s.quantizer.variables).some((p) => !loaded.has(`${s.quantizer.scope.split('/').slice(1).join('/')}/${p}`)),
+      );
       await reinitializeWeightQuantizers(fresh, model.quantization);
     }
     if (files !== null) {
@@ -388,7 +448,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const stepper = createTrainingStep(model, config, solver);
   const augment = config.augment && C === 3; // the CIFAR augmentation flips and shifts; not for digits
   const backend = currentBackend()?.name ?? tf.getBackend();
-  emit({ type: 'start', config, model: model.name, parameters: named.reduce((n, p) => n + p.variable.size, 0), backend, startEpoch, startStep, stepsPerEpoch, changes: resumeFrom?.changes ?? [] });
+  emit({
+    type: 'start',
+    config,
+    model: model.name,
+    parameters: named.reduce((n, p) => n + p.variable.size, 0),
+    backend,
+    startEpoch,
+    startStep,
+    stepsPerEpoch,
+    changes: resumeFrom?.changes ?? [],
+  });
 
   let interrupted = false;
   let interruptedAt: TrainSummary['interruptedAt'];
@@ -401,9 +471,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let skip = resumed !== null ? startStep : 0;
     const firstStep = skip;
     const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
-    const sums = resumed !== null
-      ? { loss: resumed.loss, ce: resumed.ce, wp: resumed.wp, ap: resumed.ap, wrong: resumed.wrong, examples: resumed.examples }
-      : { loss: 0, ce: 0, wp: 0, ap: 0, wrong: 0, examples: 0 };
+    const sums =
+      resumed !== null
+        ? { loss: resumed.loss, ce: resumed.ce, wp: resumed.wp, ap: resumed.ap, wrong: resumed.wrong, examples: resumed.examples }
+        : { loss: 0, ce: 0, wp: 0, ap: 0, wrong: 0, examples: 0 };
     let step = skip;
     for await (const batch of options.train.batches(epoch, { batchSize: config.batchSize, shuffle: true, augment, dropLast: true })) {
       if (skip > 0) {
@@ -425,8 +496,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!result.finite) {
         throw new TrainingDivergedError(
           `training diverged at epoch ${epoch + 1}, step ${step + 1} (global step ${globalStep + 1}): the loss is ${result.loss} ` +
-          `(cross-entropy ${result.crossEntropy}, weight-memory penalty ${result.weightPenalty}, activation-memory penalty ` +
-          `${result.activationPenalty}); ${result.nonFinite}`, epoch + 1, step + 1);
+            `(cross-entropy ${result.crossEntropy}, weight-memory penalty ${result.weightPenalty}, activation-memory penalty ` +
+            `${result.activationPenalty}); ${result.nonFinite}`,
+          epoch + 1,
+          step + 1,
+        );
       }
       const { loss, crossEntropy: ce, weightPenalty: wp, activationPenalty: ap, wrong } = result;
       sums.loss += loss * batch.size;
@@ -439,7 +513,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       globalStep++;
       if (options.onEvent && (step === firstStep + 1 || step % 20 === 0)) meanBits = summarizeBits(await quantizerBits(model));
       const elapsed = (performance.now() - started) / 1000;
-      emit({ type: 'step', epoch: epoch + 1, step, stepsPerEpoch, loss, error: wrong / batch.size, learningRate: solver.learningRate, imagesPerSecond: sums.examples / elapsed, meanBits });
+      emit({
+        type: 'step',
+        epoch: epoch + 1,
+        step,
+        stepsPerEpoch,
+        loss,
+        error: wrong / batch.size,
+        learningRate: solver.learningRate,
+        imagesPerSecond: sums.examples / elapsed,
+        meanBits,
+      });
     }
     if (interrupted) {
       // A partial epoch is not evaluated or logged; its state is checkpointed (unless this run did no step in it:
@@ -461,11 +545,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (improved) bestTestError = test.error;
     const n = Math.max(sums.examples, 1);
     const metrics: EpochMetrics = {
-      epoch: epoch + 1, learningRate: solver.learningRate,
-      loss: sums.loss / n, crossEntropy: sums.ce / n, weightPenalty: sums.wp / n, activationPenalty: sums.ap / n,
-      trainError: sums.wrong / n, testError: test.error, testLoss: test.loss, bestTestError,
-      weightKB: memory.weightsKB, activationMaxKB: memory.activationsMaxKB, activationSumKB: memory.activationsSumKB,
-      constraintsMet: met, bitwidths: await quantizerBits(model), steps: step, seconds, imagesPerSecond: sums.examples / seconds,
+      epoch: epoch + 1,
+      learningRate: solver.learningRate,
+      loss: sums.loss / n,
+      crossEntropy: sums.ce / n,
+      weightPenalty: sums.wp / n,
+      activationPenalty: sums.ap / n,
+      trainError: sums.wrong / n,
+      testError: test.error,
+      testLoss: test.loss,
+      bestTestError,
+      weightKB: memory.weightsKB,
+      activationMaxKB: memory.activationsMaxKB,
+      activationSumKB: memory.activationsSumKB,
+      constraintsMet: met,
+      bitwidths: await quantizerBits(model),
+      steps: step,
+      seconds,
+      imagesPerSecond: sums.examples / seconds,
     };
     history.push(metrics);
     if (files !== null) {

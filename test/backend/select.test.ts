@@ -28,7 +28,10 @@ describe('initBackend', () => {
       assert.match(err.message, /backend "cuda" cannot start: unknown backend name; expected one of tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
       return true;
     });
-    await assert.rejects(initBackend('tensorflow'), /backend "tensorflow" cannot start: @tensorflow\/tfjs-node (is not installed|is installed but failed to load)/);
+    await assert.rejects(
+      initBackend('tensorflow'),
+      /backend "tensorflow" cannot start: @tensorflow\/tfjs-node (is not installed|is installed but failed to load)/,
+    );
     await assert.rejects(initBackend('tensorflow-gpu'), /backend "tensorflow-gpu" cannot start: @tensorflow\/tfjs-node-gpu/);
     assert.equal(tf.getBackend(), 'cpu', 'a failed request leaves the running backend alone');
   });
@@ -55,7 +58,10 @@ describe('initBackend', () => {
   it('picks the first backend that starts, recording why earlier ones were skipped', async () => {
     const report = await initBackend();
     const position = BACKEND_ORDER.indexOf(report.name);
-    assert.deepEqual(report.skipped.map((s) => s.name), BACKEND_ORDER.slice(0, position));
+    assert.deepEqual(
+      report.skipped.map((s) => s.name),
+      BACKEND_ORDER.slice(0, position),
+    );
     for (const s of report.skipped) assert.ok(s.reason.length > 10, `${s.name} has a reason`);
   });
 

@@ -15,17 +15,51 @@ const seed = testSeed();
 /** tfjs computes a numeric padding's output size with the height's kernel and stride for both axes, so numeric
  * paddings are given as the explicit arrays mixprec's layers use. */
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-const symmetric = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
-interface ConvCase { n: number; h: number; w: number; cin: number; cout: number; k: [number, number]; stride: [number, number]; dilation: [number, number]; pad: Pad; mult: number }
+const symmetric = (p: number): Pad => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  pad: Pad;
+  mult: number;
+}
 
 function randomCase(r: Random, depthwise: boolean): ConvCase {
   const stride: [number, number] = [r.int(1, 3), r.int(1, 2)];
   const dilated = depthwise && stride[0] === 1 && stride[1] === 1 && r.next() < 0.4;
   return {
-    n: r.int(1, 3), h: r.int(4, 11), w: r.int(4, 11), cin: r.int(1, 5), cout: r.int(1, 6),
-    k: [r.pick([1, 2, 3, 5]), r.pick([1, 3, 4])], stride,
+    n: r.int(1, 3),
+    h: r.int(4, 11),
+    w: r.int(4, 11),
+    cin: r.int(1, 5),
+    cout: r.int(1, 6),
+    k: [r.pick([1, 2, 3, 5]), r.pick([1, 3, 4])],
+    stride,
     dilation: dilated ? [r.int(1, 2), r.int(1, 3)] : [1, 1],
-    pad: r.pick<Pad>(['same', 'valid', symmetric(0), symmetric(1), symmetric(2), [[0, 0], [0, 2], [1, 0], [0, 0]]]), mult: r.int(1, 3),
+    pad: r.pick<Pad>([
+      'same',
+      'valid',
+      symmetric(0),
+      symmetric(1),
+      symmetric(2),
+      [
+        [0, 0],
+        [0, 2],
+        [1, 0],
+        [0, 0],
+      ],
+    ]),
+    mult: r.int(1, 3),
   };
 }
 
@@ -63,16 +97,21 @@ function filterGradRef(x: Dense, dy: Dense, info: Info, depthwise: boolean): { s
   const cols = depthwise ? info.outChannels / cin : info.outChannels;
   const shape = [kh, kw, cin, cols];
   const out = new Float64Array(kh * kw * cin * cols);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < cols; o++) {
-    let sum = 0;
-    for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
-      const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
-      const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
-      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
-      sum += x.values[at4(x.shape, n, h, w, c)]! * dy.values[at4(dy.shape, n, oh, ow, depthwise ? c * cols + o : o)]!;
-    }
-    out[at4(shape, i, j, c, o)] = sum;
-  }
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++)
+        for (let o = 0; o < cols; o++) {
+          let sum = 0;
+          for (let n = 0; n < info.batchSize; n++)
+            for (let oh = 0; oh < info.outHeight; oh++)
+              for (let ow = 0; ow < info.outWidth; ow++) {
+                const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
+                const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
+                if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+                sum += x.values[at4(x.shape, n, h, w, c)]! * dy.values[at4(dy.shape, n, oh, ow, depthwise ? c * cols + o : o)]!;
+              }
+          out[at4(shape, i, j, c, o)] = sum;
+        }
   return { shape, values: out };
 }
 
@@ -81,16 +120,20 @@ function depthwiseInputGradRef(dy: Dense, filter: Dense, info: Info): { shape: n
   const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
   const mult = info.outChannels / info.inChannels;
   const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
-    for (let i = 0; i < info.filterHeight; i++) for (let j = 0; j < info.filterWidth; j++) {
-      const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
-      const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
-      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
-      for (let c = 0; c < info.inChannels; c++) for (let m = 0; m < mult; m++) {
-        out[at4(shape, n, h, w, c)] += dy.values[at4(dy.shape, n, oh, ow, c * mult + m)]! * filter.values[at4(filter.shape, i, j, c, m)]!;
+  for (let n = 0; n < info.batchSize; n++)
+    for (let oh = 0; oh < info.outHeight; oh++)
+      for (let ow = 0; ow < info.outWidth; ow++) {
+        for (let i = 0; i < info.filterHeight; i++)
+          for (let j = 0; j < info.filterWidth; j++) {
+            const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
+            const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
+            if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+            for (let c = 0; c < info.inChannels; c++)
+              for (let m = 0; m < mult; m++) {
+                out[at4(shape, n, h, w, c)] += dy.values[at4(dy.shape, n, oh, ow, c * mult + m)]! * filter.values[at4(filter.shape, i, j, c, m)]!;
+              }
+          }
       }
-    }
-  }
   return { shape, values: out };
 }
 
@@ -98,16 +141,20 @@ function depthwiseInputGradRef(dy: Dense, filter: Dense, info: Info): { shape: n
 function inputGradRef(dy: Dense, filter: Dense, info: Info): { shape: number[]; values: Float64Array } {
   const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
   const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  for (let n = 0; n < info.batchSize; n++) for (let oh = 0; oh < info.outHeight; oh++) for (let ow = 0; ow < info.outWidth; ow++) {
-    for (let i = 0; i < info.filterHeight; i++) for (let j = 0; j < info.filterWidth; j++) {
-      const h = oh * info.strideHeight + i - info.padInfo.top;
-      const w = ow * info.strideWidth + j - info.padInfo.left;
-      if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
-      for (let ci = 0; ci < info.inChannels; ci++) for (let co = 0; co < info.outChannels; co++) {
-        out[at4(shape, n, h, w, ci)] += dy.values[at4(dy.shape, n, oh, ow, co)]! * filter.values[at4(filter.shape, i, j, ci, co)]!;
+  for (let n = 0; n < info.batchSize; n++)
+    for (let oh = 0; oh < info.outHeight; oh++)
+      for (let ow = 0; ow < info.outWidth; ow++) {
+        for (let i = 0; i < info.filterHeight; i++)
+          for (let j = 0; j < info.filterWidth; j++) {
+            const h = oh * info.strideHeight + i - info.padInfo.top;
+            const w = ow * info.strideWidth + j - info.padInfo.left;
+            if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+            for (let ci = 0; ci < info.inChannels; ci++)
+              for (let co = 0; co < info.outChannels; co++) {
+                out[at4(shape, n, h, w, ci)] += dy.values[at4(dy.shape, n, oh, ow, co)]! * filter.values[at4(filter.shape, i, j, ci, co)]!;
+              }
+          }
       }
-    }
-  }
   return { shape, values: out };
 }
 
@@ -129,7 +176,9 @@ describe('training kernels mixprec registers', () => {
       let info;
       try {
         info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, 1, c.pad);
-      } catch { continue; }
+      } catch {
+        continue;
+      }
       if (info.outHeight <= 0 || info.outWidth <= 0) continue;
       const x: Dense = { shape: xShape, values: data(r, xShape) };
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
@@ -151,7 +200,9 @@ describe('training kernels mixprec registers', () => {
       let info;
       try {
         info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, c.stride, 1, c.pad);
-      } catch { continue; }
+      } catch {
+        continue;
+      }
       if (info.outHeight <= 0 || info.outWidth <= 0) continue;
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
@@ -173,15 +224,26 @@ describe('training kernels mixprec registers', () => {
       const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.mult];
       let info;
       try {
-        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, c.dilation, c.pad, undefined, true);
-      } catch { continue; }
+        info = tf.backend_util.computeConv2DInfo(
+          xShape as [number, number, number, number],
+          filterShape,
+          c.stride,
+          c.dilation,
+          c.pad,
+          undefined,
+          true,
+        );
+      } catch {
+        continue;
+      }
       if (info.outHeight <= 0 || info.outWidth <= 0) continue;
       const x: Dense = { shape: xShape, values: data(r, xShape) };
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad, dimRoundingMode: undefined, filterShape };
       const { cpu, wasm } = await onBoth(() => kernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs));
       assertAllClose(wasm, filterGradRef(x, dy, info, true), `DepthwiseConv2dNativeBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
-      if (c.dilation[0] === 1 && c.dilation[1] === 1) assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+      if (c.dilation[0] === 1 && c.dilation[1] === 1)
+        assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
     }
   });
 
@@ -194,14 +256,21 @@ describe('training kernels mixprec registers', () => {
       let info;
       try {
         info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, c.stride, c.dilation, c.pad, undefined, true);
-      } catch { continue; }
+      } catch {
+        continue;
+      }
       if (info.outHeight <= 0 || info.outWidth <= 0) continue;
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
       const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad, dimRoundingMode: undefined, inputShape };
       const { cpu, wasm } = await onBoth(() => kernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs));
-      assertAllClose(wasm, depthwiseInputGradRef(dy, filter, info), `DepthwiseConv2dNativeBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`);
-      if (c.dilation[0] === 1 && c.dilation[1] === 1) assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropInput vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+      assertAllClose(
+        wasm,
+        depthwiseInputGradRef(dy, filter, info),
+        `DepthwiseConv2dNativeBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`,
+      );
+      if (c.dilation[0] === 1 && c.dilation[1] === 1)
+        assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropInput vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
     }
   });
 
@@ -213,7 +282,11 @@ describe('training kernels mixprec registers', () => {
     const loss = (xx: tf.Tensor4D, ff: tf.Tensor4D, dd: tf.Tensor4D) =>
       tf.sum(tf.square(tf.depthwiseConv2d(tf.relu(tf.conv2d(xx, ff, 2, 'same')), dd, 1, 'valid')));
     const grads = async () => {
-      const g = tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)([tf.tensor4d(x, [2, 9, 9, 3]), tf.tensor4d(f, [3, 3, 3, 4]), tf.tensor4d(dw, [3, 3, 4, 2])]);
+      const g = tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)([
+        tf.tensor4d(x, [2, 9, 9, 3]),
+        tf.tensor4d(f, [3, 3, 3, 4]),
+        tf.tensor4d(dw, [3, 3, 4, 2]),
+      ]);
       const values = await Promise.all(g.map((t) => t.data()));
       tf.dispose(g);
       return values;
@@ -239,10 +312,14 @@ describe('training kernels mixprec registers', () => {
       ['avgPool gradient', () => tf.grads((t: tf.Tensor) => tf.sum(tf.avgPool(t as tf.Tensor4D, 2, 2, 'valid')))([tf.tensor4d(x, [4, 1, 1, 3])])],
       ['matMul with inner size 0', () => [tf.matMul(tf.zeros([4, 0]), tf.zeros([0, 5]))]],
       ['matMul with no rows', () => [tf.matMul(tf.zeros([0, 3]), tf.tensor2d(a, [3, 2]))]],
-      ['matMul gradient through an empty feature map', () => tf.grads((t: tf.Tensor) => {
-        const pooled = tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid');
-        return tf.sum(tf.matMul(tf.reshape(pooled, [4, 0]), tf.zeros([0, 2])));
-      })([tf.tensor4d(x, [4, 1, 1, 3])])],
+      [
+        'matMul gradient through an empty feature map',
+        () =>
+          tf.grads((t: tf.Tensor) => {
+            const pooled = tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid');
+            return tf.sum(tf.matMul(tf.reshape(pooled, [4, 0]), tf.zeros([0, 2])));
+          })([tf.tensor4d(x, [4, 1, 1, 3])]),
+      ],
     ];
     for (const [what, run] of cases) {
       const read = async () => {

@@ -35,8 +35,18 @@ const os = require('os');
 })();
 `;
 
-function run(threads: number): { threads: number; conv: string; mm: string; shimsGone: boolean; reselect: { addedExitListeners: number; threads: number } } {
-  const r = spawnSync(process.execPath, ['-e', SCRIPT], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: String(threads) } });
+function run(threads: number): {
+  threads: number;
+  conv: string;
+  mm: string;
+  shimsGone: boolean;
+  reselect: { addedExitListeners: number; threads: number };
+} {
+  const r = spawnSync(process.execPath, ['-e', SCRIPT], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, MIXPREC_WASM_THREADS: String(threads) },
+  });
   assert.equal(r.signal, null, `MIXPREC_WASM_THREADS=${threads}: the process did not exit by itself (${r.signal})`);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /multi-threaded wasm build did not start/);
@@ -57,13 +67,19 @@ describe('wasm backend threads', () => {
   });
 
   it('rejects a bad MIXPREC_WASM_THREADS with one clear error', () => {
-    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))}).initBackend('wasm').catch((e) => { console.error(e.message); process.exit(3); })`],
-      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: 'many' } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))}).initBackend('wasm').catch((e) => { console.error(e.message); process.exit(3); })`,
+      ],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MIXPREC_WASM_THREADS: 'many' } },
+    );
     assert.equal(r.status, 3);
     assert.match(r.stderr, /MIXPREC_WASM_THREADS must be a positive integer, got "many"/);
   });
 
-  it('removes the script folders of killed processes when it makes its own, and never a live process\'s', () => {
+  it("removes the script folders of killed processes when it makes its own, and never a live process's", () => {
     // A private TMPDIR: the real one holds other processes' folders, which are not this test's to touch.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-wasm-tmp-'));
     const dead = path.join(tmp, `mixprec-wasm-threads-${deadPid()}-AbC123`);
@@ -81,7 +97,10 @@ describe('wasm backend threads', () => {
     const during = JSON.parse(r.stdout) as string[];
     const own = during.filter((d) => d.startsWith(`mixprec-wasm-threads-${r.pid}-`));
     assert.equal(own.length, 1, `its own folder carries its pid: ${during}`);
-    assert.deepEqual(during.filter((d) => !own.includes(d)), [path.basename(unrelated), path.basename(live)].sort());
+    assert.deepEqual(
+      during.filter((d) => !own.includes(d)),
+      [path.basename(unrelated), path.basename(live)].sort(),
+    );
     assert.deepEqual(fs.readdirSync(tmp).sort(), [path.basename(unrelated), path.basename(live)].sort(), 'its own folder is removed at exit');
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -92,7 +111,11 @@ describe('wasm backend threads', () => {
     // never answered kernel_info, about 1 start in 30 under load).
     const flags: Record<string, unknown> = {};
     let threads = 0;
-    const shims = prepareWasmThreads(8, { env: () => ({ set: (k: string, v: unknown) => void (flags[k] = v) }) }, { setThreadsCount: (n) => void (threads = n) });
+    const shims = prepareWasmThreads(
+      8,
+      { env: () => ({ set: (k: string, v: unknown) => void (flags[k] = v) }) },
+      { setThreadsCount: (n) => void (threads = n) },
+    );
     try {
       assert.deepEqual([flags.WASM_HAS_MULTITHREAD_SUPPORT, threads], [true, 8]);
       void new Blob(['var WasmBackendModuleThreadedSimd = function () {};']); // main.js

@@ -20,7 +20,8 @@ describe('mixprec CLI', () => {
     assert.equal(mixprec('--version').stdout.trim(), pkg.version);
     const help = mixprec('--help');
     assert.equal(help.code, 0);
-    for (const command of ["demo", "train", "data", "kernel", "run", "sweep", "backend", "bench"]) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
+    for (const command of ['demo', 'train', 'data', 'kernel', 'run', 'sweep', 'backend', 'bench'])
+      assert.match(help.stdout, new RegExp(`\\n  ${command} `));
     assert.match(mixprec('bench', '--help').stdout, /--suite A\[,B\][\s\S]*--quick[\s\S]*--out VALUE/);
   });
 
@@ -43,7 +44,10 @@ describe('mixprec CLI', () => {
     const table = (seed: string) => {
       const r = mixprec('demo', '--steps', '2', '--samples', '200', '--backend', 'cpu', '--seed', seed);
       assert.equal(r.code, 0, r.stderr);
-      return r.stdout.split('\n').filter((l) => /^\| (U|P)\d/.test(l)).join('\n');
+      return r.stdout
+        .split('\n')
+        .filter((l) => /^\| (U|P)\d/.test(l))
+        .join('\n');
     };
     const zero = table('0');
     assert.equal(table('0'), zero);
@@ -56,11 +60,17 @@ describe('mixprec CLI', () => {
     const r = mixprec('bench', '--quick', '--backend', 'cpu', '--elements', '4096', '--out', out);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\| identity +\| +[\d.]+ [kM]?elem\/s \(1\.00×\)/);
-    const record = JSON.parse(fs.readFileSync(out, 'utf8')) as { suites: { quant: { quantizer: string; elementsPerSecond: number; backend: string; path: string }[] }; machine: { cores: number } };
+    const record = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+      suites: { quant: { quantizer: string; elementsPerSecond: number; backend: string; path: string }[] };
+      machine: { cores: number };
+    };
     const rows = record.suites.quant;
     // The fused kernels and the composed ops they replace, in the same run.
     for (const which of ['fused', 'composed']) {
-      assert.deepEqual(rows.filter((x) => x.path === which).map((x) => x.quantizer), ['identity', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2']);
+      assert.deepEqual(
+        rows.filter((x) => x.path === which).map((x) => x.quantizer),
+        ['identity', 'U1', 'U2', 'U3', 'P1', 'P2', 'P3', 'fp', 'pow2'],
+      );
     }
     for (const row of rows) assert.ok(row.elementsPerSecond > 0 && row.backend === 'cpu');
     assert.match(r.stdout, /cpu fused .*cpu composed/);

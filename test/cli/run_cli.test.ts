@@ -38,8 +38,18 @@ describe('mixprec run: bad input', () => {
     ['nbformat 3', ['v3.ipynb'], /^mixprec run: v3\.ipynb: nbformat 3 is not supported/, 1],
     ['an unknown kernel', ['ok.ipynb', '-k', 'cobol'], /^mixprec run: no kernel named "cobol" \(kernelspecs found: .*python3.*mixprec/, 1],
     ['a parameter that does not parse', ['ok.ipynb', '-p', 'widths', '[1, 2'], /^mixprec run: parameter widths: "\[1, 2" is not valid JSON/, 2],
-    ['a parameter name that is not an identifier', ['ok.ipynb', '-p', 'learning-rate', '1'], /^mixprec run: parameter name "learning-rate" is not a valid typescript identifier$/, 2],
-    ['a parameters file that is not YAML', ['ok.ipynb', '-f', 'params.yaml'], /^mixprec run: parameters file params\.yaml: not valid YAML or JSON/, 2],
+    [
+      'a parameter name that is not an identifier',
+      ['ok.ipynb', '-p', 'learning-rate', '1'],
+      /^mixprec run: parameter name "learning-rate" is not a valid typescript identifier$/,
+      2,
+    ],
+    [
+      'a parameters file that is not YAML',
+      ['ok.ipynb', '-f', 'params.yaml'],
+      /^mixprec run: parameters file params\.yaml: not valid YAML or JSON/,
+      2,
+    ],
     ['a missing parameters file', ['ok.ipynb', '-f', 'none.yaml'], /^mixprec run: parameters file none\.yaml: no such file$/, 2],
   ];
   for (const [what, args, message, code] of cases) {
@@ -50,7 +60,10 @@ describe('mixprec run: bad input', () => {
       assert.match(r.stderr.trimEnd(), message);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       assert.equal(fs.existsSync(out), false);
-      assert.deepEqual(fs.readdirSync(work).filter((f) => f.includes('.tmp-') || f.endsWith('.out.ipynb')), []);
+      assert.deepEqual(
+        fs.readdirSync(work).filter((f) => f.includes('.tmp-') || f.endsWith('.out.ipynb')),
+        [],
+      );
     });
   }
 
@@ -65,7 +78,13 @@ describe('mixprec run: bad input', () => {
 
 describe('mixprec run', () => {
   it('runs a notebook, streams its output with --log-output and prints where the result is', () => {
-    writeNotebook(path.join(work, 'hello.ipynb'), codeNotebook([{ source: 'const who: string = "world";', tags: ['parameters'] }, 'console.log(`hello ${who}`); console.error("to stderr"); 6 * 7']));
+    writeNotebook(
+      path.join(work, 'hello.ipynb'),
+      codeNotebook([
+        { source: 'const who: string = "world";', tags: ['parameters'] },
+        'console.log(`hello ${who}`); console.error("to stderr"); 6 * 7',
+      ]),
+    );
     const r = mixprec('run', 'hello.ipynb', '-p', 'who', 'mixprec', '--log-output');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^hello mixprec\n42\n/);
@@ -80,16 +99,22 @@ describe('mixprec run', () => {
     const r = mixprec('run', 'raise.ipynb', 'raised.ipynb', '--no-progress');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /TypeError: bad type[\s\S]*at deep/);
-    assert.match(r.stderr, /mixprec run: cell 2 \("function deep\(\) \{ throw new TypeError\(\\"…"\) raised TypeError: bad type; the notebook so far is in raised\.ipynb\n$/);
+    assert.match(
+      r.stderr,
+      /mixprec run: cell 2 \("function deep\(\) \{ throw new TypeError\(\\"…"\) raised TypeError: bad type; the notebook so far is in raised\.ipynb\n$/,
+    );
     assert.ok(fs.existsSync(path.join(work, 'raised.ipynb')));
   });
 
   it('leaves a valid notebook with every finished cell when the runner is killed with SIGKILL, and the kernel exits', async () => {
     const pid = path.join(work, 'kernel.pid');
-    writeNotebook(path.join(work, 'long.ipynb'), codeNotebook([
-      `require('fs').writeFileSync(${JSON.stringify(pid)}, String(process.pid)); console.log('first done')`,
-      'await new Promise((r) => setTimeout(r, 120_000));',
-    ]));
+    writeNotebook(
+      path.join(work, 'long.ipynb'),
+      codeNotebook([
+        `require('fs').writeFileSync(${JSON.stringify(pid)}, String(process.pid)); console.log('first done')`,
+        'await new Promise((r) => setTimeout(r, 120_000));',
+      ]),
+    );
     const out = path.join(work, 'long.out.ipynb');
     const child = spawn(process.execPath, [bin, 'run', 'long.ipynb', '--no-progress'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -102,7 +127,8 @@ describe('mixprec run', () => {
     for (;;) {
       if (fs.existsSync(out)) {
         const cells = readNotebook(out).cells;
-        if (JSON.stringify(cells[0]!.outputs).includes('first done') && (cells[1]!.metadata.papermill as { status: string }).status === 'running') break;
+        if (JSON.stringify(cells[0]!.outputs).includes('first done') && (cells[1]!.metadata.papermill as { status: string }).status === 'running')
+          break;
       }
       if (exitCode !== undefined) assert.fail(`mixprec run exited (${exitCode}) before the second cell started: ${stderr}`);
       if (Date.now() > until) {
@@ -134,23 +160,33 @@ describe('mixprec run', () => {
 
 describe('mixprec sweep', () => {
   it('runs one notebook per grid point, two kernels at once, and indexes the runs with their status', () => {
-    writeNotebook(path.join(work, 'sweep.ipynb'), codeNotebook([
-      { source: 'const n: number = 0;\nconst label: string = "";', tags: ['parameters'] },
-      'await new Promise((r) => setTimeout(r, 1000));\nif (n === 2) throw new Error("n = 2 fails");\nconsole.log(label, n * 10)',
-    ]));
+    writeNotebook(
+      path.join(work, 'sweep.ipynb'),
+      codeNotebook([
+        { source: 'const n: number = 0;\nconst label: string = "";', tags: ['parameters'] },
+        'await new Promise((r) => setTimeout(r, 1000));\nif (n === 2) throw new Error("n = 2 fails");\nconsole.log(label, n * 10)',
+      ]),
+    );
     file('grid.yaml', 'n: [1, 2, 3]\n');
     const r = mixprec('sweep', 'sweep.ipynb', '--grid', 'grid.yaml', '--out', 'swept', '--parallel', '2', '-p', 'label', 'run');
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /run 2\/3 \(label=run n=2\) failed in [\d.]+ s: cell 3 .* raised Error: n = 2 fails/);
     assert.match(r.stderr, /mixprec sweep: 1 run\(s\) did not complete: sweep-002\.ipynb/);
-    const index = JSON.parse(fs.readFileSync(path.join(work, 'swept', 'index.json'), 'utf8')) as { parallel: number; finished: string; runs: { parameters: Record<string, unknown>; status: string; notebook: string }[] };
+    const index = JSON.parse(fs.readFileSync(path.join(work, 'swept', 'index.json'), 'utf8')) as {
+      parallel: number;
+      finished: string;
+      runs: { parameters: Record<string, unknown>; status: string; notebook: string }[];
+    };
     assert.equal(index.parallel, 2);
     assert.ok(index.finished);
-    assert.deepEqual(index.runs.map((x) => [x.parameters, x.status, x.notebook]), [
-      [{ label: 'run', n: 1 }, 'completed', 'sweep-001.ipynb'],
-      [{ label: 'run', n: 2 }, 'failed', 'sweep-002.ipynb'],
-      [{ label: 'run', n: 3 }, 'completed', 'sweep-003.ipynb'],
-    ]);
+    assert.deepEqual(
+      index.runs.map((x) => [x.parameters, x.status, x.notebook]),
+      [
+        [{ label: 'run', n: 1 }, 'completed', 'sweep-001.ipynb'],
+        [{ label: 'run', n: 2 }, 'failed', 'sweep-002.ipynb'],
+        [{ label: 'run', n: 3 }, 'completed', 'sweep-003.ipynb'],
+      ],
+    );
     const html = fs.readFileSync(path.join(work, 'swept', 'index.html'), 'utf8');
     assert.match(html, /<tr class="failed"><td>2<\/td><td>run<\/td><td>2<\/td><td>failed<\/td>/);
     assert.match(html, /<a href="sweep-003\.ipynb">/);
@@ -167,10 +203,13 @@ describe('mixprec sweep', () => {
 
   it('refuses to rerun into a sweep folder, reruns only the unfinished runs with --resume, and refuses a changed grid', () => {
     // Each run appends its n to ran.log (the kernel's folder is the notebook's); n = 2 fails while fail-2 exists.
-    writeNotebook(path.join(work, 'resume.ipynb'), codeNotebook([
-      { source: 'const n: number = 0;', tags: ['parameters'] },
-      'const fs = require("fs");\nfs.appendFileSync("ran.log", `${n}\\n`);\nif (n === 2 && fs.existsSync("fail-2")) throw new Error("n = 2 fails");',
-    ]));
+    writeNotebook(
+      path.join(work, 'resume.ipynb'),
+      codeNotebook([
+        { source: 'const n: number = 0;', tags: ['parameters'] },
+        'const fs = require("fs");\nfs.appendFileSync("ran.log", `${n}\\n`);\nif (n === 2 && fs.existsSync("fail-2")) throw new Error("n = 2 fails");',
+      ]),
+    );
     file('resume-grid.yaml', 'n: [1, 2, 3]\n');
     file('fail-2', '');
     const ran = () => fs.readFileSync(path.join(work, 'ran.log'), 'utf8').trim().split('\n').map(Number);
@@ -182,16 +221,22 @@ describe('mixprec sweep', () => {
 
     const again = mixprec('sweep', 'resume.ipynb', '--grid', 'resume-grid.yaml', '--out', 'resumed', '--no-progress');
     assert.equal(again.code, 1);
-    assert.equal(again.stderr, 'mixprec sweep: resumed already holds a sweep of resume.ipynb (3 runs: 2 completed, 1 failed): ' +
-      'rerun the runs that did not complete with --resume, replace it with --overwrite, or write to another --out folder\n');
+    assert.equal(
+      again.stderr,
+      'mixprec sweep: resumed already holds a sweep of resume.ipynb (3 runs: 2 completed, 1 failed): ' +
+        'rerun the runs that did not complete with --resume, replace it with --overwrite, or write to another --out folder\n',
+    );
     assert.deepEqual(fs.readFileSync(path.join(work, 'resumed', 'index.json')), index, 'the index is untouched');
     assert.deepEqual(ran().sort(), [1, 2, 3], 'no run started');
 
     file('changed-grid.yaml', 'n: [1, 2, 4]\n');
     const changed = mixprec('sweep', 'resume.ipynb', '--grid', 'changed-grid.yaml', '--out', 'resumed', '--resume', '--no-progress');
     assert.equal(changed.code, 1);
-    assert.equal(changed.stderr, 'mixprec sweep: cannot resume the sweep in resumed: its grid differs from this one (run 3: n 3 → 4); ' +
-      'replace it with --overwrite or write to another --out folder\n');
+    assert.equal(
+      changed.stderr,
+      'mixprec sweep: cannot resume the sweep in resumed: its grid differs from this one (run 3: n 3 → 4); ' +
+        'replace it with --overwrite or write to another --out folder\n',
+    );
     assert.deepEqual(ran().sort(), [1, 2, 3], 'no run started');
 
     fs.rmSync(path.join(work, 'fail-2'));
@@ -199,8 +244,11 @@ describe('mixprec sweep', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /3\/3 runs completed \(2 before this resume\); index: resumed\/index\.html/);
     assert.deepEqual(ran().sort(), [1, 2, 2, 3], 'only the failed run ran again');
-    assert.deepEqual(fs.readFileSync(path.join(work, 'resumed', 'resume-001.ipynb')), done, 'a completed run\'s notebook is kept as it was');
+    assert.deepEqual(fs.readFileSync(path.join(work, 'resumed', 'resume-001.ipynb')), done, "a completed run's notebook is kept as it was");
     const after = JSON.parse(fs.readFileSync(path.join(work, 'resumed', 'index.json'), 'utf8')) as { runs: { status: string }[] };
-    assert.deepEqual(after.runs.map((r) => r.status), ['completed', 'completed', 'completed']);
+    assert.deepEqual(
+      after.runs.map((r) => r.status),
+      ['completed', 'completed', 'completed'],
+    );
   });
 });

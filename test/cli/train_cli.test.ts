@@ -21,16 +21,22 @@ function mixprec(...args: string[]) {
  * the previous one was acknowledged on stderr — and resolves with the exit code and output (at most 120 s more).
  */
 async function interrupted(args: string[], ready: () => boolean, times = 1) {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, MIXPREC_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: work,
+    env: { ...process.env, MIXPREC_BACKEND: 'wasm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   let code: number | string | null | undefined;
-  const exited = new Promise<void>((resolve) => child.on('exit', (c, signal) => {
-    code = c ?? `signal ${signal}`;
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (c, signal) => {
+      code = c ?? `signal ${signal}`;
+      resolve();
+    }),
+  );
   const waitFor = async (condition: () => boolean, what: string) => {
     const deadline = Date.now() + 120_000;
     while (!condition()) {
@@ -55,12 +61,19 @@ async function interrupted(args: string[], ready: () => boolean, times = 1) {
 
 function idxFiles(dir: string, n: number) {
   fs.mkdirSync(dir, { recursive: true });
-  for (const [prefix, count] of [['train', n], ['t10k', Math.ceil(n / 2)]] as const) {
+  for (const [prefix, count] of [
+    ['train', n],
+    ['t10k', Math.ceil(n / 2)],
+  ] as const) {
     const images = Buffer.alloc(16 + count * 784);
-    images.writeUInt32BE(2051, 0); images.writeUInt32BE(count, 4); images.writeUInt32BE(28, 8); images.writeUInt32BE(28, 12);
+    images.writeUInt32BE(2051, 0);
+    images.writeUInt32BE(count, 4);
+    images.writeUInt32BE(28, 8);
+    images.writeUInt32BE(28, 12);
     for (let i = 16; i < images.length; i++) images[i] = (i * 31) % 256;
     const labels = Buffer.alloc(8 + count);
-    labels.writeUInt32BE(2049, 0); labels.writeUInt32BE(count, 4);
+    labels.writeUInt32BE(2049, 0);
+    labels.writeUInt32BE(count, 4);
     for (let i = 0; i < count; i++) labels[8 + i] = i % 10;
     fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
     fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
@@ -81,8 +94,25 @@ describe('mixprec train and data', () => {
   });
 
   it('trains a fine-tuning preset, pre-training its float run first, and writes both runs', () => {
-    const r = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
-      '--epochs', '1', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3');
+    const r = mixprec(
+      'train',
+      '--preset',
+      'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT',
+      '--dataset',
+      'ds/tiny-train.arrow',
+      '--model',
+      'mnistnet',
+      '--epochs',
+      '1',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--max-steps',
+      '3',
+      '--out',
+      'runs/u3',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /PARAMETRIC_FP_WQ_DELTA_XMAX_INIT initialises from run DEFAULT, which has no checkpoint yet: training it first/);
     assert.match(r.stdout, /DEFAULT epoch 1\/1: loss [\d.]+ · train [\d.]+% · test [\d.]+%/);
@@ -94,43 +124,114 @@ describe('mixprec train and data', () => {
     assert.equal(meta.config.quant.weights, 'U3');
     assert.equal(meta.config.initFrom, 'DEFAULT');
     // resume continues after the last complete epoch
-    const resumed = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
-      '--epochs', '2', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3', '--resume');
+    const resumed = mixprec(
+      'train',
+      '--preset',
+      'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT',
+      '--dataset',
+      'ds/tiny-train.arrow',
+      '--model',
+      'mnistnet',
+      '--epochs',
+      '2',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--max-steps',
+      '3',
+      '--out',
+      'runs/u3',
+      '--resume',
+    );
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /resuming after epoch 1/);
     assert.match(resumed.stdout, /PARAMETRIC_FP_WQ_DELTA_XMAX_INIT: resumed with changed settings \(recorded in config\.json\): epochs 1 → 2\n/);
-    const epochs = () => fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+    const epochs = () =>
+      fs
+        .readFileSync(path.join(work, 'runs/u3/metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).epoch);
     assert.deepEqual(epochs(), [1, 2]);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes.map((r: { changes: unknown }) => r.changes),
-      [[{ field: 'epochs', from: 1, to: 2 }]]);
+    assert.deepEqual(
+      JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes.map((r: { changes: unknown }) => r.changes),
+      [[{ field: 'epochs', from: 1, to: 2 }]],
+    );
     // the same folder again, without --resume or --overwrite: refused, nothing touched
-    const again = ['train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet',
-      '--epochs', '1', '--batch', '16', '--lr', '0.01', '--max-steps', '3', '--out', 'runs/u3'];
+    const again = [
+      'train',
+      '--preset',
+      'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT',
+      '--dataset',
+      'ds/tiny-train.arrow',
+      '--model',
+      'mnistnet',
+      '--epochs',
+      '1',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--max-steps',
+      '3',
+      '--out',
+      'runs/u3',
+    ];
     const log = fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl'));
     const refused = mixprec(...again);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, 'mixprec train: runs/u3 already holds a training run (config.json, metrics.jsonl, checkpoint.safetensors, ' +
-      'best.safetensors): continue it with --resume (resume: true), replace it with --overwrite (overwrite: true; its files are removed first), ' +
-      'or write to another --out folder\n');
+    assert.equal(
+      refused.stderr,
+      'mixprec train: runs/u3 already holds a training run (config.json, metrics.jsonl, checkpoint.safetensors, ' +
+        'best.safetensors): continue it with --resume (resume: true), replace it with --overwrite (overwrite: true; its files are removed first), ' +
+        'or write to another --out folder\n',
+    );
     assert.deepEqual(fs.readFileSync(path.join(work, 'runs/u3/metrics.jsonl')), log);
     const batch = mixprec(...again.slice(0, -2), '--batch', '8', '--epochs', '2', '--out', 'runs/u3', '--resume');
     assert.equal(batch.code, 1);
-    assert.match(batch.stderr, /^mixprec train: cannot resume from runs\/u3\/checkpoint\.safetensors: it was trained with different settings: batchSize 16 → 8 \(/);
+    assert.match(
+      batch.stderr,
+      /^mixprec train: cannot resume from runs\/u3\/checkpoint\.safetensors: it was trained with different settings: batchSize 16 → 8 \(/,
+    );
     const overwritten = mixprec(...again, '--overwrite');
     assert.equal(overwritten.code, 0, overwritten.stderr);
-    assert.deepEqual(epochs(), [1], 'only the new run\'s epoch');
+    assert.deepEqual(epochs(), [1], "only the new run's epoch");
     assert.equal(JSON.parse(fs.readFileSync(path.join(work, 'runs/u3/config.json'), 'utf8')).resumes, undefined);
   });
 
   it('accepts seed 0: deterministic, and not the same run as seed 1', () => {
     const trained = (seed: string, out: string) => {
-      const r = mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet', '--epochs', '1', '--batch', '16', '--lr', '0.01',
-        '--max-steps', '2', '--seed', seed, '--out', out);
+      const r = mixprec(
+        'train',
+        '--dataset',
+        'ds/tiny-train.arrow',
+        '--model',
+        'mnistnet',
+        '--epochs',
+        '1',
+        '--batch',
+        '16',
+        '--lr',
+        '0.01',
+        '--max-steps',
+        '2',
+        '--seed',
+        seed,
+        '--out',
+        out,
+      );
       assert.equal(r.code, 0, r.stderr);
       const { meta, tensors } = readCheckpoint(path.join(work, out, 'checkpoint.safetensors'));
       assert.equal(meta.config.seed, Number(seed));
       const loss = (JSON.parse(fs.readFileSync(path.join(work, out, 'metrics.jsonl'), 'utf8')) as { loss: number }).loss;
-      return { loss, weights: Object.keys(tensors).sort().map((k) => Buffer.from(tensors[k]!.data.buffer).toString('base64')).join(',') };
+      return {
+        loss,
+        weights: Object.keys(tensors)
+          .sort()
+          .map((k) => Buffer.from(tensors[k]!.data.buffer).toString('base64'))
+          .join(','),
+      };
     };
     const a = trained('0', 'runs/seed0a');
     const b = trained('0', 'runs/seed0b');
@@ -146,12 +247,29 @@ describe('mixprec train and data', () => {
   it('stops at the first SIGINT with a resumable checkpoint and says so; exits 130', async () => {
     idxFiles(path.join(work, 'idx-big'), 2000);
     assert.equal(mixprec('data', 'convert', '--format', 'idx', '--input', 'idx-big', '--out', 'ds', '--name', 'big').code, 0);
-    const args = ['train', '--dataset', 'ds/big-train.arrow', '--model', 'mnistnet', '--epochs', '100', '--batch', '16', '--lr', '0.01', '--out', 'runs/sigint'];
+    const args = [
+      'train',
+      '--dataset',
+      'ds/big-train.arrow',
+      '--model',
+      'mnistnet',
+      '--epochs',
+      '100',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--out',
+      'runs/sigint',
+    ];
     const metrics = path.join(work, 'runs/sigint/metrics.jsonl');
     const r = await interrupted(args, () => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').includes('\n'));
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /(^|\n)SIGINT: stopping at the next step to save a checkpoint \(again to quit at once\)\n/);
-    const m = /\nmixprec train: interrupted at epoch (\d+) step (\d+) of 125: saved runs\/sigint\/checkpoint\.safetensors \(metrics of (\d+) epochs? in runs\/sigint\/metrics\.jsonl\); resume with: (mixprec train .*)\n$/.exec(r.stderr);
+    const m =
+      /\nmixprec train: interrupted at epoch (\d+) step (\d+) of 125: saved runs\/sigint\/checkpoint\.safetensors \(metrics of (\d+) epochs? in runs\/sigint\/metrics\.jsonl\); resume with: (mixprec train .*)\n$/.exec(
+        r.stderr,
+      );
     assert.ok(m, r.stderr);
     const [epoch, step, logged] = [Number(m[1]), Number(m[2]), Number(m[3])];
     assert.equal(logged, epoch - 1);
@@ -163,13 +281,34 @@ describe('mixprec train and data', () => {
     const resumed = mixprec(...resume.slice(1), '--epochs', String(epoch));
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, new RegExp(`resuming after epoch ${epoch - 1}${step > 0 ? ` at step ${step}` : ''}`));
-    const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; steps: number });
-    assert.deepEqual(lines.map((l) => l.epoch), Array.from({ length: epoch }, (_, i) => i + 1));
+    const lines = fs
+      .readFileSync(metrics, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { epoch: number; steps: number });
+    assert.deepEqual(
+      lines.map((l) => l.epoch),
+      Array.from({ length: epoch }, (_, i) => i + 1),
+    );
     assert.equal(lines.at(-1)!.steps, 125, 'the resumed epoch counts the steps before the interrupt');
   });
 
   it('exits 130 at once on a second SIGINT, leaving no torn checkpoint', async () => {
-    const args = ['train', '--dataset', 'ds/big-train.arrow', '--model', 'mnistnet', '--epochs', '100', '--batch', '16', '--lr', '0.01', '--out', 'runs/sigint2'];
+    const args = [
+      'train',
+      '--dataset',
+      'ds/big-train.arrow',
+      '--model',
+      'mnistnet',
+      '--epochs',
+      '100',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--out',
+      'runs/sigint2',
+    ];
     const metrics = path.join(work, 'runs/sigint2/metrics.jsonl');
     const r = await interrupted(args, () => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').includes('\n'), 2);
     assert.equal(r.code, 130, r.stderr);
@@ -190,11 +329,15 @@ describe('mixprec train and data', () => {
     fs.writeFileSync(path.join(work, 'bad.json'), '{"epochs": 3,');
     assert.match(mixprec('train', '--config', 'bad.json', '--dataset', 'ds/tiny-train.arrow').stderr, /^mixprec train: bad\.json: not valid JSON/);
     fs.writeFileSync(path.join(work, 'field.json'), '{"quant": {"weights": "U4"}}');
-    assert.match(mixprec('train', '--config', 'field.json', '--dataset', 'ds/tiny-train.arrow').stderr,
-      /^mixprec train: field\.json: field "quant\.weights" must be one of "float", "fp", .*, "P3", got "U4"\n$/);
+    assert.match(
+      mixprec('train', '--config', 'field.json', '--dataset', 'ds/tiny-train.arrow').stderr,
+      /^mixprec train: field\.json: field "quant\.weights" must be one of "float", "fp", .*, "P3", got "U4"\n$/,
+    );
     assert.match(mixprec('train', '--dataset', 'ds/none-train.arrow').stderr, /ds\/none-train\.arrow: no such dataset file/);
-    assert.match(mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'vgg16').stderr,
-      /^mixprec train: command line: field "model" \(--model\) must be one of "resnet20", .*, got "vgg16"\n$/);
+    assert.match(
+      mixprec('train', '--dataset', 'ds/tiny-train.arrow', '--model', 'vgg16').stderr,
+      /^mixprec train: command line: field "model" \(--model\) must be one of "resnet20", .*, got "vgg16"\n$/,
+    );
   });
 
   it('refuses a --config file with an unknown or bad field, naming it, before writing anything', () => {
@@ -216,11 +359,24 @@ describe('mixprec train and data', () => {
     fs.mkdirSync(path.join(work, 'runs2/DEFAULT'), { recursive: true });
     fs.writeFileSync(path.join(work, 'runs2/DEFAULT/config.json'), '{}');
     fs.writeFileSync(path.join(work, 'runs2/DEFAULT/metrics.jsonl'), '');
-    const r = mixprec('train', '--preset', 'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT', '--dataset', 'ds/tiny-train.arrow', '--model', 'mnistnet', '--out', 'runs2/u3');
+    const r = mixprec(
+      'train',
+      '--preset',
+      'PARAMETRIC_FP_WQ_DELTA_XMAX_INIT',
+      '--dataset',
+      'ds/tiny-train.arrow',
+      '--model',
+      'mnistnet',
+      '--out',
+      'runs2/u3',
+    );
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'mixprec train: preset PARAMETRIC_FP_WQ_DELTA_XMAX_INIT initialises from run DEFAULT, but runs2/DEFAULT holds an unfinished ' +
-      'run of it (config.json, metrics.jsonl) without best.safetensors: finish it (mixprec train --preset DEFAULT --out runs2/DEFAULT --resume), ' +
-      'start it again (the same with --overwrite instead of --resume), or pass --init CHECKPOINT\n');
+    assert.equal(
+      r.stderr,
+      'mixprec train: preset PARAMETRIC_FP_WQ_DELTA_XMAX_INIT initialises from run DEFAULT, but runs2/DEFAULT holds an unfinished ' +
+        'run of it (config.json, metrics.jsonl) without best.safetensors: finish it (mixprec train --preset DEFAULT --out runs2/DEFAULT --resume), ' +
+        'start it again (the same with --overwrite instead of --resume), or pass --init CHECKPOINT\n',
+    );
     assert.deepEqual(fs.readdirSync(path.join(work, 'runs2')), ['DEFAULT']);
   });
 });

@@ -7,11 +7,29 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Dictionary, Field, FixedSizeBinary, Int32, Int8, RecordBatch, RecordBatchFileWriter, Schema, Struct, Utf8, makeData, vectorFromArray,
+  Dictionary,
+  Field,
+  FixedSizeBinary,
+  Int32,
+  Int8,
+  RecordBatch,
+  RecordBatchFileWriter,
+  Schema,
+  Struct,
+  Utf8,
+  makeData,
+  vectorFromArray,
   type Data,
 } from 'apache-arrow';
 import {
-  convertDataset, createLoader, DatasetError, datasetSchema, openImageDataset, writeImageDataset, type ConvertOptions, type DatasetMetadata,
+  convertDataset,
+  createLoader,
+  DatasetError,
+  datasetSchema,
+  openImageDataset,
+  writeImageDataset,
+  type ConvertOptions,
+  type DatasetMetadata,
 } from '../../src/data';
 import { Random, testSeed } from '../helpers/random';
 import { cifarBytes, idxBytes, listFiles, randomCifarRecords, randomIdxSplit, tempDir, writeIdxSplit, writeSyntheticSplit } from './fixtures';
@@ -58,21 +76,37 @@ describe('bad IDX inputs', () => {
     const bytes = fs.readFileSync(train.images);
     bytes.writeUInt32BE(0x802, 0);
     fs.writeFileSync(train.images, bytes);
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, train.images, 'wrong magic number 0x00000802, expected 0x00000803 (IDX images)');
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out') },
+      train.images,
+      'wrong magic number 0x00000802, expected 0x00000803 (IDX images)',
+    );
   });
   it('an images file given as labels (wrong magic)', async () => {
     const dir = fresh('idx');
     const { test } = idxInput(dir);
     fs.copyFileSync(test.images, test.labels);
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, test.labels, 'wrong magic number 0x00000803, expected 0x00000801 (IDX labels)');
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out') },
+      test.labels,
+      'wrong magic number 0x00000803, expected 0x00000801 (IDX labels)',
+    );
   });
   it('truncated pixel data, and a file shorter than its header', async () => {
     const dir = fresh('idx');
     const { train } = idxInput(dir);
     fs.truncateSync(train.images, 16 + 6 * 15 - 7);
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, train.images, 'truncated: holds 83 data bytes, its header promises 6·3·5 = 90');
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out') },
+      train.images,
+      'truncated: holds 83 data bytes, its header promises 6·3·5 = 90',
+    );
     fs.truncateSync(train.images, 10);
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, train.images, 'truncated: 10 bytes, shorter than the 16-byte IDX images header');
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out') },
+      train.images,
+      'truncated: 10 bytes, shorter than the 16-byte IDX images header',
+    );
   });
   it('bytes beyond what the header promises', async () => {
     const dir = fresh('idx');
@@ -98,7 +132,11 @@ describe('bad IDX inputs', () => {
     const { train } = idxInput(dir);
     fs.writeFileSync(train.labels, idxBytes(0x801, [6], new Uint8Array([0, 9, 1, 10, 2, 3])));
     await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, train.labels, 'label 10 at index 3 is out of range for 10 classes');
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out'), classes: ['a', 'b', 'c'] }, train.labels, 'label 9 at index 1 is out of range for 3 classes');
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out'), classes: ['a', 'b', 'c'] },
+      train.labels,
+      'label 9 at index 1 is out of range for 3 classes',
+    );
   });
   it('a bad test split leaves no train file either', async () => {
     const dir = fresh('idx');
@@ -111,7 +149,11 @@ describe('bad IDX inputs', () => {
     const dir = fresh('idx');
     const { test } = idxInput(dir);
     fs.rmSync(test.labels);
-    await convertFails({ format: 'idx', input: dir, outDir: fresh('out') }, dir, /^no test labels file \(looked for t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte\.gz, /);
+    await convertFails(
+      { format: 'idx', input: dir, outDir: fresh('out') },
+      dir,
+      /^no test labels file \(looked for t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte\.gz, /,
+    );
     const missing = path.join(dir, 'nowhere');
     await convertFails({ format: 'idx', input: missing, outDir: fresh('out') }, missing, 'no such folder');
     await convertFails({ format: 'idx', input: test.images, outDir: fresh('out') }, test.images, /is a file, expected the folder/);
@@ -134,7 +176,11 @@ describe('bad CIFAR-10 inputs', () => {
     cifarInput(dir);
     const file = path.join(dir, 'data_batch_4.bin');
     fs.truncateSync(file, 3073 + 100);
-    await convertFails({ format: 'cifar10', input: dir, outDir: fresh('out') }, file, /^3173 bytes is not a whole number of 3073-byte CIFAR-10 records/);
+    await convertFails(
+      { format: 'cifar10', input: dir, outDir: fresh('out') },
+      file,
+      /^3173 bytes is not a whole number of 3073-byte CIFAR-10 records/,
+    );
   });
   it('a label out of range', async () => {
     const dir = fresh('cifar');
@@ -166,9 +212,18 @@ const META: DatasetMetadata = { shape: [2, 2, 1], classes: ['a', 'b', 'c'], sour
 function columns(rows: number, width: number, labels: number[]) {
   const split = new Dictionary(new Utf8(), new Int8(), 0);
   return {
-    image: { field: new Field('image', new FixedSizeBinary(width), false), data: makeData({ type: new FixedSizeBinary(width), length: rows, nullCount: 0, data: new Uint8Array(rows * width) }) },
-    label: { field: new Field('label', new Int32(), false), data: makeData({ type: new Int32(), length: rows, nullCount: 0, data: Int32Array.from(labels) }) },
-    split: { field: new Field('split', split, false), data: makeData({ type: split, length: rows, nullCount: 0, data: new Int8Array(rows), dictionary: vectorFromArray(['train'], new Utf8()) }) },
+    image: {
+      field: new Field('image', new FixedSizeBinary(width), false),
+      data: makeData({ type: new FixedSizeBinary(width), length: rows, nullCount: 0, data: new Uint8Array(rows * width) }),
+    },
+    label: {
+      field: new Field('label', new Int32(), false),
+      data: makeData({ type: new Int32(), length: rows, nullCount: 0, data: Int32Array.from(labels) }),
+    },
+    split: {
+      field: new Field('split', split, false),
+      data: makeData({ type: split, length: rows, nullCount: 0, data: new Int8Array(rows), dictionary: vectorFromArray(['train'], new Utf8()) }),
+    },
   };
 }
 
@@ -211,7 +266,10 @@ describe('bad Arrow files', () => {
     const file2 = path.join(dir, 'spliced.arrow');
     const footerLength = bytes.readInt32LE(bytes.length - 10);
     fs.writeFileSync(file2, Buffer.concat([bytes.subarray(0, 600), bytes.subarray(bytes.length - 10 - footerLength)]));
-    await assert.rejects(openImageDataset(file2), isDatasetError(file2, /truncated or corrupt: record batch \d+ \(bytes \d+–\d+\) lies outside the data/));
+    await assert.rejects(
+      openImageDataset(file2),
+      isDatasetError(file2, /truncated or corrupt: record batch \d+ \(bytes \d+–\d+\) lies outside the data/),
+    );
   });
   it('a missing label column', async () => {
     const file = path.join(fresh('arrow'), 'nolabel.arrow');
@@ -230,9 +288,15 @@ describe('bad Arrow files', () => {
       return file;
     };
     const v2 = write('v2.arrow', (md) => md.set('mixprec.format', 'image-classification/2'));
-    await assert.rejects(openImageDataset(v2), isDatasetError(v2, 'unsupported format: mixprec.format is "image-classification/2", expected "image-classification/1"'));
+    await assert.rejects(
+      openImageDataset(v2),
+      isDatasetError(v2, 'unsupported format: mixprec.format is "image-classification/2", expected "image-classification/1"'),
+    );
     const none = write('none.arrow', (md) => md.delete('mixprec.format'));
-    await assert.rejects(openImageDataset(none), isDatasetError(none, 'not a mixprec dataset: schema metadata has no mixprec.format (expected image-classification/1)'));
+    await assert.rejects(
+      openImageDataset(none),
+      isDatasetError(none, 'not a mixprec dataset: schema metadata has no mixprec.format (expected image-classification/1)'),
+    );
     const shape = write('shape.arrow', (md) => md.set('mixprec.shape', '[2, 2]'));
     await assert.rejects(openImageDataset(shape), isDatasetError(shape, 'shape [2,2] is not [H, W, C] with positive integers'));
     const classes = write('classes.arrow', (md) => md.set('mixprec.classes', '{"a": 1'));
@@ -254,9 +318,12 @@ describe('bad Arrow files', () => {
     await dataset.close();
     for (const prefetch of [0, 2]) {
       const loader = await createLoader(file, { batchSize: 2, prefetch });
-      await assert.rejects(async () => {
-        for await (const batch of loader) void batch;
-      }, isDatasetError(file, problem));
+      await assert.rejects(
+        async () => {
+          for await (const batch of loader) void batch;
+        },
+        isDatasetError(file, problem),
+      );
       await loader.close();
     }
   });
@@ -266,10 +333,23 @@ describe('the writer refuses bad examples and leaves nothing', () => {
   it('labels out of range, image bytes that do not match the shape, no examples', () => {
     const dir = fresh('write');
     const file = path.join(dir, 'x-train.arrow');
-    assert.throws(() => writeImageDataset(file, META, [{ images: new Uint8Array(8), labels: [0, 1] }, { images: new Uint8Array(8), labels: [2, 3] }]), isDatasetError(file, 'label 3 of example 3 is out of range for 3 classes'));
-    assert.throws(() => writeImageDataset(file, META, [{ images: new Uint8Array(7), labels: [0, 1] }]), isDatasetError(file, 'a chunk of 2 examples has 7 image bytes, expected 2·4 for shape [2,2,1]'));
+    assert.throws(
+      () =>
+        writeImageDataset(file, META, [
+          { images: new Uint8Array(8), labels: [0, 1] },
+          { images: new Uint8Array(8), labels: [2, 3] },
+        ]),
+      isDatasetError(file, 'label 3 of example 3 is out of range for 3 classes'),
+    );
+    assert.throws(
+      () => writeImageDataset(file, META, [{ images: new Uint8Array(7), labels: [0, 1] }]),
+      isDatasetError(file, 'a chunk of 2 examples has 7 image bytes, expected 2·4 for shape [2,2,1]'),
+    );
     assert.throws(() => writeImageDataset(file, META, []), isDatasetError(file, 'no examples to write'));
-    assert.throws(() => writeImageDataset(file, { ...META, shape: [2, 0, 1] }, []), isDatasetError(file, 'shape [2,0,1] is not [H, W, C] with positive integers'));
+    assert.throws(
+      () => writeImageDataset(file, { ...META, shape: [2, 0, 1] }, []),
+      isDatasetError(file, 'shape [2,0,1] is not [H, W, C] with positive integers'),
+    );
     assert.deepEqual(listFiles(dir), []);
   });
   it('an error in the example source keeps the previous file intact', () => {
@@ -286,4 +366,3 @@ describe('the writer refuses bad examples and leaves nothing', () => {
     assert.deepEqual(listFiles(dir), ['x-train.arrow']);
   });
 });
-

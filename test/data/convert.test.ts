@@ -5,8 +5,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
-  CIFAR10_CLASSES, convertDataset, ensureDefaultDatasets, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIR, MNIST_CLASSES, mnistDataSource,
-  openImageDataset, type ExampleBatch, type ImageDataset,
+  CIFAR10_CLASSES,
+  convertDataset,
+  ensureDefaultDatasets,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DEBIAN_DIR,
+  MNIST_CLASSES,
+  mnistDataSource,
+  openImageDataset,
+  type ExampleBatch,
+  type ImageDataset,
 } from '../../src/data';
 import { Random, testSeed } from '../helpers/random';
 import { cifarBytes, listFiles, randomCifarRecords, randomIdxSplit, tempDir, writeIdxSplit, type CifarRecords } from './fixtures';
@@ -50,17 +58,30 @@ describe('IDX conversion', () => {
 
       const result = await convertDataset({ format: 'idx', input, outDir, name: 'digits', batchRows: 8 });
       assert.deepEqual(result.files, [path.join(outDir, 'digits-train.arrow'), path.join(outDir, 'digits-test.arrow')]);
-      assert.deepEqual(result.splits.map((s) => [s.split, s.rows]), [['train', 37], ['test', 11]]);
+      assert.deepEqual(
+        result.splits.map((s) => [s.split, s.rows]),
+        [
+          ['train', 37],
+          ['test', 11],
+        ],
+      );
       assert.deepEqual(listFiles(outDir), ['digits-test.arrow', 'digits-train.arrow'], 'no temporary files left');
 
-      for (const [split, source] of [['train', train], ['test', test]] as const) {
+      for (const [split, source] of [
+        ['train', train],
+        ['test', test],
+      ] as const) {
         const { dataset, images, labels, batches } = await readAll(path.join(outDir, `digits-${split}.arrow`));
         assert.deepEqual(dataset.info.shape, [5, 7, 1]);
         assert.deepEqual(dataset.info.classes, MNIST_CLASSES);
         assert.equal(dataset.info.split, split);
         assert.equal(dataset.info.numRows, source.count);
         assert.match(dataset.info.source, gzip ? /idx: .*-images-idx3-ubyte\.gz, .*-labels-idx1-ubyte\.gz/ : /idx: .*-images-idx3-ubyte, /);
-        assert.deepEqual(batches.map((b) => b.rows), split === 'train' ? [8, 8, 8, 8, 5] : [8, 3], 'record batches of batchRows rows');
+        assert.deepEqual(
+          batches.map((b) => b.rows),
+          split === 'train' ? [8, 8, 8, 8, 5] : [8, 3],
+          'record batches of batchRows rows',
+        );
         assertSameBytes(images, source.pixels, `${split} pixels`);
         assertSameBytes(Uint8Array.from(labels), source.labels, `${split} labels`);
       }
@@ -109,7 +130,13 @@ describe('CIFAR-10 conversion', () => {
     const outDir = path.join(tmp.dir, 'cifar-out');
     const source = writeCifar(input, [3, 2, 4, 1, 5], 6);
     const result = await convertDataset({ format: 'cifar10', input, outDir, batchRows: 4 });
-    assert.deepEqual(result.splits.map((s) => [path.basename(s.file), s.rows]), [['cifar10-train.arrow', 15], ['cifar10-test.arrow', 6]]);
+    assert.deepEqual(
+      result.splits.map((s) => [path.basename(s.file), s.rows]),
+      [
+        ['cifar10-train.arrow', 15],
+        ['cifar10-test.arrow', 6],
+      ],
+    );
 
     const check = async (file: string, parts: CifarRecords[]) => {
       const { dataset, images, labels } = await readAll(file);
@@ -132,24 +159,37 @@ describe('CIFAR-10 conversion', () => {
     const input = path.join(tmp.dir, 'cifar-nested');
     writeCifar(path.join(input, 'cifar-10-batches-bin'), [1, 1, 1, 1, 1], 2);
     const result = await convertDataset({ format: 'cifar10', input, outDir: input, name: 'c' });
-    assert.deepEqual(result.splits.map((s) => s.rows), [5, 2]);
+    assert.deepEqual(
+      result.splits.map((s) => s.rows),
+      [5, 2],
+    );
   });
 });
 
 describe('Fashion-MNIST from the Debian package', () => {
   const available = fs.existsSync(path.join(FASHION_MNIST_DEBIAN_DIR, 'train-images-idx3-ubyte.gz'));
-  it('converts /usr/share/datasets/fashion-mnist', { skip: available ? false : `${FASHION_MNIST_DEBIAN_DIR} not installed (apt-get install dataset-fashion-mnist)` }, async () => {
-    const outDir = path.join(tmp.dir, 'fashion');
-    const result = await convertDataset({ format: 'fashion-mnist', outDir });
-    assert.deepEqual(result.splits.map((s) => [path.basename(s.file), s.rows]), [['fashion-mnist-train.arrow', 60000], ['fashion-mnist-test.arrow', 10000]]);
-    const idxLabels = zlib.gunzipSync(fs.readFileSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-labels-idx1-ubyte.gz'))).subarray(8);
-    const idxImages = zlib.gunzipSync(fs.readFileSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-images-idx3-ubyte.gz'))).subarray(16);
-    const { dataset, images, labels } = await readAll(result.files[1]!);
-    assert.deepEqual(dataset.info.shape, [28, 28, 1]);
-    assert.deepEqual(dataset.info.classes, FASHION_MNIST_CLASSES);
-    assertSameBytes(Uint8Array.from(labels), idxLabels, 'test labels');
-    assertSameBytes(images, idxImages, 'test pixels');
-  });
+  it(
+    'converts /usr/share/datasets/fashion-mnist',
+    { skip: available ? false : `${FASHION_MNIST_DEBIAN_DIR} not installed (apt-get install dataset-fashion-mnist)` },
+    async () => {
+      const outDir = path.join(tmp.dir, 'fashion');
+      const result = await convertDataset({ format: 'fashion-mnist', outDir });
+      assert.deepEqual(
+        result.splits.map((s) => [path.basename(s.file), s.rows]),
+        [
+          ['fashion-mnist-train.arrow', 60000],
+          ['fashion-mnist-test.arrow', 10000],
+        ],
+      );
+      const idxLabels = zlib.gunzipSync(fs.readFileSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-labels-idx1-ubyte.gz'))).subarray(8);
+      const idxImages = zlib.gunzipSync(fs.readFileSync(path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-images-idx3-ubyte.gz'))).subarray(16);
+      const { dataset, images, labels } = await readAll(result.files[1]!);
+      assert.deepEqual(dataset.info.shape, [28, 28, 1]);
+      assert.deepEqual(dataset.info.classes, FASHION_MNIST_CLASSES);
+      assertSameBytes(Uint8Array.from(labels), idxLabels, 'test labels');
+      assertSameBytes(images, idxImages, 'test pixels');
+    },
+  );
 });
 
 describe('the embedded MNIST default', () => {
@@ -163,7 +203,10 @@ describe('the embedded MNIST default', () => {
     assert.equal(built.built, true);
     assert.ok(seconds < 10, `built in ${seconds.toFixed(1)} s`);
     assert.deepEqual(listFiles(dir), ['mnist-test.arrow', 'mnist-train.arrow']);
-    for (const [file, prefix, rows] of [[built.train, 'train', 60000], [built.test, 't10k', 10000]] as const) {
+    for (const [file, prefix, rows] of [
+      [built.train, 'train', 60000],
+      [built.test, 't10k', 10000],
+    ] as const) {
       const dataset = await openImageDataset(file);
       assert.equal(dataset.info.numRows, rows);
       assert.deepEqual(dataset.info.shape, [28, 28, 1]);

@@ -74,7 +74,10 @@ export function cifarBytes(records: CifarRecords): Buffer {
  * rest are random; labels are random. Returns the file and the source bytes.
  */
 export function writeSyntheticSplit(
-  file: string, random: Random, rows: number, options: { shape?: ImageShape; classes?: number; batchRows?: number; split?: 'train' | 'test' } = {},
+  file: string,
+  random: Random,
+  rows: number,
+  options: { shape?: ImageShape; classes?: number; batchRows?: number; split?: 'train' | 'test' } = {},
 ): { images: Uint8Array; labels: Int32Array; meta: DatasetMetadata } {
   const shape = options.shape ?? [4, 4, 1];
   const size = shape[0] * shape[1] * shape[2];
@@ -84,7 +87,12 @@ export function writeSyntheticSplit(
     for (let k = 0; k < Math.min(4, size); k++) images[r * size + k] = (r >>> (8 * k)) & 0xff;
   }
   const labels = new Int32Array(rows).map(() => random.int(0, numClasses - 1));
-  const meta: DatasetMetadata = { shape, classes: Array.from({ length: numClasses }, (_, i) => `class${i}`), source: 'synthetic', split: options.split ?? 'train' };
+  const meta: DatasetMetadata = {
+    shape,
+    classes: Array.from({ length: numClasses }, (_, i) => `class${i}`),
+    source: 'synthetic',
+    split: options.split ?? 'train',
+  };
   writeImageDataset(file, meta, [{ images, labels }], { batchRows: options.batchRows ?? 16 });
   return { images, labels, meta };
 }

@@ -50,7 +50,11 @@ function assertExamplesMatchSource(batches: Batch[]): void {
     for (let i = 0; i < batch.size; i++) {
       const row = rowOfImage(batch.x, i * SIZE, SIZE);
       assert.ok(row < ROWS, why(`row id ${row}`));
-      assert.deepEqual(Array.from(batch.x.subarray(i * SIZE, (i + 1) * SIZE)), Array.from(source.images.subarray(row * SIZE, (row + 1) * SIZE)), why(`pixels of row ${row}`));
+      assert.deepEqual(
+        Array.from(batch.x.subarray(i * SIZE, (i + 1) * SIZE)),
+        Array.from(source.images.subarray(row * SIZE, (row + 1) * SIZE)),
+        why(`pixels of row ${row}`),
+      );
       assert.equal(batch.y[i], source.labels[row], why(`label of row ${row}`));
     }
   }
@@ -75,15 +79,24 @@ describe('batching', () => {
     const loader = await createLoader(file, { batchSize: 10, normalize: RAW, prefetch: 0 });
     assert.equal(loader.numBatches, 11);
     const batches = await collect(loader);
-    assert.deepEqual(batches.map((b) => b.size), [10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 3]);
-    assert.deepEqual(batches.map((b) => [b.x.length, b.y.length]), batches.map((b) => [b.size * SIZE, b.size]));
+    assert.deepEqual(
+      batches.map((b) => b.size),
+      [10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 3],
+    );
+    assert.deepEqual(
+      batches.map((b) => [b.x.length, b.y.length]),
+      batches.map((b) => [b.size * SIZE, b.size]),
+    );
     assert.deepEqual(rowsOf(batches), range(ROWS));
     assertExamplesMatchSource(batches);
     await loader.close();
 
     const dropping = await createLoader(file, { batchSize: 10, dropLast: true, prefetch: 0 });
     assert.equal(dropping.numBatches, 10);
-    assert.deepEqual((await collect(dropping)).map((b) => b.size), Array(10).fill(10));
+    assert.deepEqual(
+      (await collect(dropping)).map((b) => b.size),
+      Array(10).fill(10),
+    );
     await dropping.close();
 
     const tooBig = await createLoader(file, { batchSize: 200, dropLast: true, prefetch: 0 });
@@ -95,7 +108,10 @@ describe('batching', () => {
   it('rejects bad options', async () => {
     await assert.rejects(createLoader(file, { batchSize: 0 }), /batchSize must be an integer ≥ 1, got 0/);
     await assert.rejects(createLoader(file, { batchSize: 4, prefetch: -1 }), /prefetch must be an integer ≥ 0, got -1/);
-    await assert.rejects(createLoader(file, { batchSize: 4, normalize: { mean: [0], std: [1] } }), /normalize.mean has 1 values, the images have 2 channels/);
+    await assert.rejects(
+      createLoader(file, { batchSize: 4, normalize: { mean: [0], std: [1] } }),
+      /normalize.mean has 1 values, the images have 2 channels/,
+    );
     await assert.rejects(createLoader(file, { batchSize: 4, normalize: { mean: [0, 0], std: [1, 0] } }), /normalize.std must be positive/);
     const loader = await createLoader(file, { batchSize: 4, prefetch: 0 });
     await assert.rejects(collect(loader.batches(-1)), /epoch must be an integer ≥ 0, got -1/);
@@ -115,7 +131,10 @@ describe('shuffling', () => {
     assert.notDeepEqual(r0, r1, why('epochs 0 and 1 differ'));
     assert.notDeepEqual(r1, r2, why('epochs 1 and 2 differ'));
     // Full permutation: rows travel across the whole split, not only within record batches of 8.
-    assert.ok(r0.slice(0, 16).some((row) => row >= 32), why('rows from far away appear early'));
+    assert.ok(
+      r0.slice(0, 16).some((row) => row >= 32),
+      why('rows from far away appear early'),
+    );
   });
 
   it('dropLast drops the tail of the shuffled order, a different tail each epoch', async () => {
@@ -138,7 +157,7 @@ describe('shuffling', () => {
       const batchOf = (row: number) => Math.floor(row / 8);
       const batchRows = (b: number) => Math.min(8, ROWS - 8 * b);
       const windows: number[][] = [];
-      for (let start = 0; start < ROWS; ) {
+      for (let start = 0; start < ROWS;) {
         const seen = new Set<number>();
         let end = start;
         while (end < ROWS) {
@@ -160,7 +179,10 @@ describe('shuffling', () => {
 });
 
 describe('determinism', () => {
-  for (const [mode, budget] of [['full shuffle', undefined], ['block shuffle', 4 * 8 * SIZE]] as const) {
+  for (const [mode, budget] of [
+    ['full shuffle', undefined],
+    ['block shuffle', 4 * 8 * SIZE],
+  ] as const) {
     it(`${mode}: same seed and epoch, same batches; a loader started at epoch k or batch j joins a continuous run`, async () => {
       const options: LoaderOptions = { batchSize: 7, shuffle: true, augment: true, seed: LOADER_SEED, prefetch: 0, memoryBudgetBytes: budget };
       const continuous = await createLoader(file, options);
@@ -213,7 +235,11 @@ describe('prefetch in a worker', () => {
       const train = await collect(batchSource.batches(3, { batchSize: 8, shuffle: true, augment: false, dropLast: true }));
       const test = await collect(batchSource.batches(0, { batchSize: 50, shuffle: false, augment: false, dropLast: false }));
       await batchSource.close();
-      assertSameBatches(train, (await epochs({ batchSize: 8, shuffle: true, dropLast: true, seed: LOADER_SEED, normalize: RAW, prefetch: 0 }, [3]))[0]!, 'train batches');
+      assertSameBatches(
+        train,
+        (await epochs({ batchSize: 8, shuffle: true, dropLast: true, seed: LOADER_SEED, normalize: RAW, prefetch: 0 }, [3]))[0]!,
+        'train batches',
+      );
       assert.deepEqual(rowsOf(test), range(ROWS));
     }
   });
@@ -291,7 +317,10 @@ describe('augmentation', () => {
         }
         assert.ok(found.length > 0, why(`epoch ${epoch} row ${row}: no crop/flip of the padded image matches`));
         const { dy, dx, flip } = augmentationFor(LOADER_SEED, epoch, row);
-        assert.ok(found.includes(`${dy},${dx},${flip}`), why(`epoch ${epoch} row ${row}: found ${found.join(' ')}, documented draw ${dy},${dx},${flip}`));
+        assert.ok(
+          found.includes(`${dy},${dx},${flip}`),
+          why(`epoch ${epoch} row ${row}: found ${found.join(' ')}, documented draw ${dy},${dx},${flip}`),
+        );
         assert.equal(batch!.y[row], cifar.labels[row]);
       }
     }
@@ -320,9 +349,15 @@ describe('augmentation', () => {
       if (dy < 4) {
         // The top 4 − dy rows come from the padding.
         const top = augmented.x.subarray(row * H * W * C, (row * H + (4 - dy)) * W * C);
-        assert.ok(top.every((v) => v === 0), why(`row ${row}: padding is 0`));
+        assert.ok(
+          top.every((v) => v === 0),
+          why(`row ${row}: padding is 0`),
+        );
       }
     }
-    assert.deepEqual(Array.from(plain.x), Array.from(cifar.images, (v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      Array.from(plain.x),
+      Array.from(cifar.images, (v) => Math.fround(v / 255)),
+    );
   });
 });

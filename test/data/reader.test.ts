@@ -4,8 +4,20 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Dictionary, Field, FixedSizeBinary, RecordBatch, RecordBatchFileWriter, Schema, Struct, Type, Uint8, Utf8, makeData, tableFromIPC,
-  vectorFromArray, type Int,
+  Dictionary,
+  Field,
+  FixedSizeBinary,
+  RecordBatch,
+  RecordBatchFileWriter,
+  Schema,
+  Struct,
+  Type,
+  Uint8,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  vectorFromArray,
+  type Int,
 } from 'apache-arrow';
 import { DatasetError, datasetSchema, openImageDataset } from '../../src/data';
 import { Random, testSeed } from '../helpers/random';
@@ -24,18 +36,24 @@ const source = writeSyntheticSplit(file, random, 37, { shape: SHAPE, classes: 7,
 describe('the written file', () => {
   it('has the documented schema, metadata and record batches (read by Arrow itself)', () => {
     const table = tableFromIPC(fs.readFileSync(file));
-    assert.deepEqual(table.schema.fields.map((f) => [f.name, String(f.type), f.nullable]), [
-      ['image', `FixedSizeBinary[${ROW_BYTES}]`, false],
-      ['label', 'Int32', false],
-      ['split', 'Dictionary<Int8, Utf8>', false],
-    ]);
+    assert.deepEqual(
+      table.schema.fields.map((f) => [f.name, String(f.type), f.nullable]),
+      [
+        ['image', `FixedSizeBinary[${ROW_BYTES}]`, false],
+        ['label', 'Int32', false],
+        ['split', 'Dictionary<Int8, Utf8>', false],
+      ],
+    );
     assert.deepEqual(Object.fromEntries(table.schema.metadata), {
       'mixprec.format': 'image-classification/1',
       'mixprec.shape': '[16,16,3]',
       'mixprec.classes': JSON.stringify(Array.from({ length: 7 }, (_, i) => `class${i}`)),
       'mixprec.source': 'synthetic',
     });
-    assert.deepEqual(table.batches.map((b) => b.numRows), [8, 8, 8, 8, 5]);
+    assert.deepEqual(
+      table.batches.map((b) => b.numRows),
+      [8, 8, 8, 8, 5],
+    );
     assert.deepEqual(Array.from(table.getChild('label')!.toArray() as Int32Array), Array.from(source.labels));
     assert.deepEqual(new Set(table.getChild('split')!.toArray() as string[]), new Set(['train']));
     const row5 = table.getChild('image')!.get(5) as Uint8Array;
@@ -47,8 +65,15 @@ describe('openImageDataset', () => {
   it('reports the metadata without reading the data', async () => {
     const dataset = await openImageDataset(file);
     assert.deepEqual(dataset.info, {
-      file, shape: [16, 16, 3], classes: source.meta.classes, source: 'synthetic', split: 'train', numRows: 37, numClasses: 7,
-      imageBytes: ROW_BYTES, recordBatchRows: [8, 8, 8, 8, 5],
+      file,
+      shape: [16, 16, 3],
+      classes: source.meta.classes,
+      source: 'synthetic',
+      split: 'train',
+      numRows: 37,
+      numClasses: 7,
+      imageBytes: ROW_BYTES,
+      recordBatchRows: [8, 8, 8, 8, 5],
     });
     assert.ok(dataset.bytesRead < 8 * ROW_BYTES, `opening read ${dataset.bytesRead} bytes, less than one record batch of images`);
     await dataset.close();
@@ -122,7 +147,12 @@ describe('openImageDataset', () => {
       makeData({ type: new Uint8(), length: 3, nullCount: 0, data: Uint8Array.of(2, 0, 1) }),
       makeData({ type: split, length: 3, nullCount: 0, data: new Int8Array(3), dictionary: vectorFromArray(['test'], new Utf8()) }),
     ];
-    fs.writeFileSync(small, RecordBatchFileWriter.writeAll([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 3, nullCount: 0, children }))]).toUint8Array(true));
+    fs.writeFileSync(
+      small,
+      RecordBatchFileWriter.writeAll([
+        new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 3, nullCount: 0, children })),
+      ]).toUint8Array(true),
+    );
     const dataset = await openImageDataset(small);
     assert.equal(dataset.info.split, 'test');
     const batch = await dataset.readBatch(0);
@@ -133,6 +163,9 @@ describe('openImageDataset', () => {
   });
 
   it('names the file for a directory', async () => {
-    await assert.rejects(openImageDataset(tmp.dir), (err: unknown) => err instanceof DatasetError && err.file === tmp.dir && /directory/.test(err.problem));
+    await assert.rejects(
+      openImageDataset(tmp.dir),
+      (err: unknown) => err instanceof DatasetError && err.file === tmp.dir && /directory/.test(err.problem),
+    );
   });
 });

@@ -25,26 +25,39 @@ describe('Debian Jupyter tools with the mixprec kernel', { skip: missing || fals
   });
 
   it('nbconvert --execute: counts, streams, results, displays with SVG/PNG fallbacks; valid nbformat', () => {
-    writeNotebook(path.join(work, 'ok.ipynb'), codeNotebook([
-      'const q = mixprec.specFor("U3", { signed: true });\nconsole.log(q.kind)',
-      'const x = tf.tensor([1, 2, 3]);\nawait x.sum().data()',
-      'display.vegalite({ data: { values: [{ a: 1, b: 2 }, { a: 2, b: 1 }] }, mark: "line", encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } } })',
-      'display.table([{ layer: "conv1", bits: 4 }, { layer: "fc", bits: 2 }])',
-    ]));
+    writeNotebook(
+      path.join(work, 'ok.ipynb'),
+      codeNotebook([
+        'const q = mixprec.specFor("U3", { signed: true });\nconsole.log(q.kind)',
+        'const x = tf.tensor([1, 2, 3]);\nawait x.sum().data()',
+        'display.vegalite({ data: { values: [{ a: 1, b: 2 }, { a: 2, b: 1 }] }, mark: "line", encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } } })',
+        'display.table([{ layer: "conv1", bits: 4 }, { layer: "fc", bits: 2 }])',
+      ]),
+    );
     const r = jupyter(['nbconvert', '--to', 'notebook', '--execute', 'ok.ipynb', '--output', 'ok.out.ipynb']);
     assert.equal(r.status, 0, r.stderr);
     const file = path.join(work, 'ok.out.ipynb');
     assert.equal(nbformatProblems(file), '');
     const nb = readNotebook(file);
-    assert.deepEqual(nb.cells.map((c) => c.execution_count), [1, 2, 3, 4]);
-    assert.deepEqual(outputsOf(nb, 0).map((o) => [o.output_type, textOf(o.text as string)]), [['stream', 'uniform\n']]);
+    assert.deepEqual(
+      nb.cells.map((c) => c.execution_count),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      outputsOf(nb, 0).map((o) => [o.output_type, textOf(o.text as string)]),
+      [['stream', 'uniform\n']],
+    );
     const result = outputsOf(nb, 1)[0]!;
     assert.equal(result.output_type, 'execute_result');
     assert.equal(textOf((result.data as Record<string, string>)['text/plain']!), 'Float32Array(1) [ 6 ]');
     const plot = outputsOf(nb, 2).find((o) => o.output_type === 'display_data')!;
     const data = plot.data as Record<string, unknown>;
     for (const mime of ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'image/png', 'text/plain']) assert.ok(mime in data, `plot has ${mime}`);
-    assert.ok(Buffer.from(textOf(data['image/png'] as string), 'base64').subarray(1, 4).toString() === 'PNG');
+    assert.ok(
+      Buffer.from(textOf(data['image/png'] as string), 'base64')
+        .subarray(1, 4)
+        .toString() === 'PNG',
+    );
     assert.match(textOf((outputsOf(nb, 3)[0]!.data as Record<string, string>)['text/html']!), /<td[^>]*>conv1<\/td>/);
   });
 
@@ -60,7 +73,10 @@ describe('Debian Jupyter tools with the mixprec kernel', { skip: missing || fals
     assert.equal(error.output_type, 'error');
     assert.equal(error.ename, 'RangeError');
     assert.equal(error.evalue, 'out of range');
-    assert.deepEqual(nb.cells.map((c) => c.execution_count), [1, 2, 3]);
+    assert.deepEqual(
+      nb.cells.map((c) => c.execution_count),
+      [1, 2, 3],
+    );
     assert.equal(nbformatProblems(path.join(work, 'bad.allowed.ipynb')), '');
   });
 

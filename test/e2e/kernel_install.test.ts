@@ -17,7 +17,11 @@ describe('kernelspec install', { skip: missing || false }, () => {
   it('installs to a prefix with absolute paths and logos, is listed by jupyter, and uninstalls', () => {
     const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-prefix-'));
     const env = { JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), JUPYTER_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-data-')) };
-    const r = run(process.execPath, [path.join(ROOT, 'bin', 'mixprec.js'), 'kernel', 'install', '--prefix', prefix, '--name', 'mx-test', '--display-name', 'MX test'], env);
+    const r = run(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'mixprec.js'), 'kernel', 'install', '--prefix', prefix, '--name', 'mx-test', '--display-name', 'MX test'],
+      env,
+    );
     assert.equal(r.status, 0, r.stderr);
     const dir = path.join(prefix, 'share', 'jupyter', 'kernels', 'mx-test');
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernel.json'), 'utf8')) as { argv: string[]; display_name: string; language: string };

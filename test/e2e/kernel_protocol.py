@@ -142,9 +142,11 @@ class KernelProtocolTests(unittest.TestCase):
         self.assertEqual(reply["status"], "error")
         self.assertIn("allow_stdin is false", reply["evalue"])
 
-    def interrupt_while(self, code, wait=1.5):
+    def interrupt_while(self, code, ready=lambda m: m["msg_type"] == "execute_input"):
+        """Interrupts the cell once an IOPub message of it satisfies ready (default: it is executing or compiling; an
+        interrupt while it compiles stops it before it runs)."""
         msg_id = self.kc.execute(code)
-        time.sleep(wait)
+        self.iopub_until(msg_id, ready)
         started = time.time()
         self.km.interrupt_kernel()
         reply = self.shell_reply(msg_id)
@@ -155,10 +157,12 @@ class KernelProtocolTests(unittest.TestCase):
         self.assertEqual(reply["status"], "error")
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.assertLess(took, 5)
-        self.assertEqual(self.run_cell("3 * 3")[0]["status"], "ok")
+        reply, _ = self.run_cell("3 * 3")
+        self.assertEqual(reply["status"], "ok", reply)
 
     def test_interrupt_asynchronous_wait(self):
-        reply, took = self.interrupt_while("await new Promise(() => {})")
+        printed = lambda m: m["msg_type"] == "stream" and "waiting" in m["content"]["text"]
+        reply, took = self.interrupt_while('console.log("waiting"); await new Promise(() => {})', printed)
         self.assertEqual(reply["status"], "error")
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.assertLess(took, 5)
@@ -168,10 +172,12 @@ class KernelProtocolTests(unittest.TestCase):
 const data = { shape: [8, 8, 1] as const, numClasses: 2, numExamples: 1 << 20,
   async *batches() { for (;;) yield { x: new Float32Array(64 * 16).fill(0.5), y: new Int32Array(16), size: 16 }; } };
 const config = mixprec.mergeTrainConfig(mixprec.DEFAULT_TRAIN_CONFIG, { model: 'mnistnet', epochs: 1, batchSize: 16, learningRate: 0.01 });
-const run = await mixprec.train({ config, train: data, test: data, outDir: null });
+const run = await mixprec.train({ config, train: data, test: data, outDir: null,
+  onEvent: (e) => { if (e.type === 'step' && e.step === 2) console.log('training'); } });
 console.log('interrupted', run.interrupted);
 """
-        reply, took = self.interrupt_while(code, wait=4)
+        training = lambda m: m["msg_type"] == "stream" and "training" in m["content"]["text"]
+        reply, took = self.interrupt_while(code, training)
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.assertLess(took, 5)
         reply, outputs = self.run_cell("run.model.forward(tf.zeros([1, 8, 8, 1]), false).shape")

@@ -1,6 +1,7 @@
 /**
  * Kernel behaviour through jupyter_client (the reference client): types and globals in a folder without
- * node_modules, the `mixprec` and `mixprec/tools` entries imported from a cell, `__` names, shorthand properties of earlier variables, ESM-only packages, 50,000 output lines, errors and aborted queues, stdin, interrupts of
+ * node_modules, the `mixprec` and `mixprec/tools` entries imported from a cell, `__` names, shorthand properties of
+ * earlier variables, ESM-only packages, 50,000 output lines, errors and aborted queues, stdin, interrupts of
  * synchronous loops, asynchronous waits and training, comms, heartbeat while busy, signature checks, replayed messages,
  * late errors (unhandled rejections, throws in timers) that leave the kernel alive, process.exit codes, display
  * updates, restart.

@@ -13,7 +13,10 @@ import * as path from 'node:path';
 import { missingPython, ROOT } from '../helpers/jupyter';
 import { nbformatProblems, readNotebook, textOf, type NotebookJson } from '../helpers/notebooks';
 
-const NOTEBOOKS = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+const NOTEBOOKS = fs
+  .readdirSync(path.join(ROOT, 'notebooks'))
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort();
 const VEGALITE = 'application/vnd.vegalite.v5+json';
 const NO_NBFORMAT = missingPython('nbformat', 'python3-nbformat');
 
@@ -22,15 +25,27 @@ const outputs = (nb: NotebookJson) => nb.cells.flatMap((c) => (c.outputs ?? []) 
 
 function checkOutputs(file: string, nb: NotebookJson): void {
   const errors = outputs(nb).filter((o) => o.output_type === 'error');
-  assert.deepEqual(errors.map((e) => `${e.ename}: ${e.evalue}`), [], `${file}: cells raised`);
+  assert.deepEqual(
+    errors.map((e) => `${e.ename}: ${e.evalue}`),
+    [],
+    `${file}: cells raised`,
+  );
   const plots = outputs(nb).filter((o) => o.data?.[VEGALITE] !== undefined);
   assert.ok(plots.length > 0, `${file}: no Vega-Lite plot`);
   for (const p of plots) {
     assert.match(textOf(p.data!['image/svg+xml'] as string | string[]), /^<svg[\s\S]*<\/svg>\s*$/, `${file}: a plot without an SVG fallback`);
-    assert.ok(Buffer.from(textOf(p.data!['image/png'] as string | string[]), 'base64').subarray(1, 4).equals(Buffer.from('PNG')), `${file}: a plot without a PNG fallback`);
+    assert.ok(
+      Buffer.from(textOf(p.data!['image/png'] as string | string[]), 'base64')
+        .subarray(1, 4)
+        .equals(Buffer.from('PNG')),
+      `${file}: a plot without a PNG fallback`,
+    );
   }
   // Every notebook states what this run got in markdown written from the numbers.
-  assert.ok(outputs(nb).some((o) => o.data?.['text/markdown'] !== undefined), `${file}: no generated markdown`);
+  assert.ok(
+    outputs(nb).some((o) => o.data?.['text/markdown'] !== undefined),
+    `${file}: no generated markdown`,
+  );
   for (const c of nb.cells.filter((x) => x.cell_type === 'code' && textOf(x.source).trim() !== '')) {
     assert.equal(typeof c.execution_count, 'number', `${file}: a code cell did not run`);
   }
@@ -42,7 +57,8 @@ describe('paper notebooks in smoke mode (mixprec reproduce --smoke)', () => {
 
   before(() => {
     result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mixprec.js'), 'reproduce', '--smoke', '--out', out, '--no-progress'], {
-      encoding: 'utf8', timeout: 900_000,
+      encoding: 'utf8',
+      timeout: 900_000,
       env: { ...process.env, MIXPREC_BACKEND: 'wasm', JUPYTER_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-nb-data-')) },
     });
   });
@@ -50,7 +66,13 @@ describe('paper notebooks in smoke mode (mixprec reproduce --smoke)', () => {
   it('runs all notebooks and exits 0', () => {
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(String(result.stdout), new RegExp(`Running ${NOTEBOOKS.length} notebooks`));
-    assert.deepEqual(fs.readdirSync(out).filter((f) => f.endsWith('.ipynb')).sort(), NOTEBOOKS);
+    assert.deepEqual(
+      fs
+        .readdirSync(out)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort(),
+      NOTEBOOKS,
+    );
   });
 
   for (const file of NOTEBOOKS) {
@@ -81,8 +103,14 @@ describe('committed notebooks', () => {
       assert.equal(nbformatProblems(full), '');
       const nb = readNotebook(full);
       checkOutputs(file, nb);
-      assert.ok(nb.cells.some((c) => (c.metadata as { tags?: string[] }).tags?.includes('parameters')), `${file}: no parameters cell`);
-      assert.ok(!nb.cells.some((c) => (c.metadata as { tags?: string[] }).tags?.includes('injected-parameters')), `${file}: committed with injected parameters`);
+      assert.ok(
+        nb.cells.some((c) => (c.metadata as { tags?: string[] }).tags?.includes('parameters')),
+        `${file}: no parameters cell`,
+      );
+      assert.ok(
+        !nb.cells.some((c) => (c.metadata as { tags?: string[] }).tags?.includes('injected-parameters')),
+        `${file}: committed with injected parameters`,
+      );
       const smoke = (nb.metadata as { mixprec?: { smoke?: unknown } }).mixprec?.smoke;
       assert.equal(typeof smoke, 'object', `${file}: no smoke parameters in metadata.mixprec.smoke`);
     });

@@ -10,7 +10,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { jupyterWithKernel, missingPython, ROOT } from '../helpers/jupyter';
-import { codeNotebook, MIXPREC_KERNEL, nbformatProblems, PYTHON_KERNEL, readNotebook, writeNotebook, type CellSpec, type NotebookJson } from '../helpers/notebooks';
+import {
+  codeNotebook,
+  MIXPREC_KERNEL,
+  nbformatProblems,
+  PYTHON_KERNEL,
+  readNotebook,
+  writeNotebook,
+  type CellSpec,
+  type NotebookJson,
+} from '../helpers/notebooks';
 
 const missing = missingPython('nbconvert', 'jupyter-nbconvert') || missingPython('ipykernel', 'python3-ipykernel');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-vs-nbconvert-'));
@@ -86,7 +95,12 @@ describe('mixprec run and jupyter nbconvert --execute agree', { skip: missing ||
       const input = path.join(work, `${name}.ipynb`);
       writeNotebook(input, codeNotebook(cells, kernel));
       const ours = path.join(work, `${name}.mixprec.ipynb`);
-      const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mixprec.js'), 'run', input, ours, '--allow-errors', '--no-progress'], { cwd: work, env, encoding: 'utf8', timeout: 180_000 });
+      const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mixprec.js'), 'run', input, ours, '--allow-errors', '--no-progress'], {
+        cwd: work,
+        env,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
       assert.equal(run.status, 0, run.stderr);
       const theirs = jupyter(['nbconvert', '--to', 'notebook', '--execute', '--allow-errors', input, '--output', `${name}.nbconvert.ipynb`]);
       assert.equal(theirs.status, 0, theirs.stderr);
@@ -97,9 +111,13 @@ describe('mixprec run and jupyter nbconvert --execute agree', { skip: missing ||
       assert.deepEqual(a, b);
       // The comparison is not vacuous: the notebook exercised what it claims.
       const all = JSON.stringify(a.cells.map((c) => c.outputs));
-      for (const needle of ['out 1', 'err 1', 'updated from a later cell', 'after clear', 'allowed error', 'after the error', 'text/html']) assert.ok(all.includes(needle), needle);
+      for (const needle of ['out 1', 'err 1', 'updated from a later cell', 'after clear', 'allowed error', 'after the error', 'text/html'])
+        assert.ok(all.includes(needle), needle);
       assert.ok(!all.includes('before clear') && !all.includes('first'), all);
-      assert.deepEqual(a.cells.map((c) => c.count), [null, 1, 2, 3, 4, 5, 6, null, null, 7, 8, 9]);
+      assert.deepEqual(
+        a.cells.map((c) => c.count),
+        [null, 1, 2, 3, 4, 5, 6, null, null, 7, 8, 9],
+      );
     });
   }
 });

@@ -28,7 +28,10 @@ export function svgSize(svg: string): { width: number; height: number; viewBox: 
   const tag = /<svg\b[^>]*>/.exec(svg)?.[0];
   if (!tag) throw new Error('no <svg> element');
   const attr = (name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
-  const vb = attr('viewBox')?.trim().split(/[\s,]+/).map(Number);
+  const vb = attr('viewBox')
+    ?.trim()
+    .split(/[\s,]+/)
+    .map(Number);
   return {
     width: Number(attr('width')),
     height: Number(attr('height')),
@@ -45,11 +48,16 @@ export interface TextBox {
   corners: [Point, Point, Point, Point];
 }
 
-const decode = (s: string) => s
-  .replace(/<[^>]*>/g, '')
-  .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
-  .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
-  .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const decode = (s: string) =>
+  s
+    .replace(/<[^>]*>/g, '')
+    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 const attrOf = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
 
@@ -57,7 +65,10 @@ const attrOf = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`)
 function transformOf(value: string | undefined): (p: Point) => Point {
   const ops: ((p: Point) => Point)[] = [];
   for (const m of (value ?? '').matchAll(/(translate|rotate|scale)\(([^)]*)\)/g)) {
-    const args = m[2]!.trim().split(/[\s,]+/).map(Number);
+    const args = m[2]!
+      .trim()
+      .split(/[\s,]+/)
+      .map(Number);
     if (m[1] === 'translate') {
       const [tx = 0, ty = 0] = args;
       ops.push(([x, y]) => [x + tx, y + ty]);

@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import { PYTHON } from './jupyter';
 
 export interface NotebookJson {
-  cells: { cell_type: string; source: string | string[]; metadata: Record<string, unknown>; outputs?: Record<string, unknown>[]; execution_count?: number | null }[];
+  cells: {
+    cell_type: string;
+    source: string | string[];
+    metadata: Record<string, unknown>;
+    outputs?: Record<string, unknown>[];
+    execution_count?: number | null;
+  }[];
   metadata: Record<string, unknown>;
   nbformat: number;
   nbformat_minor: number;
@@ -39,7 +45,9 @@ export function readNotebook(file: string): NotebookJson {
 
 /** nbformat.validate of the file (v4); returns '' when valid, the validator's message otherwise. */
 export function nbformatProblems(file: string): string {
-  const r = spawnSync(PYTHON, ['-c', 'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', file], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', 'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', file], {
+    encoding: 'utf8',
+  });
   return r.status === 0 ? '' : r.stderr.trim().split('\n').slice(-3).join('\n');
 }
 

@@ -16,14 +16,19 @@ describe('Jupyter wire format', () => {
     const frames = encodeMessage(msg, key);
     assert.equal(frames[0]!.toString(), 'client-id');
     assert.equal(frames[1]!.toString(), DELIMITER);
-    const script = 'import hmac, hashlib, sys; h = hmac.new(sys.argv[1].encode(), digestmod=hashlib.sha256)\nfor p in sys.argv[2:]: h.update(p.encode())\nprint(h.hexdigest())';
+    const script =
+      'import hmac, hashlib, sys; h = hmac.new(sys.argv[1].encode(), digestmod=hashlib.sha256)\nfor p in sys.argv[2:]: h.update(p.encode())\nprint(h.hexdigest())';
     const r = spawnSync('/usr/bin/python3', ['-c', script, key, ...frames.slice(3, 7).map((f) => f.toString())], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(frames[2]!.toString(), r.stdout.trim());
   });
 
   it('round-trips a message with identities and buffers', () => {
-    const msg = newMessage('comm_msg', { data: { x: [1, 2] } }, { session: 's', identities: [Buffer.from('a'), Buffer.from('b')], buffers: [Buffer.from([1, 2, 3])] });
+    const msg = newMessage(
+      'comm_msg',
+      { data: { x: [1, 2] } },
+      { session: 's', identities: [Buffer.from('a'), Buffer.from('b')], buffers: [Buffer.from([1, 2, 3])] },
+    );
     const back = decodeMessage(encodeMessage(msg, key), key);
     assert.deepEqual(back.identities.map(String), ['a', 'b']);
     assert.deepEqual(back.content, { data: { x: [1, 2] } });
@@ -35,9 +40,19 @@ describe('Jupyter wire format', () => {
     const frames = encodeMessage(newMessage('kernel_info_request', {}, { session: 's' }), key);
     const tampered = [...frames];
     tampered[5] = Buffer.from('{"evil":true}'); // the content frame (no identities)
-    assert.throws(() => decodeMessage(tampered, key), (e: unknown) => e instanceof MessageError && e.message === 'invalid signature');
+    assert.throws(
+      () => decodeMessage(tampered, key),
+      (e: unknown) => e instanceof MessageError && e.message === 'invalid signature',
+    );
     assert.throws(() => decodeMessage(frames, 'other-key'), /invalid signature/);
-    assert.throws(() => decodeMessage(frames.slice(1).filter((f) => f.toString() !== DELIMITER), key), /no <IDS\|MSG> delimiter/);
+    assert.throws(
+      () =>
+        decodeMessage(
+          frames.slice(1).filter((f) => f.toString() !== DELIMITER),
+          key,
+        ),
+      /no <IDS\|MSG> delimiter/,
+    );
     const junk = [Buffer.from(DELIMITER), Buffer.from(''), Buffer.from('not json'), Buffer.from('{}'), Buffer.from('{}'), Buffer.from('{}')];
     assert.throws(() => decodeMessage(junk, ''), /the header frame is not a JSON object/);
     assert.equal(sign('', [Buffer.from('x')]), '', 'an empty key disables signing');
@@ -47,7 +62,10 @@ describe('Jupyter wire format', () => {
     const history = new SignatureHistory(4);
     const frames = encodeMessage(newMessage('kernel_info_request', {}, { session: 's' }), 'key');
     assert.equal(decodeMessage(frames, 'key', history).header.msg_type, 'kernel_info_request');
-    assert.throws(() => decodeMessage(frames, 'key', history), (e: unknown) => e instanceof MessageError && /duplicate signature/.test(e.message));
+    assert.throws(
+      () => decodeMessage(frames, 'key', history),
+      (e: unknown) => e instanceof MessageError && /duplicate signature/.test(e.message),
+    );
     // Without a history (the client's side), the same frames decode again.
     assert.equal(decodeMessage(frames, 'key').header.msg_type, 'kernel_info_request');
     // Full: the older half is forgotten, the newest signatures are still refused.

@@ -31,11 +31,25 @@ describe('BatchNorm training gradient', () => {
       for (const backend of await testBackends()) {
         await useBackend(backend);
         const r = new Random(seed);
-        for (const shape of [[2, 3, 4, 5], [4, 8, 8, 16], [1, 1, 3, 2]] as [number, number, number, number][]) {
+        for (const shape of [
+          [2, 3, 4, 5],
+          [4, 8, 8, 16],
+          [1, 1, 3, 2],
+        ] as [number, number, number, number][]) {
           const size = shape.reduce((a, b) => a * b, 1);
-          const x = tf.tensor4d(Float32Array.from({ length: size }, () => r.normal() * 3 + 1), shape);
-          const w = tf.tensor4d(Float32Array.from({ length: size }, () => r.normal()), shape);
-          const bn = new BatchNorm(new ModelBuilder('bn', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1), `bn${shape.join('x')}`, shape[3]);
+          const x = tf.tensor4d(
+            Float32Array.from({ length: size }, () => r.normal() * 3 + 1),
+            shape,
+          );
+          const w = tf.tensor4d(
+            Float32Array.from({ length: size }, () => r.normal()),
+            shape,
+          );
+          const bn = new BatchNorm(
+            new ModelBuilder('bn', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1),
+            `bn${shape.join('x')}`,
+            shape[3],
+          );
           bn.gamma.assign(tf.tensor1d(Array.from({ length: shape[3] }, () => 0.5 + r.next())));
           useFastKernels(false);
           const slow = await Promise.all(gradients(x, w, bn).map((g) => g.data()));
@@ -44,8 +58,10 @@ describe('BatchNorm training gradient', () => {
           ['x', 'gamma', 'beta'].forEach((name, k) => {
             const scale = Math.max(...Array.from(slow[k]!, Math.abs), 1e-3);
             for (let i = 0; i < slow[k]!.length; i++) {
-              assert.ok(Math.abs(fast[k]![i]! - slow[k]![i]!) <= 2e-5 * scale + 1e-6,
-                `${backend} ${shape} ∂${name}[${i}]: closed form ${fast[k]![i]}, autodiff ${slow[k]![i]} [seed ${seed}]`);
+              assert.ok(
+                Math.abs(fast[k]![i]! - slow[k]![i]!) <= 2e-5 * scale + 1e-6,
+                `${backend} ${shape} ∂${name}[${i}]: closed form ${fast[k]![i]}, autodiff ${slow[k]![i]} [seed ${seed}]`,
+              );
             }
           });
           tf.dispose([x, w]);
@@ -69,7 +85,9 @@ describe('BatchNorm training gradient', () => {
         const vals = v.filter((_, i) => i % 2 === c);
         const mu = vals.reduce((a, b) => a + b, 0) / vals.length;
         const varc = vals.reduce((a, b) => a + (b - mu) ** 2, 0) / vals.length;
-        v.forEach((xi, i) => { if (i % 2 === c) total += ws[i]! * (gamma[c]! * (xi - mu) / Math.sqrt(varc + 1e-5) + beta[c]!); });
+        v.forEach((xi, i) => {
+          if (i % 2 === c) total += ws[i]! * ((gamma[c]! * (xi - mu)) / Math.sqrt(varc + 1e-5) + beta[c]!);
+        });
       }
       return total;
     };
@@ -81,8 +99,10 @@ describe('BatchNorm training gradient', () => {
     const dx = await gradients(x, w, bn)[0]!.data();
     for (let i = 0; i < 24; i++) {
       const h = 1e-6;
-      const up = [...xs]; up[i]! += h;
-      const down = [...xs]; down[i]! -= h;
+      const up = [...xs];
+      up[i]! += h;
+      const down = [...xs];
+      down[i]! -= h;
       const fd = (loss(up) - loss(down)) / (2 * h);
       assert.ok(Math.abs(dx[i]! - fd) <= 1e-4 * Math.max(1, Math.abs(fd)), `∂x[${i}]: ${dx[i]} vs finite difference ${fd}`);
     }

@@ -9,8 +9,12 @@ import { activationMemoryKB, createModel, memoryReport, parameterCount, weightMe
 import { useBackend } from '../helpers/backends';
 
 const CIFAR = [32, 32, 3] as const;
-const q = (weights: 'float' | 'U3' | 'P3' | 'U1', activations: 'float' | 'U3' | 'P3' | 'U1' = weights, bits = 4) =>
-  ({ weights, activations, weightBits: bits, activationBits: bits });
+const q = (weights: 'float' | 'U3' | 'P3' | 'U1', activations: 'float' | 'U3' | 'P3' | 'U1' = weights, bits = 4) => ({
+  weights,
+  activations,
+  weightBits: bits,
+  activationBits: bits,
+});
 const scalar = async (t: tf.Scalar) => (await t.data())[0]!;
 
 describe('ResNet-20 as model_resnet.resnet_cifar10 builds it', () => {
@@ -36,17 +40,28 @@ describe('ResNet-20 as model_resnet.resnet_cifar10 builds it', () => {
     assert.equal(roles.filter((r) => r === 'bias').length, 1);
     assert.equal(roles.filter((r) => r === 'activation').length, 19);
     assert.equal(u3.activationLayers.length, 19);
-    assert.deepEqual(u3.activationLayers.map((a) => a.size), [...Array(7).fill(16384), ...Array(6).fill(8192), ...Array(6).fill(4096)]);
+    assert.deepEqual(
+      u3.activationLayers.map((a) => a.size),
+      [...Array(7).fill(16384), ...Array(6).fill(8192), ...Array(6).fill(4096)],
+    );
   });
 
   it('names variables as the official code', () => {
     const names = new Set(u3.variables.map((v) => v.name));
     for (const n of [
-      'conv1/quantized_conv/W', 'conv1/bn/gamma', 'conv1/bn/mean', 'conv1/quantized_conv/Wquant/parametric_fp_d_xmax/d',
-      'conv1/Aquant/parametric_fp_d_xmax/xmax', 'res1/layer1/basicblock1/quantized_conv/W', 'res2/layer1/basicblock2/bn/var',
-      'res3/layer3/Aquant/parametric_fp_d_xmax/d', 'fc/quantized_affine/W', 'fc/quantized_affine/b',
+      'conv1/quantized_conv/W',
+      'conv1/bn/gamma',
+      'conv1/bn/mean',
+      'conv1/quantized_conv/Wquant/parametric_fp_d_xmax/d',
+      'conv1/Aquant/parametric_fp_d_xmax/xmax',
+      'res1/layer1/basicblock1/quantized_conv/W',
+      'res2/layer1/basicblock2/bn/var',
+      'res3/layer3/Aquant/parametric_fp_d_xmax/d',
+      'fc/quantized_affine/W',
+      'fc/quantized_affine/b',
       'fc/quantized_affine/bquant/parametric_fp_d_xmax/xmax',
-    ]) assert.ok(names.has(n), `missing ${n}`);
+    ])
+      assert.ok(names.has(n), `missing ${n}`);
     assert.equal(names.size, u3.variables.length, 'names are unique');
     const W = u3.variables.find((v) => v.name === 'res2/layer1/basicblock1/quantized_conv/W')!;
     assert.deepEqual(W.variable.shape, [3, 3, 16, 32], 'HWIO, first block of stage 2 widens 16 → 32');
@@ -86,7 +101,10 @@ describe('ResNet-20 as model_resnet.resnet_cifar10 builds it', () => {
   });
 
   it('builds deeper ResNets with 6n + 2 layers', () => {
-    for (const [name, blocks] of [['resnet32', 5], ['resnet56', 9]] as const) {
+    for (const [name, blocks] of [
+      ['resnet32', 5],
+      ['resnet56', 9],
+    ] as const) {
       const m = createModel(name, { inputShape: CIFAR, numClasses: 10, quantization: q('float') });
       assert.equal(m.weightLayers.length, 6 * blocks + 2);
       m.dispose();

@@ -9,7 +9,12 @@ import { hashWords, mulberry32, permutation, STREAMS, tfjsSeed } from '../../src
 import { useBackend } from '../helpers/backends';
 
 async function weights(seed: number): Promise<string> {
-  const model = createModel('mnistnet', { inputShape: [8, 8, 1], numClasses: 4, quantization: { weights: 'float', activations: 'float', weightBits: 8, activationBits: 8 }, seed });
+  const model = createModel('mnistnet', {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    quantization: { weights: 'float', activations: 'float', weightBits: 8, activationBits: 8 },
+    seed,
+  });
   const parts: string[] = [];
   for (const { variable } of model.variables) parts.push(Buffer.from((await variable.data()).buffer).toString('base64'));
   model.dispose();
@@ -38,7 +43,7 @@ describe('seeds', () => {
     assert.notEqual(tfjsSeed(0), tfjsSeed(2 ** 32));
   });
 
-  it('the loader\'s counter-based draws take seed 0 as a seed of its own', () => {
+  it("the loader's counter-based draws take seed 0 as a seed of its own", () => {
     const order = (seed: number) => Array.from(permutation(64, mulberry32(hashWords(seed, 0, STREAMS.rowOrder, 0)))).join(',');
     const zero = order(0);
     assert.equal(order(0), zero);

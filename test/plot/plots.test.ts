@@ -10,10 +10,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../src/backend';
 import {
-  comparisonMarkdown, comparisonPlot, comparisonTableRows, curveRecorder, gaussianMsePlot, gaussianMseRows, gradientCurvePlot,
-  layerBitsRows, layerBitwidthPlot, layerMemoryPlot, layerMemoryRows, maxGradientNormPlot, maxGradientNormRows, ordering,
-  orderingAgreement, paretoFront, paretoPlot, quantizerCurves, rankCorrelation, renderSvg, savePlot, trainingCurvesPlot,
-  transferCurvePlot, type QuantizerCurveRow, type MaxGradientNormRow, type VegaLiteSpec,
+  comparisonMarkdown,
+  comparisonPlot,
+  comparisonTableRows,
+  curveRecorder,
+  gaussianMsePlot,
+  gaussianMseRows,
+  gradientCurvePlot,
+  layerBitsRows,
+  layerBitwidthPlot,
+  layerMemoryPlot,
+  layerMemoryRows,
+  maxGradientNormPlot,
+  maxGradientNormRows,
+  ordering,
+  orderingAgreement,
+  paretoFront,
+  paretoPlot,
+  quantizerCurves,
+  rankCorrelation,
+  renderSvg,
+  savePlot,
+  trainingCurvesPlot,
+  transferCurvePlot,
+  type QuantizerCurveRow,
+  type MaxGradientNormRow,
+  type VegaLiteSpec,
 } from '../../src/plot';
 import { gaussianExperiment } from '../../src/train/gaussian';
 import type { MemoryReport } from '../../src/nn';
@@ -40,14 +62,18 @@ describe('Fig. 2 plot data = paper eqs. (3a)–(3c), (2) at b = 3, d = 1/4', () 
       const s = x < 0 ? -1 : 1;
       const inside = Math.abs(x) <= qmax;
       const Q = inside ? s * d * Math.floor(Math.abs(x) / d + 0.5) : s * qmax;
-      const want: Record<string, number> = r.parametrization === 'U1'
-        ? { '∂Q/∂b': inside ? 0 : h * LN2 * d * s, '∂Q/∂d': inside ? (Q - x) / d : (h - 1) * s, '∂Q/∂x': inside ? 1 : 0 }
-        : r.parametrization === 'U2'
-          ? { '∂Q/∂b': inside ? -(h * LN2 / (h - 1)) * (Q - x) : 0, '∂Q/∂qmax': inside ? (Q - x) / qmax : s, '∂Q/∂x': inside ? 1 : 0 }
-          : { '∂Q/∂d': inside ? (Q - x) / d : 0, '∂Q/∂qmax': inside ? 0 : s, '∂Q/∂x': inside ? 1 : 0 };
+      const want: Record<string, number> =
+        r.parametrization === 'U1'
+          ? { '∂Q/∂b': inside ? 0 : h * LN2 * d * s, '∂Q/∂d': inside ? (Q - x) / d : (h - 1) * s, '∂Q/∂x': inside ? 1 : 0 }
+          : r.parametrization === 'U2'
+            ? { '∂Q/∂b': inside ? -((h * LN2) / (h - 1)) * (Q - x) : 0, '∂Q/∂qmax': inside ? (Q - x) / qmax : s, '∂Q/∂x': inside ? 1 : 0 }
+            : { '∂Q/∂d': inside ? (Q - x) / d : 0, '∂Q/∂qmax': inside ? 0 : s, '∂Q/∂x': inside ? 1 : 0 };
       const w = want[r.series];
       assert.ok(w !== undefined, `unexpected series ${r.series}`);
-      assert.ok(Math.abs(r.value - w) <= 2e-7 * Math.max(1, Math.abs(w)), `${r.parametrization} ${r.series} x=${x}: plotted ${r.value}, formula ${w}`);
+      assert.ok(
+        Math.abs(r.value - w) <= 2e-7 * Math.max(1, Math.abs(w)),
+        `${r.parametrization} ${r.series} x=${x}: plotted ${r.value}, formula ${w}`,
+      );
       checked++;
     }
     assert.ok(checked > 2000);
@@ -71,7 +97,10 @@ describe('Fig. 2 plot data = paper eqs. (3a)–(3c), (2) at b = 3, d = 1/4', () 
         ...(r.parametrization === 'P3' ? { '∂Q/∂qmin': s * lo, '∂Q/∂qmax': s * hi } : {}),
       };
       const w = want[r.series]!;
-      assert.ok(Math.abs(r.value - w) <= 2e-7 * Math.max(1, Math.abs(w)), `${r.parametrization} ${r.series} x=${r.x}: plotted ${r.value}, formula ${w}`);
+      assert.ok(
+        Math.abs(r.value - w) <= 2e-7 * Math.max(1, Math.abs(w)),
+        `${r.parametrization} ${r.series} x=${r.x}: plotted ${r.value}, formula ${w}`,
+      );
     }
   });
 });
@@ -84,8 +113,12 @@ describe('Fig. 1 plot data = docs/METHOD.md#maximum-gradient-norm', () => {
     for (const r of rows) {
       const h = 2 ** (r.b - 1);
       const qmax = r.d * (h - 1);
-      const want = r.parametrization === 'U1' ? Math.sqrt((h * LN2 * r.d) ** 2 + (h - 1) ** 2)
-        : r.parametrization === 'U2' ? Math.max(1, (r.d / 2) * Math.sqrt((h * LN2 / (h - 1)) ** 2 + 1 / qmax ** 2)) : 1;
+      const want =
+        r.parametrization === 'U1'
+          ? Math.sqrt((h * LN2 * r.d) ** 2 + (h - 1) ** 2)
+          : r.parametrization === 'U2'
+            ? Math.max(1, (r.d / 2) * Math.sqrt(((h * LN2) / (h - 1)) ** 2 + 1 / qmax ** 2))
+            : 1;
       assert.ok(Math.abs(r.closedForm - want) <= 1e-12 * want, `${r.parametrization} b=${r.b} d=${r.d} line`);
       assert.ok(Math.abs(r.autodiff - want) <= 1e-6 * want, `${r.parametrization} b=${r.b} d=${r.d}: autodiff ${r.autodiff}, formula ${want}`);
     }
@@ -97,7 +130,9 @@ describe('Fig. 1 plot data = docs/METHOD.md#maximum-gradient-norm', () => {
 });
 
 const REPORT: MemoryReport = {
-  weightsKB: 3, activationsMaxKB: 2, activationsSumKB: 3,
+  weightsKB: 3,
+  activationsMaxKB: 2,
+  activationsSumKB: 3,
   layers: [
     { layer: 'conv1', role: 'weight', bits: 6, count: 1000, kilobytes: 0.73 },
     { layer: 'conv1', role: 'activation', bits: 4, count: 4096, kilobytes: 2 },
@@ -111,13 +146,35 @@ describe('every builder renders with vega-lite and vega', () => {
     const curves = await quantizerCurves(['U3', 'P3'], { points: 21 });
     const runs = await gaussianExperiment({ steps: 3, samples: 200, parametrizations: ['U1', 'U3'] });
     const rec = curveRecorder();
-    for (let step = 1; step <= 4; step++) rec.record('a', { type: 'step', epoch: 1, step, stepsPerEpoch: 4, loss: 2 / step, error: 0.5 / step, learningRate: 0.1, imagesPerSecond: 10, meanBits: { weights: 4, activations: null } });
+    for (let step = 1; step <= 4; step++)
+      rec.record('a', {
+        type: 'step',
+        epoch: 1,
+        step,
+        stepsPerEpoch: 4,
+        loss: 2 / step,
+        error: 0.5 / step,
+        learningRate: 0.1,
+        imagesPerSecond: 10,
+        meanBits: { weights: 4, activations: null },
+      });
     const specs: VegaLiteSpec[] = [
-      transferCurvePlot(curves), gradientCurvePlot(curves), gaussianMsePlot(gaussianMseRows(runs)),
-      maxGradientNormPlot(await maxGradientNormRows([2, 4], [0.5], ['U1'])), trainingCurvesPlot(rec.rows),
-      layerBitwidthPlot(layerBitsRows('r', REPORT)), layerMemoryPlot(layerMemoryRows('r', REPORT)),
-      paretoPlot([{ run: 'a', memoryKB: 1, error: 0.1 }, { run: 'b', memoryKB: 2, error: 0.05 }, { run: 'c', memoryKB: 3, error: 0.2 }]),
-      comparisonPlot([{ setting: 'w', label: 'U3', ours: 1.2, paper: 7.3 }, { setting: 'w', label: 'P2', ours: 3, paper: 'diverging' }]),
+      transferCurvePlot(curves),
+      gradientCurvePlot(curves),
+      gaussianMsePlot(gaussianMseRows(runs)),
+      maxGradientNormPlot(await maxGradientNormRows([2, 4], [0.5], ['U1'])),
+      trainingCurvesPlot(rec.rows),
+      layerBitwidthPlot(layerBitsRows('r', REPORT)),
+      layerMemoryPlot(layerMemoryRows('r', REPORT)),
+      paretoPlot([
+        { run: 'a', memoryKB: 1, error: 0.1 },
+        { run: 'b', memoryKB: 2, error: 0.05 },
+        { run: 'c', memoryKB: 3, error: 0.2 },
+      ]),
+      comparisonPlot([
+        { setting: 'w', label: 'U3', ours: 1.2, paper: 7.3 },
+        { setting: 'w', label: 'P2', ours: 3, paper: 'diverging' },
+      ]),
     ];
     for (const spec of specs) {
       const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec });
@@ -125,7 +182,14 @@ describe('every builder renders with vega-lite and vega', () => {
       assert.ok(svg.length > 1000, String(spec.title));
     }
     assert.equal(rec.rows.length, 8);
-    assert.deepEqual(layerBitsRows('r', REPORT).map((r) => [r.layer, r.role, r.index]), [['conv1', 'weight', 0], ['conv1', 'activation', 0], ['fc', 'weight', 1]]);
+    assert.deepEqual(
+      layerBitsRows('r', REPORT).map((r) => [r.layer, r.role, r.index]),
+      [
+        ['conv1', 'weight', 0],
+        ['conv1', 'activation', 0],
+        ['fc', 'weight', 1],
+      ],
+    );
   });
 
   it('savePlot writes SVG and PNG atomically and refuses other extensions', async () => {
@@ -148,10 +212,15 @@ describe('comparisons', () => {
     let c = 0;
     let dcount = 0;
     const v = (x: number | string) => (x === 'diverging' ? Infinity : (x as number));
-    for (const i of labels) for (const j of labels) if (i < j) {
-      const s = Math.sign(v(ours[i as keyof typeof ours]) - v(ours[j as keyof typeof ours])) * Math.sign(paper[i as keyof typeof paper] - paper[j as keyof typeof paper]);
-      if (s > 0) c++; else if (s < 0) dcount++;
-    }
+    for (const i of labels)
+      for (const j of labels)
+        if (i < j) {
+          const s =
+            Math.sign(v(ours[i as keyof typeof ours]) - v(ours[j as keyof typeof ours])) *
+            Math.sign(paper[i as keyof typeof paper] - paper[j as keyof typeof paper]);
+          if (s > 0) c++;
+          else if (s < 0) dcount++;
+        }
     assert.equal(a.concordant, c);
     assert.equal(a.discordant, dcount);
     assert.equal(a.tau, (c - dcount) / 10);
@@ -162,8 +231,10 @@ describe('comparisons', () => {
 
   it('markdown is written from the numbers', () => {
     const rows = [
-      { setting: 'weights', label: 'U1', ours: 2.5, paper: 8.18 }, { setting: 'weights', label: 'U3', ours: 1.25, paper: 7.32 },
-      { setting: 'w+a', label: 'U1', ours: 1.0, paper: 9.03 }, { setting: 'w+a', label: 'U3', ours: 3.0, paper: 7.4 },
+      { setting: 'weights', label: 'U1', ours: 2.5, paper: 8.18 },
+      { setting: 'weights', label: 'U3', ours: 1.25, paper: 7.32 },
+      { setting: 'w+a', label: 'U1', ours: 1.0, paper: 9.03 },
+      { setting: 'w+a', label: 'U3', ours: 3.0, paper: 7.4 },
     ];
     const text = comparisonMarkdown(rows, { ours: 'here', paper: 'there' });
     assert.match(text, /\*\*weights\.\*\* The paper \(there\): U3 \(7\.32%\) < U1 \(8\.18%\)\./);
@@ -171,7 +242,13 @@ describe('comparisons', () => {
     assert.match(text, /weights[\s\S]*\*\*agree\*\* completely; the best is the same/);
     assert.match(text, /w\+a[\s\S]*\*\*disagree\*\*[\s\S]*swapped: U1 before U3; the best is different \(U1 here, U3 in the paper\)/);
     const table = comparisonTableRows(rows);
-    assert.deepEqual(table[0], { '': 'U1', 'weights: this run': '2.50%', 'weights: paper': '8.18%', 'w+a: this run': '1.00%', 'w+a: paper': '9.03%' });
+    assert.deepEqual(table[0], {
+      '': 'U1',
+      'weights: this run': '2.50%',
+      'weights: paper': '8.18%',
+      'w+a: this run': '1.00%',
+      'w+a: paper': '9.03%',
+    });
   });
 
   it('Spearman ρ and the Pareto front against brute force', () => {

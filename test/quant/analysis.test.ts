@@ -1,14 +1,20 @@
 /**
  * The analysis behind Fig. 1 and Fig. 2: the library's autodiff per x against the paper's closed forms (float64,
  * written out here again from docs/METHOD.md#uniform-quantizer-in-the-paper,
- * docs/METHOD.md#power-of-two-quantizer-in-the-paper and docs/METHOD.md#maximum-gradient-norm, independently of src/quant/analysis.ts), on grids that include the
+ * docs/METHOD.md#power-of-two-quantizer-in-the-paper and docs/METHOD.md#maximum-gradient-norm, independently of
+ * src/quant/analysis.ts), on grids that include the
  * half steps and the points beyond the range, for several θ.
  */
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/backend';
 import {
-  gradientCurve, maxGradientNormAutodiff, maxGradientNormClosedForm, maxNormProbePoints, paperValues, transferCurve,
+  gradientCurve,
+  maxGradientNormAutodiff,
+  maxGradientNormClosedForm,
+  maxNormProbePoints,
+  paperValues,
+  transferCurve,
 } from '../../src/quant/analysis';
 import type { ShortName } from '../../src/quant';
 
@@ -23,7 +29,7 @@ function reference(short: ShortName, b: number, d: number, qmax: number, x: numb
     const Q = a <= qmax ? s * d * Math.floor(a / d + 0.5) : s * qmax;
     const inside = a <= qmax;
     if (short === 'U1') return inside ? { Q, b: 0, d: (Q - x) / d } : { Q, b: h * LN2 * d * s, d: (h - 1) * s };
-    if (short === 'U2') return inside ? { Q, b: -(h * LN2 / (h - 1)) * (Q - x), qmax: (Q - x) / qmax } : { Q, b: 0, qmax: s };
+    if (short === 'U2') return inside ? { Q, b: -((h * LN2) / (h - 1)) * (Q - x), qmax: (Q - x) / qmax } : { Q, b: 0, qmax: s };
     return inside ? { Q, d: (Q - x) / d, qmax: 0 } : { Q, d: 0, qmax: s };
   }
   const qmin = 2 ** (1 - h) * qmax;
@@ -41,12 +47,20 @@ before(async () => {
 
 describe('gradient curves: library autodiff = paper closed forms (float32 precision)', () => {
   const cases: [ShortName, { b: number; d?: number; qmax?: number }][] = [
-    ['U1', { b: 2, d: 0.5 }], ['U1', { b: 3, d: 0.25 }], ['U1', { b: 5, d: 2 ** -6 }],
-    ['U2', { b: 2, d: 1 }], ['U2', { b: 3, d: 0.25 }], ['U2', { b: 6, d: 2 ** -5 }],
-    ['U3', { b: 3, d: 0.25 }], ['U3', { b: 4, d: 2 ** -3 }],
-    ['P1', { b: 3, qmax: 1 }], ['P1', { b: 4, qmax: 4 }],
-    ['P2', { b: 3, qmax: 1 }], ['P2', { b: 4, qmax: 0.5 }],
-    ['P3', { b: 3, qmax: 1 }], ['P3', { b: 4, qmax: 2 }],
+    ['U1', { b: 2, d: 0.5 }],
+    ['U1', { b: 3, d: 0.25 }],
+    ['U1', { b: 5, d: 2 ** -6 }],
+    ['U2', { b: 2, d: 1 }],
+    ['U2', { b: 3, d: 0.25 }],
+    ['U2', { b: 6, d: 2 ** -5 }],
+    ['U3', { b: 3, d: 0.25 }],
+    ['U3', { b: 4, d: 2 ** -3 }],
+    ['P1', { b: 3, qmax: 1 }],
+    ['P1', { b: 4, qmax: 4 }],
+    ['P2', { b: 3, qmax: 1 }],
+    ['P2', { b: 4, qmax: 0.5 }],
+    ['P3', { b: 3, qmax: 1 }],
+    ['P3', { b: 4, qmax: 2 }],
   ];
   for (const [short, theta] of cases) {
     it(`${short} at ${JSON.stringify(theta)}`, async () => {
@@ -64,7 +78,10 @@ describe('gradient curves: library autodiff = paper closed forms (float32 precis
         assert.equal(p.q, Math.fround(ref.Q!), `${short} Q(${p.x}) in the gradient pass`);
         for (const [name, value] of Object.entries(p.partials)) {
           const want = ref[name]!;
-          assert.ok(Math.abs(value - want) <= 2e-6 * Math.max(1, Math.abs(want)), `${short} ∂Q/∂${name} at x=${p.x}: autodiff ${value}, closed form ${want}`);
+          assert.ok(
+            Math.abs(value - want) <= 2e-6 * Math.max(1, Math.abs(want)),
+            `${short} ∂Q/∂${name} at x=${p.x}: autodiff ${value}, closed form ${want}`,
+          );
         }
       }
     });
@@ -73,14 +90,20 @@ describe('gradient curves: library autodiff = paper closed forms (float32 precis
 
 describe('Fig. 1: maximum gradient norm', () => {
   it('the closed forms give the sample values of docs/METHOD.md#maximum-gradient-norm', () => {
-    const U1 = [[1.004, 1.058, 1.709], [7.009, 7.136, 8.930], [127.1, 128.9, 154.9]];
-    [2, 4, 8].forEach((b, i) => [2 ** -4, 0.25, 1].forEach((d, j) => {
-      const want = U1[i]![j]!;
-      const digits = want >= 100 ? 1 : 3;
-      assert.equal(Number(maxGradientNormClosedForm('U1', b, d).toFixed(digits)), want, `U1 b=${b} d=${d}`);
-      assert.equal(maxGradientNormClosedForm('U2', b, d), 1, `U2 b=${b} d=${d}`);
-      assert.equal(maxGradientNormClosedForm('U3', b, d), 1, `U3 b=${b} d=${d}`);
-    }));
+    const U1 = [
+      [1.004, 1.058, 1.709],
+      [7.009, 7.136, 8.93],
+      [127.1, 128.9, 154.9],
+    ];
+    [2, 4, 8].forEach((b, i) =>
+      [2 ** -4, 0.25, 1].forEach((d, j) => {
+        const want = U1[i]![j]!;
+        const digits = want >= 100 ? 1 : 3;
+        assert.equal(Number(maxGradientNormClosedForm('U1', b, d).toFixed(digits)), want, `U1 b=${b} d=${d}`);
+        assert.equal(maxGradientNormClosedForm('U2', b, d), 1, `U2 b=${b} d=${d}`);
+        assert.equal(maxGradientNormClosedForm('U3', b, d), 1, `U3 b=${b} d=${d}`);
+      }),
+    );
     // U2 grows beyond 1 for large steps: about d·ln2 at b = 2.
     assert.ok(maxGradientNormClosedForm('U2', 2, 8) > 5);
   });

@@ -12,7 +12,10 @@ import { configurations, makeCase, type Case } from './cases';
 
 const seed = testSeed();
 
-interface Result { q: Float32Array; grads: Float32Array[] }
+interface Result {
+  q: Float32Array;
+  grads: Float32Array[];
+}
 
 async function run(c: Case): Promise<Result> {
   const names = Object.keys(c.params) as ParamName[];

@@ -25,8 +25,8 @@ export function configRanges(kind: Kind, signed: boolean, withZero: boolean): Re
   // n: the code's [2, 8] / [1, 8], narrowed for b-parametrized pow2 so that 2^(2^nq − 1) stays inside float32
   // (the code computes in float32 too; overflow is not what these tests are about).
   const reserved = (signed ? 1 : 0) + (kind.startsWith('P') && withZero ? 1 : 0);
-  const n: [number, number] = kind === 'P1' || kind === 'P2' ? [reserved, reserved + 4]
-    : [Math.max(weight ? 2 : 1, reserved + (kind.startsWith('U') ? 1 : 0)), 8];
+  const n: [number, number] =
+    kind === 'P1' || kind === 'P2' ? [reserved, reserved + 4] : [Math.max(weight ? 2 : 1, reserved + (kind.startsWith('U') ? 1 : 0)), 8];
   return {
     n,
     d: [2 ** -8, 1],
@@ -50,15 +50,19 @@ function randomParams(r: Random, kind: Kind, signed: boolean, withZero: boolean)
   // n rounds to reserved + 1..4 magnitude bits (uniform) or exponent bits (pow2)
   const n = () => r.f32(reserved + 0.6, reserved + (kind.startsWith('U') ? 4.4 : 3.4));
   switch (kind) {
-    case 'U1': return { n: n(), d: r.logF32(2 ** -6, 2 ** -2) };
-    case 'U2': return { n: n(), xmax: r.f32(0.3, 4) };
+    case 'U1':
+      return { n: n(), d: r.logF32(2 ** -6, 2 ** -2) };
+    case 'U2':
+      return { n: n(), xmax: r.f32(0.3, 4) };
     // A third of the U3 / P3 draws have only 1–2 levels so that the bitwidth sits at its floor b_min.
     case 'U3': {
       const d = r.logF32(2 ** -7, 2 ** -2);
       return { d, xmax: r.next() < 0.3 ? r.f32(0.7 * d, 2.4 * d) : r.f32(3 * d, Math.min(60 * d, 100)) };
     }
-    case 'P1': return { n: n(), xmax: r.logF32(0.25, 4) };
-    case 'P2': return { n: n(), xmin: r.logF32(2 ** -9, 2 ** -4) };
+    case 'P1':
+      return { n: n(), xmax: r.logF32(0.25, 4) };
+    case 'P2':
+      return { n: n(), xmin: r.logF32(2 ** -9, 2 ** -4) };
     case 'P3': {
       const xmin = r.logF32(2 ** -9, 2 ** -4);
       return { xmin, xmax: r.next() < 0.3 ? r.logF32(xmin, 4 * xmin) : r.logF32(0.25, 4) };
@@ -123,7 +127,8 @@ export function makeCase(r: Random, kind: Kind, signed: boolean, withZero: boole
     ...(kind.startsWith('P') ? { withZero } : {}),
     ranges: quantRanges,
   };
-  const label = `${kind} ${signed ? 'signed' : 'unsigned'}${kind.startsWith('P') ? (withZero ? ' +zero' : ' no-zero') : ''} ` +
+  const label =
+    `${kind} ${signed ? 'signed' : 'unsigned'}${kind.startsWith('P') ? (withZero ? ' +zero' : ' no-zero') : ''} ` +
     `params ${JSON.stringify(params)}`;
   return { label, cfg, spec, params, ref, x, w };
 }

@@ -36,8 +36,18 @@ describe('fixed baselines (docs/METHOD.md#fixed-baselines)', async () => {
             const x = tf.tensor1d(xs);
             const [dx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(quantize(t, spec), tf.tensor1d(w))))([x]);
             const where = `fp n=${n} d=${d} signed=${signed} [seed ${seed}]`;
-            assertSameF32(await quantize(x, spec).data(), ref.map((e) => e.q), `q ${where}`, xs);
-            assertSameF32(await dx!.data(), ref.map((e, i) => e.dqdx * w[i]!), `dx ${where}`, xs);
+            assertSameF32(
+              await quantize(x, spec).data(),
+              ref.map((e) => e.q),
+              `q ${where}`,
+              xs,
+            );
+            assertSameF32(
+              await dx!.data(),
+              ref.map((e, i) => e.dqdx * w[i]!),
+              `dx ${where}`,
+              xs,
+            );
             assert.equal((await bitwidthOf(spec).data())[0], n);
           }
         }
@@ -59,8 +69,18 @@ describe('fixed baselines (docs/METHOD.md#fixed-baselines)', async () => {
               const x = tf.tensor1d(xs);
               const [dx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(quantize(t, spec), tf.tensor1d(w))))([x]);
               const where = `pow2 n=${n} m=${m} signed=${signed} zero=${withZero} [seed ${seed}]`;
-              assertSameF32(await quantize(x, spec).data(), ref.map((e) => e.q), `q ${where}`, xs);
-              assertSameF32(await dx!.data(), ref.map((e, i) => e.dqdx * w[i]!), `dx ${where}`, xs);
+              assertSameF32(
+                await quantize(x, spec).data(),
+                ref.map((e) => e.q),
+                `q ${where}`,
+                xs,
+              );
+              assertSameF32(
+                await dx!.data(),
+                ref.map((e, i) => e.dqdx * w[i]!),
+                `dx ${where}`,
+                xs,
+              );
             }
           }
         }

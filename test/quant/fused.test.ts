@@ -51,8 +51,14 @@ describe('fused quantizer kernels = composed ops', () => {
           assert.equal(tf.memory().numTensors, before, `${c.label}: the fused path leaks tensors`);
           const what = `${backend} ${c.label} [seed ${seed}]`;
           for (let i = 0; i < composed.q.length; i++) {
-            assert.ok(sameBits(fused.q[i]!, composed.q[i]!), `${what}: Q(${c.x[i] ?? extra[i - c.x.length]}) fused ${fused.q[i]} composed ${composed.q[i]}`);
-            assert.ok(sameBits(fused.dx[i]!, composed.dx[i]!), `${what}: ∂x at ${c.x[i] ?? extra[i - c.x.length]} fused ${fused.dx[i]} composed ${composed.dx[i]}`);
+            assert.ok(
+              sameBits(fused.q[i]!, composed.q[i]!),
+              `${what}: Q(${c.x[i] ?? extra[i - c.x.length]}) fused ${fused.q[i]} composed ${composed.q[i]}`,
+            );
+            assert.ok(
+              sameBits(fused.dx[i]!, composed.dx[i]!),
+              `${what}: ∂x at ${c.x[i] ?? extra[i - c.x.length]} fused ${fused.dx[i]} composed ${composed.dx[i]}`,
+            );
           }
           // Parameter gradients are sums over the tensor, accumulated in float32 (composed) or float64 (fused): they
           // agree to the float32 summation error, bounded by n·ε·Σ|terms| (the terms from the float64 reference).
@@ -60,7 +66,10 @@ describe('fused quantizer kernels = composed ops', () => {
           composed.dp.forEach((g, k) => {
             const terms = c.x.reduce((sum, xi, i) => sum + Math.abs(c.w[i]! * (c.ref.element(xi).dqdp[names[k]!] ?? 0)), 0);
             const tol = c.x.length * 2 ** -24 * terms + 1e-6 * Math.abs(g);
-            assert.ok(sameBits(g, fused.dp[k]!) || Math.abs(g - fused.dp[k]!) <= tol, `${what}: ∂${Object.keys(c.params)[k]} fused ${fused.dp[k]} composed ${g}`);
+            assert.ok(
+              sameBits(g, fused.dp[k]!) || Math.abs(g - fused.dp[k]!) <= tol,
+              `${what}: ∂${Object.keys(c.params)[k]} fused ${fused.dp[k]} composed ${g}`,
+            );
           });
           cases++;
         }
@@ -71,7 +80,11 @@ describe('fused quantizer kernels = composed ops', () => {
 
   it('the fused kernels run: one forward and one backward kernel per quantizer', async () => {
     await useBackend('wasm');
-    const model = createModel('resnet20', { inputShape: [8, 8, 3], numClasses: 10, quantization: { weights: 'U3', activations: 'P3', weightBits: 4, activationBits: 4 } });
+    const model = createModel('resnet20', {
+      inputShape: [8, 8, 3],
+      numClasses: 10,
+      quantization: { weights: 'U3', activations: 'P3', weightBits: 4, activationBits: 4 },
+    });
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const count = async () => {
       const info = await tf.profile(() => {
@@ -79,7 +92,13 @@ describe('fused quantizer kernels = composed ops', () => {
         tf.dispose([value, ...Object.values(grads)]);
       });
       const by = (name: string) => info.kernels.filter((k) => k.name === name).length;
-      return { uniform: by('MixprecUniformQuantize'), uniformGrad: by('MixprecUniformQuantizeGrad'), pow2: by('MixprecPow2Quantize'), pow2Grad: by('MixprecPow2QuantizeGrad'), total: info.kernels.length };
+      return {
+        uniform: by('MixprecUniformQuantize'),
+        uniformGrad: by('MixprecUniformQuantizeGrad'),
+        pow2: by('MixprecPow2Quantize'),
+        pow2Grad: by('MixprecPow2QuantizeGrad'),
+        total: info.kernels.length,
+      };
     };
     const fast = await count();
     useFastKernels(false);

@@ -51,7 +51,8 @@ describe('grids and level counts', () => {
           assert.equal(positive, Math.sign(R) * Math.floor(Math.abs(X / step) + 0.5), `positive levels = round(X/d_q) (${where})`);
           assert.equal(levels.length, signed ? 2 * positive + 1 : positive + 1, `levels symmetric around 0 (${where})`);
           if (kind === 'U1') {
-            const nq = Math.sign(params.n!) * Math.floor(Math.min(Math.max(params.n!, c.cfg.ranges.n[0]), c.cfg.ranges.n[1]) + 0.5) - (signed ? 1 : 0);
+            const nq =
+              Math.sign(params.n!) * Math.floor(Math.min(Math.max(params.n!, c.cfg.ranges.n[0]), c.cfg.ranges.n[1]) + 0.5) - (signed ? 1 : 0);
             assert.equal(positive, 2 ** nq - 1, `U1 has exactly 2^nq − 1 positive levels (${where})`);
           }
           if (kind === 'U3') {
@@ -66,7 +67,11 @@ describe('grids and level counts', () => {
           const magnitudes = [...new Set(levels.map(Math.abs))].filter((v) => v !== 0);
           for (const v of magnitudes) assert.ok(isPow2(v) && v >= a && v <= b, `|${v}| is not a power of two in [${a}, ${b}] (${where})`);
           assert.equal(levels.includes(0), withZero || (!signed && false), `zero level present iff withZero (${where})`);
-          if (!signed) assert.ok(levels.every((v) => v >= 0), `unsigned output is non-negative (${where})`);
+          if (!signed)
+            assert.ok(
+              levels.every((v) => v >= 0),
+              `unsigned output is non-negative (${where})`,
+            );
           if (kind === 'P3') {
             const L = Math.round(Math.log2(b / a));
             assert.equal(magnitudes.length, L + 1, `every exponent from xmin to xmax is used (${where})`);

@@ -6,14 +6,27 @@
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  createQuantizer, layerQuantizerSpec, PARAMETRIZATION_TABLE, PARAMETRIZATIONS, resolveSpec, scopeName, SHORT_NAME_LIST,
-  specFor, type ShortName,
+  createQuantizer,
+  layerQuantizerSpec,
+  PARAMETRIZATION_TABLE,
+  PARAMETRIZATIONS,
+  resolveSpec,
+  scopeName,
+  SHORT_NAME_LIST,
+  specFor,
+  type ShortName,
 } from '../../src/quant';
 import { LEARNED_PARAMS } from '../../src/quant/analysis';
 import { LAYER_QUANTIZATIONS } from '../../src/train/config';
 import {
-  activationQuantization, listPresets, PAPER_TABLE1, parsePresetName, presetConfiguration, weightQuantization,
-  ACTIVATION_QUANTIZE_METHODS, WEIGHT_QUANTIZE_METHODS,
+  activationQuantization,
+  listPresets,
+  PAPER_TABLE1,
+  parsePresetName,
+  presetConfiguration,
+  weightQuantization,
+  ACTIVATION_QUANTIZE_METHODS,
+  WEIGHT_QUANTIZE_METHODS,
 } from '../../src/train/presets';
 import { defaultTheta, gaussianMseRows, maxGradientNormPlot, maxGradientNormRows } from '../../src/plot/quantizer';
 import { useBackend } from '../helpers/backends';
@@ -35,19 +48,27 @@ describe('the parametrization table', () => {
   before(() => useBackend('cpu'));
 
   it('matches the reference row by row, in the paper order U1, U2, U3, P1, P2, P3', () => {
-    assert.deepEqual(PARAMETRIZATION_TABLE.map((e) => e.method), METHODS);
+    assert.deepEqual(
+      PARAMETRIZATION_TABLE.map((e) => e.method),
+      METHODS,
+    );
     for (const e of PARAMETRIZATION_TABLE) {
       const r = REFERENCE[e.method];
       assert.deepEqual(
         { short: e.short, kind: e.kind, param: e.param, code: e.params, paper: e.paperParams, token: e.nameToken },
-        { short: r.short, kind: r.kind, param: r.param, code: r.code, paper: r.paper, token: r.token }, e.method);
+        { short: r.short, kind: r.kind, param: r.param, code: r.code, paper: r.paper, token: r.token },
+        e.method,
+      );
       assert.equal(e.label, `${r.short} θ=[${r.paper.join(',')}]`);
     }
     assert.deepEqual(SHORT_NAME_LIST, ['U1', 'U2', 'U3', 'P1', 'P2', 'P3']);
   });
 
   it('specs, the grid registry and the quantizers agree with it', () => {
-    assert.deepEqual(PARAMETRIZATIONS.map((e) => [e.short, e.kind, e.param]), SHORT_NAME_LIST.map((s) => [s, ref(s).kind, ref(s).param]));
+    assert.deepEqual(
+      PARAMETRIZATIONS.map((e) => [e.short, e.kind, e.param]),
+      SHORT_NAME_LIST.map((s) => [s, ref(s).kind, ref(s).param]),
+    );
     assert.equal(new Set(PARAMETRIZATIONS.map((e) => e.family)).size, 2, 'one quantizer per family');
     for (const short of SHORT_NAME_LIST) {
       const r = ref(short);
@@ -90,8 +111,9 @@ describe('the parametrization table', () => {
     // Every official run's quantizers are fixed, float or a row of the table, and its name says the same row.
     for (const preset of listPresets()) {
       const cfg = presetConfiguration(preset.lookupName);
-      const learned = [cfg.w_quantize, cfg.a_quantize?.replace(/_relu$/, '') ?? null]
-        .filter((m): m is keyof typeof REFERENCE => m !== null && m !== 'fp' && m !== 'pow2');
+      const learned = [cfg.w_quantize, cfg.a_quantize?.replace(/_relu$/, '') ?? null].filter(
+        (m): m is keyof typeof REFERENCE => m !== null && m !== 'fp' && m !== 'pow2',
+      );
       for (const m of learned) assert.ok(m in REFERENCE, `${preset.qualifiedName}: ${m}`);
       const named = parsePresetName(preset.name)?.parametrization ?? null;
       assert.equal(named, learned.length === 0 ? null : REFERENCE[learned[0]!].short, preset.qualifiedName);
@@ -105,11 +127,23 @@ describe('the parametrization table', () => {
   });
 
   it('the figures agree with it', async () => {
-    const rows = gaussianMseRows(SHORT_NAME_LIST.map((short) => ({ short, mse: [1], bits: [4], final: { kind: 'uniform', short, params: {}, bits: 4 } })));
-    assert.deepEqual(rows.map((r) => r.family), SHORT_NAME_LIST.map((s) => (ref(s).kind === 'uniform' ? 'uniform' : 'power-of-two')));
-    for (const short of SHORT_NAME_LIST) assert.deepEqual(Object.keys(defaultTheta(short)), ref(short).kind === 'uniform' ? ['b', 'd'] : ['b', 'qmax']);
-    const fig1 = maxGradientNormPlot(await maxGradientNormRows([2], [1])) as { data: { values: { parametrization: string }[] }; facet: { header: { labelExpr: string } } };
-    assert.deepEqual(fig1.data.values.map((r) => r.parametrization), ['U1', 'U2', 'U3']);
+    const rows = gaussianMseRows(
+      SHORT_NAME_LIST.map((short) => ({ short, mse: [1], bits: [4], final: { kind: 'uniform', short, params: {}, bits: 4 } })),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.family),
+      SHORT_NAME_LIST.map((s) => (ref(s).kind === 'uniform' ? 'uniform' : 'power-of-two')),
+    );
+    for (const short of SHORT_NAME_LIST)
+      assert.deepEqual(Object.keys(defaultTheta(short)), ref(short).kind === 'uniform' ? ['b', 'd'] : ['b', 'qmax']);
+    const fig1 = maxGradientNormPlot(await maxGradientNormRows([2], [1])) as {
+      data: { values: { parametrization: string }[] };
+      facet: { header: { labelExpr: string } };
+    };
+    assert.deepEqual(
+      fig1.data.values.map((r) => r.parametrization),
+      ['U1', 'U2', 'U3'],
+    );
     assert.equal(fig1.facet.header.labelExpr, "datum.value == 'U1' ? 'U1 θ=[b,d]' : datum.value == 'U2' ? 'U2 θ=[b,qmax]' : 'U3 θ=[d,qmax]'");
   });
 });

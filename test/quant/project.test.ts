@@ -1,5 +1,5 @@
 /** The projection after each optimizer step (docs/METHOD.md#parameter-projection) against a float32 emulation of clip_quant_vals. */
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createQuantizer, resolveSpec, SHORT_NAME_LIST, specFor, type ParamName } from '../../src/quant';
 import { testBackends, useBackend } from '../helpers/backends';
@@ -9,7 +9,12 @@ const seed = testSeed();
 const f = Math.fround;
 
 /** clip_quant_vals in nnabla float32 arithmetic, parameters visited in creation order. */
-function projectRef(params: Record<string, number>, order: readonly ParamName[], ranges: Record<string, readonly [number, number]>, coupled: boolean) {
+function projectRef(
+  params: Record<string, number>,
+  order: readonly ParamName[],
+  ranges: Record<string, readonly [number, number]>,
+  coupled: boolean,
+) {
   const p = { ...params };
   const clip = (v: number, [lo, hi]: readonly [number, number]) => Math.min(Math.max(v, f(lo + 1e-5)), f(hi - 1e-5));
   for (const name of order) {
@@ -33,7 +38,9 @@ describe('projection of quantizer parameters (clip_quant_vals)', async () => {
         for (let trial = 0; trial < 40; trial++) {
           const signed = r.next() < 0.5;
           const spec = specFor(short, {
-            signed, ranges: { n: [signed && short.startsWith('U') ? 2 : 1, 8] }, ...(short.startsWith('P') ? { withZero: false } : {}),
+            signed,
+            ranges: { n: [signed && short.startsWith('U') ? 2 : 1, 8] },
+            ...(short.startsWith('P') ? { withZero: false } : {}),
           });
           const resolved = resolveSpec(spec);
           const ranges = resolved.ranges as Record<string, readonly [number, number]>;

@@ -50,7 +50,12 @@ async function checkCase(c: Case, viaVariables: boolean): Promise<void> {
   }
 
   const elements = c.x.map((v) => c.ref.element(v));
-  assertSameF32(await q.data(), elements.map((e) => e.q), `q ${where}`, c.x);
+  assertSameF32(
+    await q.data(),
+    elements.map((e) => e.q),
+    `q ${where}`,
+    c.x,
+  );
   const dx = await grads[0]!.data();
   elements.forEach((e, i) => assertClose(dx[i]!, c.w[i]! * e.dqdx, `dL/dx[${i}] (x=${c.x[i]}) ${where}`, { rtol: 1e-6 }));
   for (let k = 0; k < names.length; k++) {

@@ -5,9 +5,24 @@
  * X/(2^nq − 1) before its power-of-two rounding), the value is rounded to float32 first, as the code does.
  */
 export type Kind = 'U1' | 'U2' | 'U3' | 'P1' | 'P2' | 'P3';
-export interface RefParams { n?: number; d?: number; xmax?: number; xmin?: number }
-export interface RefRanges { n: [number, number]; d?: [number, number]; xmax?: [number, number]; xmin?: [number, number] }
-export interface RefConfig { kind: Kind; signed: boolean; withZero: boolean; ranges: RefRanges }
+export interface RefParams {
+  n?: number;
+  d?: number;
+  xmax?: number;
+  xmin?: number;
+}
+export interface RefRanges {
+  n: [number, number];
+  d?: [number, number];
+  xmax?: [number, number];
+  xmin?: [number, number];
+}
+export interface RefConfig {
+  kind: Kind;
+  signed: boolean;
+  withZero: boolean;
+  ranges: RefRanges;
+}
 
 const f = Math.fround;
 const LN2 = Math.LN2;
@@ -32,7 +47,11 @@ export function bitsFor(u: number): number {
   return k;
 }
 
-export interface RefElement { q: number; dqdx: number; dqdp: Record<string, number> }
+export interface RefElement {
+  q: number;
+  dqdx: number;
+  dqdp: Record<string, number>;
+}
 export interface RefQuantizer {
   /** Derived grid: uniform step & range, pow2 smallest & largest level. */
   grid: { step?: number; X?: number; a?: number; b?: number };
@@ -47,7 +66,13 @@ export function reference(cfg: RefConfig, p: RefParams): RefQuantizer {
 
 function uniform(cfg: RefConfig, p: RefParams): RefQuantizer {
   const s = cfg.signed ? 1 : 0;
-  let dq: number, X: number, dT = NaN, gd = 0, gx = 0, gn = 0, nq = NaN;
+  let dq: number,
+    X: number,
+    dT = NaN,
+    gd = 0,
+    gx = 0,
+    gn = 0,
+    nq = NaN;
   const nClip = p.n !== undefined ? clip(p.n, cfg.ranges.n) : undefined;
   if (nClip) {
     nq = rnd(nClip.value) - s;
@@ -55,16 +80,22 @@ function uniform(cfg: RefConfig, p: RefParams): RefQuantizer {
   }
   if (cfg.kind === 'U3') {
     const dc = clip(p.d!, cfg.ranges.d!);
-    dT = dc.value; gd = dc.gate; dq = pow2(dT);
+    dT = dc.value;
+    gd = dc.gate;
+    dq = pow2(dT);
     const xc = clip(p.xmax!, cfg.ranges.xmax!);
-    X = xc.value; gx = xc.gate;
+    X = xc.value;
+    gx = xc.gate;
   } else if (cfg.kind === 'U2') {
     const xc = clip(p.xmax!, cfg.ranges.xmax!);
-    X = xc.value; gx = xc.gate;
+    X = xc.value;
+    gx = xc.gate;
     dq = pow2(f(X / (2 ** nq - 1)));
   } else {
     const dc = clip(p.d!, cfg.ranges.d!);
-    dT = dc.value; gd = dc.gate; dq = pow2(dT);
+    dT = dc.value;
+    gd = dc.gate;
+    dq = pow2(dT);
     X = f(dq * (2 ** nq - 1));
   }
   const lo = cfg.signed ? -X : 0;
@@ -76,14 +107,14 @@ function uniform(cfg: RefConfig, p: RefParams): RefQuantizer {
     const e = q - c;
     const dqdp: Record<string, number> = {};
     if (cfg.kind === 'U3') {
-      dqdp.d = gd * e / dT;
+      dqdp.d = (gd * e) / dT;
       dqdp.xmax = gx * out;
     } else if (cfg.kind === 'U2') {
-      dqdp.n = gn * (-e * 2 ** nq * LN2 / (2 ** nq - 1));
+      dqdp.n = gn * ((-e * 2 ** nq * LN2) / (2 ** nq - 1));
       dqdp.xmax = gx * (e / X + out);
     } else {
       dqdp.n = gn * dq * 2 ** nq * LN2 * out;
-      dqdp.d = gd * (e / dq + (2 ** nq - 1) * out) * dq / dT;
+      dqdp.d = (gd * (e / dq + (2 ** nq - 1) * out) * dq) / dT;
     }
     return { q, dqdx, dqdp };
   };
@@ -95,7 +126,7 @@ function uniform(cfg: RefConfig, p: RefParams): RefQuantizer {
     const m = raw > bMin ? 1 : 0;
     bits = {
       value: Math.max(raw, bMin),
-      grad: { xmax: gx * m / (dq * (R + 1) * LN2), d: -gd * m * X / (dq * dT * (R + 1) * LN2) },
+      grad: { xmax: (gx * m) / (dq * (R + 1) * LN2), d: (-gd * m * X) / (dq * dT * (R + 1) * LN2) },
     };
   } else {
     bits = { value: rnd(nClip!.value), grad: { n: gn } };
@@ -106,7 +137,14 @@ function uniform(cfg: RefConfig, p: RefParams): RefQuantizer {
 function pow2Quantizer(cfg: RefConfig, p: RefParams): RefQuantizer {
   const s = cfg.signed ? 1 : 0;
   const z = cfg.withZero ? 1 : 0;
-  let a: number, b: number, aT = NaN, bT = NaN, ga = 0, gb = 0, gn = 0, nq = NaN;
+  let a: number,
+    b: number,
+    aT = NaN,
+    bT = NaN,
+    ga = 0,
+    gb = 0,
+    gn = 0,
+    nq = NaN;
   if (p.n !== undefined) {
     const nc = clip(p.n, cfg.ranges.n);
     nq = rnd(nc.value) - s - z;
@@ -114,11 +152,15 @@ function pow2Quantizer(cfg: RefConfig, p: RefParams): RefQuantizer {
   }
   if (cfg.kind === 'P3' || cfg.kind === 'P2') {
     const c = clip(p.xmin!, cfg.ranges.xmin!);
-    aT = c.value; ga = c.gate; a = pow2(aT);
+    aT = c.value;
+    ga = c.gate;
+    a = pow2(aT);
   }
   if (cfg.kind === 'P3' || cfg.kind === 'P1') {
     const c = clip(p.xmax!, cfg.ranges.xmax!);
-    bT = c.value; gb = c.gate; b = pow2(bT);
+    bT = c.value;
+    gb = c.gate;
+    b = pow2(bT);
   }
   if (cfg.kind === 'P1') a = 2 ** (1 - 2 ** nq) * b!;
   if (cfg.kind === 'P2') b = a! * 2 ** (2 ** nq - 1);
@@ -139,14 +181,14 @@ function pow2Quantizer(cfg: RefConfig, p: RefParams): RefQuantizer {
     const i3 = idx3 ? 1 : 0;
     const dqdp: Record<string, number> = {};
     if (cfg.kind === 'P3') {
-      dqdp.xmin = ga * sx * i1 * A / aT;
-      dqdp.xmax = gb * sx * i3 * B / bT;
+      dqdp.xmin = (ga * sx * i1 * A) / aT;
+      dqdp.xmax = (gb * sx * i3 * B) / bT;
     } else if (cfg.kind === 'P1') {
       dqdp.n = gn * (-sx * i1 * A * 2 ** nq * LN2 * LN2);
-      dqdp.xmax = gb * sx * (i1 * 2 ** (1 - 2 ** nq) + i3) * B / bT;
+      dqdp.xmax = (gb * sx * (i1 * 2 ** (1 - 2 ** nq) + i3) * B) / bT;
     } else {
       dqdp.n = gn * (sx * i3 * B * 2 ** nq * LN2 * LN2);
-      dqdp.xmin = ga * sx * (i1 + i3 * 2 ** (2 ** nq - 1)) * A / aT;
+      dqdp.xmin = (ga * sx * (i1 + i3 * 2 ** (2 ** nq - 1)) * A) / aT;
     }
     return { q, dqdx, dqdp };
   };

@@ -27,13 +27,39 @@ describe('rounding primitives', async () => {
       before(() => useBackend(backend));
 
       it('roundHalfAway: ties go away from zero, 0.49999997 rounds to 0, large integers stay', async () => {
-        const special = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0, -0, Math.fround(0.5 - 2 ** -25), -Math.fround(0.5 - 2 ** -25),
-          Math.fround(1.5 - 2 ** -23), 2 ** 23 + 1, -(2 ** 23 + 1), 2 ** 24, 3e38, -3e38, 1e-40, 0.49999997];
+        const special = [
+          0.5,
+          1.5,
+          2.5,
+          -0.5,
+          -1.5,
+          -2.5,
+          0,
+          -0,
+          Math.fround(0.5 - 2 ** -25),
+          -Math.fround(0.5 - 2 ** -25),
+          Math.fround(1.5 - 2 ** -23),
+          2 ** 23 + 1,
+          -(2 ** 23 + 1),
+          2 ** 24,
+          3e38,
+          -3e38,
+          1e-40,
+          0.49999997,
+        ];
         const r = new Random(seed);
-        const xs = [...special, ...Array.from({ length: 2000 }, () => r.f32(-1000, 1000)),
-          ...Array.from({ length: 200 }, () => Math.fround(r.int(-100, 100) + 0.5))];
+        const xs = [
+          ...special,
+          ...Array.from({ length: 2000 }, () => r.f32(-1000, 1000)),
+          ...Array.from({ length: 200 }, () => Math.fround(r.int(-100, 100) + 0.5)),
+        ];
         const out = roundHalfAway(tf.tensor1d(xs));
-        assertSameF32(await out.data(), xs.map((v) => rnd(Math.fround(v))), `roundHalfAway [seed ${seed}]`, xs);
+        assertSameF32(
+          await out.data(),
+          xs.map((v) => rnd(Math.fround(v))),
+          `roundHalfAway [seed ${seed}]`,
+          xs,
+        );
         // tfjs's own round is banker's rounding: the reason this primitive exists.
         assert.equal((await tf.round(tf.scalar(2.5)).data())[0], 2);
       });
@@ -47,7 +73,12 @@ describe('rounding primitives', async () => {
         const r = new Random(seed + 1);
         for (let i = 0; i < 2000; i++) xs.push(r.logF32(1e-30, 1e30));
         const out = pow2Round(tf.tensor1d(xs));
-        assertSameF32(await out.data(), xs.map((v) => pow2Exact(Math.fround(v))), `pow2Round [seed ${seed}]`, xs);
+        assertSameF32(
+          await out.data(),
+          xs.map((v) => pow2Exact(Math.fround(v))),
+          `pow2Round [seed ${seed}]`,
+          xs,
+        );
         assert.equal((await pow2Round(tf.scalar(0)).data())[0], 0);
       });
 

@@ -19,10 +19,18 @@ describe('quantizer spec validation', () => {
   before(() => useBackend('cpu'));
 
   it('names an unknown kind and lists the valid ones', () => {
-    rejects(() => resolveSpec({ kind: 'uniformm', signed: true } as unknown as QuantizerSpec), 'kind', /unknown quantizer kind "uniformm".*uniform, pow2, fp, pow2fixed, float/);
+    rejects(
+      () => resolveSpec({ kind: 'uniformm', signed: true } as unknown as QuantizerSpec),
+      'kind',
+      /unknown quantizer kind "uniformm".*uniform, pow2, fp, pow2fixed, float/,
+    );
   });
   it('names an unknown or missing parametrization', () => {
-    rejects(() => resolveSpec({ kind: 'uniform', param: 'b_xmin', signed: true }), 'param', /unknown uniform parametrization "b_xmin".*d_b, b_xmax, d_xmax/);
+    rejects(
+      () => resolveSpec({ kind: 'uniform', param: 'b_xmin', signed: true }),
+      'param',
+      /unknown uniform parametrization "b_xmin".*d_b, b_xmax, d_xmax/,
+    );
     rejects(() => resolveSpec({ kind: 'pow2', signed: true }), 'param', /unknown pow2 parametrization undefined/);
     rejects(() => resolveSpec({ kind: 'fp', param: 'd_b', signed: true }), 'param', /has no parametrization/);
     rejects(() => specFor('U4' as 'U1', { signed: true }), 'short name', /unknown parametrization "U4"/);
@@ -34,7 +42,11 @@ describe('quantizer spec validation', () => {
     rejects(() => resolveSpec(specFor('U3', { signed: true, ranges: { xmax: [2, 1] } })), 'ranges.xmax', /min 2 is greater than max 1/);
     rejects(() => resolveSpec(specFor('U3', { signed: true, ranges: { d: [0, 1] } })), 'ranges.d', /min must be positive/);
     rejects(() => resolveSpec(specFor('P3', { signed: true, ranges: { xmin: [1, Infinity] } })), 'ranges.xmin', /two finite numbers/);
-    rejects(() => resolveSpec(specFor('U3', { signed: true, ranges: { xmin: [1, 2] } })), 'ranges.xmin', /not a range of this quantizer \(it has: d, xmax, n\)/);
+    rejects(
+      () => resolveSpec(specFor('U3', { signed: true, ranges: { xmin: [1, 2] } })),
+      'ranges.xmin',
+      /not a range of this quantizer \(it has: d, xmax, n\)/,
+    );
     rejects(() => resolveSpec({ kind: 'fp', signed: true, ranges: { d: [1, 2] } }), 'ranges.d', /not a range/);
   });
   it('rejects bitwidth ranges that leave no magnitude bits', () => {
@@ -55,7 +67,11 @@ describe('quantizer spec validation', () => {
     const x = tf.tensor1d([0.1, 0.2]);
     rejects(() => quantize(x, specFor('U3', { signed: true }), { d: 0.125 }), 'params.xmax', /missing/);
     rejects(() => quantize(x, specFor('U3', { signed: true }), { d: 0.125, xmax: 1, n: 4 }), 'params.n', /not a parameter/);
-    rejects(() => quantize(x, specFor('U3', { signed: true }), { d: tf.tensor1d([0.1]) as unknown as tf.Scalar, xmax: 1 }), 'params.d', /scalar tensor/);
+    rejects(
+      () => quantize(x, specFor('U3', { signed: true }), { d: tf.tensor1d([0.1]) as unknown as tf.Scalar, xmax: 1 }),
+      'params.d',
+      /scalar tensor/,
+    );
   });
   it('refuses a second quantizer with the same name', () => {
     const q = createQuantizer(specFor('U3', { signed: true, name: 'conv1/Wquant' }));

@@ -32,7 +32,10 @@ describe('a kernel whose port is taken', () => {
       const port = info[`${channel}_port`];
       const holder = await occupy(port);
       try {
-        const child = spawn(process.execPath, [KERNEL_MAIN, file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MIXPREC_BACKEND: 'cpu' } });
+        const child = spawn(process.execPath, [KERNEL_MAIN, file], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, MIXPREC_BACKEND: 'cpu' },
+        });
         let stderr = '';
         child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
         const exit = await new Promise<{ code: number | null; signal: string | null } | 'running'>((resolve) => {
@@ -47,7 +50,13 @@ describe('a kernel whose port is taken', () => {
         });
         assert.notEqual(exit, 'running', `the kernel was still running 30 s after it could not bind ${channel}; stderr: ${stderr}`);
         assert.deepEqual(exit, { code: 1, signal: null }, stderr);
-        assert.match(stderr, new RegExp(`^mixprec kernel failed to start: Error: cannot open the ${channel} channel at tcp://127\\.0\\.0\\.1:${port}: .*(in use|EADDRINUSE)`, 'i'));
+        assert.match(
+          stderr,
+          new RegExp(
+            `^mixprec kernel failed to start: Error: cannot open the ${channel} channel at tcp://127\\.0\\.0\\.1:${port}: .*(in use|EADDRINUSE)`,
+            'i',
+          ),
+        );
       } finally {
         holder.close();
       }
@@ -59,20 +68,30 @@ describe('a kernel whose port is taken', () => {
     // would; later starts run the kernel as is.
     const attempts = path.join(work, 'attempts');
     const wrapper = path.join(work, 'wrapper.js');
-    fs.writeFileSync(wrapper, `
+    fs.writeFileSync(
+      wrapper,
+      `
 const fs = require('fs'), net = require('net'), { spawn } = require('child_process');
 const [main, file, attempts] = process.argv.slice(2);
 fs.appendFileSync(attempts, 'x');
 const run = () => spawn(process.execPath, [main, file], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 1));
 if (fs.readFileSync(attempts, 'utf8').length > 1) run();
 else net.createServer().listen(JSON.parse(fs.readFileSync(file, 'utf8')).hb_port, '127.0.0.1', run);
-`);
-    const spec = { ...mixprecKernelSpec(), argv: [process.execPath, wrapper, KERNEL_MAIN, '{connection_file}', attempts], env: { MIXPREC_BACKEND: 'cpu' } };
+`,
+    );
+    const spec = {
+      ...mixprecKernelSpec(),
+      argv: [process.execPath, wrapper, KERNEL_MAIN, '{connection_file}', attempts],
+      env: { MIXPREC_BACKEND: 'cpu' },
+    };
     const lines: string[] = [];
     const kernel = await launchKernel({ name: 'mixprec', resourceDir: '', spec }, { stderr: 'pipe', onStderr: (l) => lines.push(l) });
     try {
       assert.equal(fs.readFileSync(attempts, 'utf8'), 'xx');
-      assert.ok(lines.some((l) => /cannot open the hb channel at .*(in use|EADDRINUSE)/i.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /cannot open the hb channel at .*(in use|EADDRINUSE)/i.test(l)),
+        lines.join('\n'),
+      );
       const { done } = kernel.client.execute('6 * 7');
       const result = await done;
       assert.equal(result.reply.content.status, 'ok');
@@ -85,10 +104,20 @@ else net.createServer().listen(JSON.parse(fs.readFileSync(file, 'utf8')).hb_port
 
   it('is not started again when it exits at start for another reason, and the error says how it exited', async () => {
     const attempts = path.join(work, 'attempts-crash');
-    const spec = { ...mixprecKernelSpec(), argv: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(attempts)}, 'x'); process.stderr.write('no such model\\n'); process.exit(3)`, '{connection_file}'] };
+    const spec = {
+      ...mixprecKernelSpec(),
+      argv: [
+        process.execPath,
+        '-e',
+        `require('fs').appendFileSync(${JSON.stringify(attempts)}, 'x'); process.stderr.write('no such model\\n'); process.exit(3)`,
+        '{connection_file}',
+      ],
+    };
     const lines: string[] = [];
-    await assert.rejects(launchKernel({ name: 'crashing', resourceDir: '', spec }, { stderr: 'pipe', onStderr: (l) => lines.push(l) }),
-      /^KernelStartError: kernel "crashing" did not start: the kernel exited before it answered \(exit 3\)$/);
+    await assert.rejects(
+      launchKernel({ name: 'crashing', resourceDir: '', spec }, { stderr: 'pipe', onStderr: (l) => lines.push(l) }),
+      /^KernelStartError: kernel "crashing" did not start: the kernel exited before it answered \(exit 3\)$/,
+    );
     assert.equal(fs.readFileSync(attempts, 'utf8'), 'x');
     assert.deepEqual(lines, ['no such model']);
   });

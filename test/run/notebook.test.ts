@@ -22,14 +22,70 @@ describe('reading notebooks', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['missing file', () => readNotebookFile(path.join(dir, 'nope.ipynb')), /nope\.ipynb: no such file/],
     ['a folder', () => readNotebookFile(dir), /is a folder, not a notebook/],
-    ['invalid JSON', () => readNotebookFile(file('bad.ipynb', '{\n "cells": [\n  {"cell_type": "code",}\n ]\n}')), /bad\.ipynb: not valid JSON \(.* at line 3 column \d+\)/],
-    ['JSON that is a list', () => readNotebookFile(file('list.ipynb', '[1, 2]')), /list\.ipynb: not a Jupyter notebook \(the JSON is not an object\)/],
-    ['an object without nbformat', () => readNotebookFile(file('obj.ipynb', '{"cells": []}')), /obj\.ipynb: not a Jupyter notebook \(no "nbformat" field\)/],
-    ['nbformat 3', () => readNotebookFile(file('v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [] }))), /v3\.ipynb: nbformat 3 is not supported, only nbformat 4; convert it with `jupyter nbconvert --to notebook --nbformat 4`/],
+    [
+      'invalid JSON',
+      () => readNotebookFile(file('bad.ipynb', '{\n "cells": [\n  {"cell_type": "code",}\n ]\n}')),
+      /bad\.ipynb: not valid JSON \(.* at line 3 column \d+\)/,
+    ],
+    [
+      'JSON that is a list',
+      () => readNotebookFile(file('list.ipynb', '[1, 2]')),
+      /list\.ipynb: not a Jupyter notebook \(the JSON is not an object\)/,
+    ],
+    [
+      'an object without nbformat',
+      () => readNotebookFile(file('obj.ipynb', '{"cells": []}')),
+      /obj\.ipynb: not a Jupyter notebook \(no "nbformat" field\)/,
+    ],
+    [
+      'nbformat 3',
+      () => readNotebookFile(file('v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [] }))),
+      /v3\.ipynb: nbformat 3 is not supported, only nbformat 4; convert it with `jupyter nbconvert --to notebook --nbformat 4`/,
+    ],
     ['cells not a list', () => readNotebookFile(file('cells.ipynb', '{"nbformat": 4, "cells": {}}')), /"cells" is not a list/],
-    ['an unknown cell type', () => readNotebookFile(file('type.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'markdown', source: '' }, { cell_type: 'heading', source: '' }] }))), /type\.ipynb: cell 2: unknown cell_type "heading"/],
-    ['a bad source', () => readNotebookFile(file('src.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 3 }] }))), /cell 1: "source" must be a string or a list of strings/],
-    ['bad tags', () => readNotebookFile(file('tags.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: '', metadata: { tags: 'parameters' } }] }))), /cell 1: metadata.tags must be a list of strings/],
+    [
+      'an unknown cell type',
+      () =>
+        readNotebookFile(
+          file(
+            'type.ipynb',
+            JSON.stringify({
+              nbformat: 4,
+              nbformat_minor: 5,
+              metadata: {},
+              cells: [
+                { cell_type: 'markdown', source: '' },
+                { cell_type: 'heading', source: '' },
+              ],
+            }),
+          ),
+        ),
+      /type\.ipynb: cell 2: unknown cell_type "heading"/,
+    ],
+    [
+      'a bad source',
+      () =>
+        readNotebookFile(
+          file('src.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 3 }] })),
+        ),
+      /cell 1: "source" must be a string or a list of strings/,
+    ],
+    [
+      'bad tags',
+      () =>
+        readNotebookFile(
+          file(
+            'tags.ipynb',
+            JSON.stringify({
+              nbformat: 4,
+              nbformat_minor: 5,
+              metadata: {},
+              cells: [{ cell_type: 'code', source: '', metadata: { tags: 'parameters' } }],
+            }),
+          ),
+        ),
+      /cell 1: metadata.tags must be a list of strings/,
+    ],
   ];
   for (const [what, read, message] of cases) {
     it(`rejects ${what} with one NotebookError`, () => {
@@ -38,10 +94,22 @@ describe('reading notebooks', () => {
   }
 
   it('joins multi-line strings and keeps unknown fields', () => {
-    const nb = parseNotebook(JSON.stringify({
-      nbformat: 4, nbformat_minor: 4, metadata: { custom: 1 },
-      cells: [{ cell_type: 'code', source: ['a\n', 'b'], metadata: {}, outputs: [{ output_type: 'stream', name: 'stdout', text: ['x\n', 'y'] }], execution_count: 3 }],
-    }));
+    const nb = parseNotebook(
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 4,
+        metadata: { custom: 1 },
+        cells: [
+          {
+            cell_type: 'code',
+            source: ['a\n', 'b'],
+            metadata: {},
+            outputs: [{ output_type: 'stream', name: 'stdout', text: ['x\n', 'y'] }],
+            execution_count: 3,
+          },
+        ],
+      }),
+    );
     assert.equal(nb.cells[0]!.source, 'a\nb');
     assert.equal(nb.cells[0]!.outputs![0]!.text, 'x\ny');
     assert.deepEqual(nb.metadata, { custom: 1 });
@@ -49,23 +117,39 @@ describe('reading notebooks', () => {
 });
 
 describe('writing notebooks', () => {
-  const nb = parseNotebook(JSON.stringify({
-    nbformat: 4, nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'mixprec', display_name: 'TS', language: 'typescript' }, zeta: [1, 2.5, 'é'] },
-    cells: [
-      { cell_type: 'markdown', id: 'md1', metadata: {}, source: '# Title\n\nünïcode ✓' },
-      {
-        cell_type: 'code', id: 'c1', metadata: { tags: ['parameters'] }, execution_count: 1, source: 'const a = 1;\nconst b = "x";\n',
-        outputs: [
-          { output_type: 'stream', name: 'stdout', text: 'one\ntwo\n' },
-          { output_type: 'display_data', metadata: { 'image/png': { width: 2 } }, data: { 'text/plain': 'line1\nline2', 'application/json': { b: 1, a: [1, 2] }, 'application/vnd.vegalite.v5+json': { mark: 'bar' }, 'image/png': 'iVBORw0KGgo=' } },
-          { output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': '42' } },
-          { output_type: 'error', ename: 'Error', evalue: 'boom', traceback: ['\u001b[31mError\u001b[0m: boom', '    at <cell>'] },
-        ],
-      },
-      { cell_type: 'raw', id: 'r1', metadata: {}, source: '' },
-    ],
-  }));
+  const nb = parseNotebook(
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'mixprec', display_name: 'TS', language: 'typescript' }, zeta: [1, 2.5, 'é'] },
+      cells: [
+        { cell_type: 'markdown', id: 'md1', metadata: {}, source: '# Title\n\nünïcode ✓' },
+        {
+          cell_type: 'code',
+          id: 'c1',
+          metadata: { tags: ['parameters'] },
+          execution_count: 1,
+          source: 'const a = 1;\nconst b = "x";\n',
+          outputs: [
+            { output_type: 'stream', name: 'stdout', text: 'one\ntwo\n' },
+            {
+              output_type: 'display_data',
+              metadata: { 'image/png': { width: 2 } },
+              data: {
+                'text/plain': 'line1\nline2',
+                'application/json': { b: 1, a: [1, 2] },
+                'application/vnd.vegalite.v5+json': { mark: 'bar' },
+                'image/png': 'iVBORw0KGgo=',
+              },
+            },
+            { output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': '42' } },
+            { output_type: 'error', ename: 'Error', evalue: 'boom', traceback: ['\u001b[31mError\u001b[0m: boom', '    at <cell>'] },
+          ],
+        },
+        { cell_type: 'raw', id: 'r1', metadata: {}, source: '' },
+      ],
+    }),
+  );
 
   it('writes what nbformat.writes writes, byte for byte', (t) => {
     const why = missingPython('nbformat', 'python3-nbformat');
@@ -73,7 +157,15 @@ describe('writing notebooks', () => {
     const dir = tmp();
     const file = path.join(dir, 'out.ipynb');
     writeNotebookFile(file, nb);
-    const r = spawnSync(PYTHON, ['-c', 'import nbformat, sys; nb = nbformat.read(sys.argv[1], as_version=4); nbformat.validate(nb); sys.stdout.write(nbformat.writes(nb) + "\\n")', file], { encoding: 'utf8' });
+    const r = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        'import nbformat, sys; nb = nbformat.read(sys.argv[1], as_version=4); nbformat.validate(nb); sys.stdout.write(nbformat.writes(nb) + "\\n")',
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(file, 'utf8'), r.stdout);
     assert.deepEqual(readNotebookFile(file), nb);
@@ -104,19 +196,42 @@ describe('writing notebooks', () => {
 
 describe('outputs from IOPub messages (nbclient semantics)', () => {
   const msg = (type: string, content: Record<string, unknown>): JupyterMessage => newMessage(type, content, { session: 's', identities: [] });
-  const notebook = () => parseNotebook(JSON.stringify({
-    nbformat: 4, nbformat_minor: 5, metadata: {},
-    cells: [0, 1].map(() => ({ cell_type: 'code', source: 'x', metadata: {}, outputs: [{ output_type: 'stream', name: 'stdout', text: 'old' }] })),
-  }));
+  const notebook = () =>
+    parseNotebook(
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [0, 1].map(() => ({
+          cell_type: 'code',
+          source: 'x',
+          metadata: {},
+          outputs: [{ output_type: 'stream', name: 'stdout', text: 'old' }],
+        })),
+      }),
+    );
 
   it('merges consecutive stream chunks of one stream only, and takes the execution count from execute_input', () => {
     const nb = notebook();
     const c = new OutputCollector(nb);
     c.begin(nb.cells[0]!);
     c.apply(0, msg('execute_input', { code: 'x', execution_count: 7 }));
-    for (const [name, text] of [['stdout', 'a'], ['stdout', 'b\n'], ['stderr', 'e'], ['stdout', 'c']]) c.apply(0, msg('stream', { name, text }));
+    for (const [name, text] of [
+      ['stdout', 'a'],
+      ['stdout', 'b\n'],
+      ['stderr', 'e'],
+      ['stdout', 'c'],
+    ])
+      c.apply(0, msg('stream', { name, text }));
     assert.equal(nb.cells[0]!.execution_count, 7);
-    assert.deepEqual(nb.cells[0]!.outputs!.map((o) => [o.name, o.text]), [['stdout', 'ab\n'], ['stderr', 'e'], ['stdout', 'c']]);
+    assert.deepEqual(
+      nb.cells[0]!.outputs!.map((o) => [o.name, o.text]),
+      [
+        ['stdout', 'ab\n'],
+        ['stderr', 'e'],
+        ['stdout', 'c'],
+      ],
+    );
   });
 
   it('clears at once, or before the next output with wait=true', () => {
@@ -127,7 +242,10 @@ describe('outputs from IOPub messages (nbclient semantics)', () => {
     c.apply(0, msg('clear_output', { wait: true }));
     assert.equal(nb.cells[0]!.outputs!.length, 1);
     c.apply(0, msg('stream', { name: 'stdout', text: '2' }));
-    assert.deepEqual(nb.cells[0]!.outputs!.map((o) => o.text), ['2']);
+    assert.deepEqual(
+      nb.cells[0]!.outputs!.map((o) => o.text),
+      ['2'],
+    );
     c.apply(0, msg('clear_output', { wait: false }));
     assert.deepEqual(nb.cells[0]!.outputs, []);
   });

@@ -36,8 +36,24 @@ async function run(input: string, o: RunOptions = {}) {
   return { ...result, output, written };
 }
 
-const pm = (nb: Notebook, i: number) => nb.cells[i]!.metadata.papermill as { status: string; start_time: string | null; end_time: string | null; duration: number | null; exception: boolean | null };
-const texts = (nb: Notebook, i: number): string[] => (nb.cells[i]!.outputs ?? []).map((o) => String(o.output_type === 'stream' ? o.text : o.output_type === 'error' ? `${String(o.ename)}: ${String(o.evalue)}` : (o.data as Record<string, string>)['text/plain']));
+const pm = (nb: Notebook, i: number) =>
+  nb.cells[i]!.metadata.papermill as {
+    status: string;
+    start_time: string | null;
+    end_time: string | null;
+    duration: number | null;
+    exception: boolean | null;
+  };
+const texts = (nb: Notebook, i: number): string[] =>
+  (nb.cells[i]!.outputs ?? []).map((o) =>
+    String(
+      o.output_type === 'stream'
+        ? o.text
+        : o.output_type === 'error'
+          ? `${String(o.ename)}: ${String(o.evalue)}`
+          : (o.data as Record<string, string>)['text/plain'],
+    ),
+  );
 const pidFile = () => path.join(work, `pid${++counter}`);
 const waitForFile = async (file: string) => {
   const until = Date.now() + 120_000;
@@ -58,14 +74,20 @@ describe('running notebooks in the mixprec kernel', () => {
       "const h = display.markdown('**first**');\nawait h.update('second');",
     ]);
     const warnings: string[] = [];
-    const { summary, written, output } = await run(input, { parameters: { lr: 0.5, mode: 'P3', widths: [3, 4, 5], extra: 'x' }, reporter: { warn: (w) => warnings.push(w) } });
+    const { summary, written, output } = await run(input, {
+      parameters: { lr: 0.5, mode: 'P3', widths: [3, 4, 5], extra: 'x' },
+      reporter: { warn: (w) => warnings.push(w) },
+    });
     assert.equal(summary.status, 'completed', summary.failure?.message);
     assert.equal(summary.executed, 4);
-    assert.deepEqual(warnings, ['parameters not defined in the notebook\'s parameters cell: extra']);
+    assert.deepEqual(warnings, ["parameters not defined in the notebook's parameters cell: extra"]);
     assert.deepEqual(written.cells[2]!.metadata.tags, ['injected-parameters']);
     assert.match(written.cells[2]!.source, /const mode = \("P3" satisfies 'U3' \| 'P3'\) as 'U3' \| 'P3';/);
     assert.deepEqual(texts(written, 3), ['P3 1 3\n', '0.5']);
-    assert.deepEqual(written.cells.map((c) => c.execution_count ?? null), [null, 1, 2, 3, null, 4]);
+    assert.deepEqual(
+      written.cells.map((c) => c.execution_count ?? null),
+      [null, 1, 2, 3, null, 4],
+    );
     assert.deepEqual(texts(written, 5), ["'second'"]);
     const meta = written.metadata.papermill as Record<string, unknown>;
     assert.deepEqual(meta.parameters, { lr: 0.5, mode: 'P3', widths: [3, 4, 5], extra: 'x' });
@@ -90,7 +112,10 @@ describe('running notebooks in the mixprec kernel', () => {
     assert.equal(summary.failure!.message, 'cell 2 ("console.log(\\"before\\");") raised RangeError: boom 1');
     assert.ok(summary.failure!.traceback!.length > 0);
     // papermill's banners: one at the top, one just above the failed cell.
-    assert.deepEqual(written.cells.map((c) => c.cell_type), ['markdown', 'code', 'markdown', 'code', 'code']);
+    assert.deepEqual(
+      written.cells.map((c) => c.cell_type),
+      ['markdown', 'code', 'markdown', 'code', 'code'],
+    );
     assert.match(written.cells[0]!.source, /An Exception was encountered at '<a href="#papermill-error-cell">In \[2\]<\/a>'/);
     assert.match(written.cells[2]!.source, /id="papermill-error-cell"/);
     assert.deepEqual(texts(written, 3), ['before\n', 'RangeError: boom 1']);
@@ -109,7 +134,7 @@ describe('running notebooks in the mixprec kernel', () => {
     assert.equal(again.written.cells.length, 3);
   });
 
-  it('interrupts a cell that outlives its timeout, names it and the limit, and keeps the kernel\'s state', async () => {
+  it("interrupts a cell that outlives its timeout, names it and the limit, and keeps the kernel's state", async () => {
     const input = notebook(['let x = 41;', 'while (true) {}', 'x + 1']);
     // The limit leaves room for the first cell, which waits for the kernel's compiler to warm up (seconds on a busy machine).
     const stopped = await run(input, { timeoutSec: 10 });
@@ -126,14 +151,21 @@ describe('running notebooks in the mixprec kernel', () => {
 
   it('detects a kernel killed with SIGKILL mid-run and names the cell it was running', async () => {
     const pid = pidFile();
-    const input = notebook([`require('fs').writeFileSync(${JSON.stringify(pid)}, String(process.pid)); console.log('saved')`, 'await new Promise((r) => setTimeout(r, 120_000));', '"never"']);
+    const input = notebook([
+      `require('fs').writeFileSync(${JSON.stringify(pid)}, String(process.pid)); console.log('saved')`,
+      'await new Promise((r) => setTimeout(r, 120_000));',
+      '"never"',
+    ]);
     const started = Date.now();
     const { summary, written } = await run(input, {
       reporter: { cellStart: (c) => void (c.ordinal === 2 && waitForFile(pid).then((p) => process.kill(p, 'SIGKILL'))) },
     });
     assert.ok(Date.now() - started < 60_000);
     assert.equal(summary.failure?.kind, 'dead-kernel');
-    assert.match(summary.failure!.message, /^the kernel died while running cell 2 \("await new Promise.*"\): the kernel process exited \(signal SIGKILL\)/);
+    assert.match(
+      summary.failure!.message,
+      /^the kernel died while running cell 2 \("await new Promise.*"\): the kernel process exited \(signal SIGKILL\)/,
+    );
     // Cells 0 and 2 are the error banners.
     assert.deepEqual(texts(written, 1), ['saved\n']);
     assert.equal(pm(written, 3).status, 'failed');
@@ -142,20 +174,26 @@ describe('running notebooks in the mixprec kernel', () => {
   });
 });
 
-describe('running notebooks in Debian\'s python3 kernel', () => {
+describe("running notebooks in Debian's python3 kernel", () => {
   const skip = () => missingPython('ipykernel', 'python3-ipykernel') || missingPython('nbformat', 'python3-nbformat');
 
   it('restarts a kernel that ignores the interrupt, and later cells run in the fresh kernel', async (t) => {
     if (skip()) return t.skip(skip());
-    const input = notebook([
-      'x = 1',
-      'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)',
-      "print('fresh kernel:', 'x' not in globals())",
-    ], PYTHON_KERNEL);
+    const input = notebook(
+      [
+        'x = 1',
+        'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)',
+        "print('fresh kernel:', 'x' not in globals())",
+      ],
+      PYTHON_KERNEL,
+    );
     const { summary, written } = await run(input, { timeoutSec: 5, interruptGraceSec: 2, allowErrors: true });
     assert.equal(summary.status, 'completed');
     assert.equal(summary.errors[0]!.kind, 'timeout');
-    assert.equal(summary.errors[0]!.message, 'cell 2 ("import signal, time") timed out after 5 s; the kernel did not answer the interrupt within 2 s and was restarted (later cells run in a fresh kernel)');
+    assert.equal(
+      summary.errors[0]!.message,
+      'cell 2 ("import signal, time") timed out after 5 s; the kernel did not answer the interrupt within 2 s and was restarted (later cells run in a fresh kernel)',
+    );
     assert.deepEqual(texts(written, 2), ['fresh kernel: True\n']);
     assert.equal((written.metadata.language_info as { name: string }).name, 'python');
   });

@@ -5,7 +5,12 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  DEFAULT_TRAIN_CONFIG, mergeTrainConfig, suggestField, TRAIN_CONFIG_SCHEMA, TrainConfigError, validateTrainConfig,
+  DEFAULT_TRAIN_CONFIG,
+  mergeTrainConfig,
+  suggestField,
+  TRAIN_CONFIG_SCHEMA,
+  TrainConfigError,
+  validateTrainConfig,
   validateTrainConfigOverrides,
 } from '../../src/train/config';
 import { listPresets, presetToTrainConfig } from '../../src/train/presets';
@@ -16,8 +21,11 @@ const BAD_OVERRIDES: readonly [unknown, string][] = [
   [{ learnigRate: 0.1 }, 'unknown field "learnigRate" (did you mean "learningRate"?)'],
   [{ batch_size: 64 }, 'unknown field "batch_size" (did you mean "batchSize"?)'],
   [{ evalBatch: 64 }, 'unknown field "evalBatch" (did you mean "evalBatchSize"?)'],
-  [{ colour: 'red' }, 'unknown field "colour" (TrainConfig fields: name, model, quant, scaleLayer, optimizer, momentum, learningRate, ' +
-    'schedule, epochs, batchSize, evalBatchSize, weightDecay, targets, initFrom, augment, seed)'],
+  [
+    { colour: 'red' },
+    'unknown field "colour" (TrainConfig fields: name, model, quant, scaleLayer, optimizer, momentum, learningRate, ' +
+      'schedule, epochs, batchSize, evalBatchSize, weightDecay, targets, initFrom, augment, seed)',
+  ],
   [{ quant: { weigths: 'U3' } }, 'unknown field "quant.weigths" (did you mean "quant.weights"?)'],
   [{ quant: { weight: { xmax: [0.1, 2] } } }, 'unknown field "quant.weight.xmax" (did you mean "quant.weight.xmaxRange"?)'],
   [{ targets: { lambda: 1 } }, 'unknown field "targets.lambda" (did you mean "targets.lambda2"?)'],
@@ -37,15 +45,28 @@ const BAD_OVERRIDES: readonly [unknown, string][] = [
   [{ quant: { activationBits: 3.5 } }, 'field "quant.activationBits" must be an integer from 1 to 32, got 3.5'],
   [{ quant: { weight: { bitwidth: 40 } } }, 'field "quant.weight.bitwidth" must be an integer from 2 to 32, got 40'],
   [{ quant: { weight: { stepsize: 0 } } }, 'field "quant.weight.stepsize" must be a positive number, got 0'],
-  [{ quant: { weight: { xmaxRange: [3, 1] } } }, 'field "quant.weight.xmaxRange" must be [min, max] with 0 < min ≤ max, got [3,1] (min 3 is greater than max 1)'],
-  [{ quant: { activation: { xminRange: [0, 1] } } },
-    'field "quant.activation.xminRange" must be [min, max] with 0 < min ≤ max, got [0,1] (min must be positive (the parameter is a magnitude), got 0)'],
+  [
+    { quant: { weight: { xmaxRange: [3, 1] } } },
+    'field "quant.weight.xmaxRange" must be [min, max] with 0 < min ≤ max, got [3,1] (min 3 is greater than max 1)',
+  ],
+  [
+    { quant: { activation: { xminRange: [0, 1] } } },
+    'field "quant.activation.xminRange" must be [min, max] with 0 < min ≤ max, got [0,1] (min must be positive (the parameter is a magnitude), got 0)',
+  ],
   [{ quant: { weight: { stepsizeRange: 0.5 } } }, 'field "quant.weight.stepsizeRange" must be [min, max] with 0 < min ≤ max, got 0.5'],
-  [{ quant: { activation: { bitwidthRange: [1, 64] } } },
-    'field "quant.activation.bitwidthRange" must be [min, max] with 1 ≤ min ≤ max ≤ 32, got [1,64] (max 64 is above 32)'],
-  [{ quant: { weight: { bitwidthRange: [0, 8] } } }, 'field "quant.weight.bitwidthRange" must be [min, max] with 1 ≤ min ≤ max ≤ 32, got [0,8] (min 0 is below 1)'],
-  [{ model: 'vgg16' }, 'field "model" must be one of "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "mobilenetv2-cifar", ' +
-    '"mobilenetv2-imagenet", "mnistnet", got "vgg16"'],
+  [
+    { quant: { activation: { bitwidthRange: [1, 64] } } },
+    'field "quant.activation.bitwidthRange" must be [min, max] with 1 ≤ min ≤ max ≤ 32, got [1,64] (max 64 is above 32)',
+  ],
+  [
+    { quant: { weight: { bitwidthRange: [0, 8] } } },
+    'field "quant.weight.bitwidthRange" must be [min, max] with 1 ≤ min ≤ max ≤ 32, got [0,8] (min 0 is below 1)',
+  ],
+  [
+    { model: 'vgg16' },
+    'field "model" must be one of "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "mobilenetv2-cifar", ' +
+      '"mobilenetv2-imagenet", "mnistnet", got "vgg16"',
+  ],
   [{ optimizer: 'sgd' }, 'field "optimizer" must be one of "momentum", "adam", got "sgd"'],
   [{ momentum: 1 }, 'field "momentum" must be a number in [0, 1), got 1'],
   [{ learningRate: 0 }, 'field "learningRate" must be a positive number, got 0'],
@@ -83,27 +104,44 @@ const message = (f: () => unknown): string => {
 describe('TrainConfig schema', () => {
   it('rejects each bad override with one message naming the source, the field, the value and what was expected', () => {
     for (const [overrides, expected] of BAD_OVERRIDES) {
-      assert.equal(message(() => validateTrainConfigOverrides(overrides, 'config.json')), `config.json: ${expected}`, JSON.stringify(overrides));
+      assert.equal(
+        message(() => validateTrainConfigOverrides(overrides, 'config.json')),
+        `config.json: ${expected}`,
+        JSON.stringify(overrides),
+      );
     }
   });
 
   it('names the field path on the error', () => {
-    assert.throws(() => validateTrainConfigOverrides({ targets: { weightKB: 'a' } }, 'x.json'),
-      (err: unknown) => err instanceof TrainConfigError && err.field === 'targets.weightKB' && err.source === 'x.json');
+    assert.throws(
+      () => validateTrainConfigOverrides({ targets: { weightKB: 'a' } }, 'x.json'),
+      (err: unknown) => err instanceof TrainConfigError && err.field === 'targets.weightKB' && err.source === 'x.json',
+    );
   });
 
   it('checks the overrides that mergeTrainConfig and presetToTrainConfig take, and leaves nothing merged', () => {
     const before = JSON.stringify(DEFAULT_TRAIN_CONFIG);
-    assert.equal(message(() => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { lr: 0.1 } as never)), 'overrides: unknown field "lr" (did you mean "learningRate"?)');
-    assert.equal(message(() => presetToTrainConfig('DEFAULT', { augment: 'no' } as never)), 'overrides: field "augment" must be true or false, got "no"');
-    assert.equal(message(() => presetToTrainConfig('DEFAULT', { quant: { weights: 'U4' } } as never)),
-      'overrides: field "quant.weights" must be one of "float", "fp", "pow2", "U1", "U2", "U3", "P1", "P2", "P3", got "U4"');
+    assert.equal(
+      message(() => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { lr: 0.1 } as never)),
+      'overrides: unknown field "lr" (did you mean "learningRate"?)',
+    );
+    assert.equal(
+      message(() => presetToTrainConfig('DEFAULT', { augment: 'no' } as never)),
+      'overrides: field "augment" must be true or false, got "no"',
+    );
+    assert.equal(
+      message(() => presetToTrainConfig('DEFAULT', { quant: { weights: 'U4' } } as never)),
+      'overrides: field "quant.weights" must be one of "float", "fp", "pow2", "U1", "U2", "U3", "P1", "P2", "P3", got "U4"',
+    );
     assert.equal(JSON.stringify(DEFAULT_TRAIN_CONFIG), before, 'the base config is not modified');
   });
 
   it('merges valid overrides; undefined means absent; null clears a target; seed 0 is a seed', () => {
     const c = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, {
-      epochs: undefined, seed: 0, quant: { weights: 'U3', weight: { xmaxRange: [0.01, 4] } }, targets: { weightKB: 70.1 },
+      epochs: undefined,
+      seed: 0,
+      quant: { weights: 'U3', weight: { xmaxRange: [0.01, 4] } },
+      targets: { weightKB: 70.1 },
       schedule: { kind: 'cosine', minFactor: 0 },
     });
     assert.equal(c.epochs, 160);
@@ -118,17 +156,27 @@ describe('TrainConfig schema', () => {
 
   it('requires every field of a complete config', () => {
     const { seed: _seed, ...noSeed } = DEFAULT_TRAIN_CONFIG;
-    assert.equal(message(() => validateTrainConfig(noSeed)), 'config: field "seed" is missing; expected an integer from 0 to 4294967295');
-    assert.equal(message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, quant: { ...DEFAULT_TRAIN_CONFIG.quant, weightBits: undefined } })),
-      'config: field "quant.weightBits" is missing; expected an integer from 2 to 32');
-    assert.equal(message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, resumes: [] })), 'config: unknown field "resumes" ' +
-      '(TrainConfig fields: name, model, quant, scaleLayer, optimizer, momentum, learningRate, schedule, epochs, batchSize, evalBatchSize, ' +
-      'weightDecay, targets, initFrom, augment, seed)');
+    assert.equal(
+      message(() => validateTrainConfig(noSeed)),
+      'config: field "seed" is missing; expected an integer from 0 to 4294967295',
+    );
+    assert.equal(
+      message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, quant: { ...DEFAULT_TRAIN_CONFIG.quant, weightBits: undefined } })),
+      'config: field "quant.weightBits" is missing; expected an integer from 2 to 32',
+    );
+    assert.equal(
+      message(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, resumes: [] })),
+      'config: unknown field "resumes" ' +
+        '(TrainConfig fields: name, model, quant, scaleLayer, optimizer, momentum, learningRate, schedule, epochs, batchSize, evalBatchSize, ' +
+        'weightDecay, targets, initFrom, augment, seed)',
+    );
   });
 
   it('names the flag of a field when asked (the command line)', () => {
-    assert.equal(message(() => validateTrainConfigOverrides({ batchSize: 0 }, 'command line', { labels: { batchSize: '--batch' } })),
-      'command line: field "batchSize" (--batch) must be a positive integer, got 0');
+    assert.equal(
+      message(() => validateTrainConfigOverrides({ batchSize: 0 }, 'command line', { labels: { batchSize: '--batch' } })),
+      'command line: field "batchSize" (--batch) must be a positive integer, got 0',
+    );
   });
 
   it('accepts every field of DEFAULT_TRAIN_CONFIG and every preset', () => {

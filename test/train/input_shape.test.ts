@@ -23,21 +23,28 @@ describe('model input shapes', () => {
   it('train() refuses 2×2 images for mnistnet with one clear error and creates no run folder', async () => {
     const outDir = path.join(root, 'tiny');
     const tiny = syntheticSource({ examples: 8, size: 2 });
-    await assert.rejects(train({ config, train: tiny, test: syntheticSource({ examples: 4, size: 2, seed: 8 }), outDir, maxStepsPerEpoch: 1 }), (err: unknown) => {
-      assert.ok(err instanceof ModelInputError);
-      assert.equal(err.message, "mnistnet needs images of at least 4×4 pixels; the data's images are 2×2×1 (height × width × channels)");
-      return true;
-    });
+    await assert.rejects(
+      train({ config, train: tiny, test: syntheticSource({ examples: 4, size: 2, seed: 8 }), outDir, maxStepsPerEpoch: 1 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ModelInputError);
+        assert.equal(err.message, "mnistnet needs images of at least 4×4 pixels; the data's images are 2×2×1 (height × width × channels)");
+        return true;
+      },
+    );
     assert.equal(fs.existsSync(outDir), false, 'nothing written');
   });
 
   it('train() refuses a given model that does not take the data, and test data unlike the training data', async () => {
     const model = createModel('mnistnet', { inputShape: [8, 8, 1], numClasses: 4, quantization: FLOAT });
     try {
-      await assert.rejects(train({ config, model, train: syntheticSource({ examples: 8, size: 6 }), test: syntheticSource({ examples: 4, size: 6 }), outDir: null }),
-        { name: 'ModelInputError', message: 'model mnistnet takes 8×8×1 images, but the training data holds 6×6×1 images' });
-      await assert.rejects(train({ config, model, train: syntheticSource({ examples: 8 }), test: syntheticSource({ examples: 4, classes: 3 }), outDir: null }),
-        { name: 'ModelInputError', message: 'the test data (8×8×1 images, 3 classes) does not match the training data (8×8×1, 4 classes)' });
+      await assert.rejects(
+        train({ config, model, train: syntheticSource({ examples: 8, size: 6 }), test: syntheticSource({ examples: 4, size: 6 }), outDir: null }),
+        { name: 'ModelInputError', message: 'model mnistnet takes 8×8×1 images, but the training data holds 6×6×1 images' },
+      );
+      await assert.rejects(
+        train({ config, model, train: syntheticSource({ examples: 8 }), test: syntheticSource({ examples: 4, classes: 3 }), outDir: null }),
+        { name: 'ModelInputError', message: 'the test data (8×8×1 images, 3 classes) does not match the training data (8×8×1, 4 classes)' },
+      );
     } finally {
       model.dispose();
     }
@@ -58,7 +65,11 @@ describe('model input shapes', () => {
       ['resnet21', [4, 4, 3], 10, /^unknown model "resnet21"; models: resnet20, /],
     ];
     for (const [name, shape, classes, message] of refused) {
-      assert.throws(() => checkModelInput(name, shape, classes), (err: unknown) => err instanceof ModelInputError && message.test(err.message), `${name} ${shape}`);
+      assert.throws(
+        () => checkModelInput(name, shape, classes),
+        (err: unknown) => err instanceof ModelInputError && message.test(err.message),
+        `${name} ${shape}`,
+      );
     }
     // createModel refuses the same, so notebooks building models by hand get the message too.
     assert.throws(() => createModel('mnistnet', { inputShape: [2, 2, 1], numClasses: 10, quantization: FLOAT }), ModelInputError);

@@ -13,7 +13,11 @@ import { assertClose } from '../helpers/assert';
 const scalar = async (t: tf.Tensor) => (await t.data())[0]!;
 
 function model(): QuantModel {
-  return createModel('mnistnet', { inputShape: [8, 8, 1], numClasses: 4, quantization: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 } });
+  return createModel('mnistnet', {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    quantization: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 },
+  });
 }
 
 describe('memory penalty', () => {
@@ -44,7 +48,10 @@ describe('memory penalty', () => {
   it("'max' activation penalty reaches only the largest layer; 'sum' reaches every layer", async () => {
     const m = model();
     const acts = m.quantizers.filter((q) => q.role === 'activation');
-    assert.deepEqual(acts.map((a) => a.size), [8 * 8 * 16, 4 * 4 * 32]);
+    assert.deepEqual(
+      acts.map((a) => a.size),
+      [8 * 8 * 16, 4 * 4 * 32],
+    );
     const vars = acts.flatMap((q) => Object.values(q.quantizer.variables)) as tf.Variable[];
     for (const type of ['max', 'sum'] as const) {
       const S = await scalar(activationMemoryKB(m, type));
@@ -56,7 +63,11 @@ describe('memory penalty', () => {
   });
 
   it("'max' with tied largest layers (ResNet-20 at equal bits) reaches only the first of them, as nnabla's F.max", async () => {
-    const m = createModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, quantization: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 } });
+    const m = createModel('resnet20', {
+      inputShape: [32, 32, 3],
+      numClasses: 10,
+      quantization: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 },
+    });
     const acts = m.quantizers.filter((q) => q.role === 'activation');
     const largest = Math.max(...acts.map((a) => a.size));
     const tied = acts.map((a, i) => (a.size === largest ? i : -1)).filter((i) => i >= 0);

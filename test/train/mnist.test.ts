@@ -16,9 +16,15 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-mnist-'));
 let trainSet: DatasetBatchSource;
 let testSet: DatasetBatchSource;
 
-const config = (o: TrainConfigOverrides) => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, {
-  model: 'mnistnet', epochs: 1, batchSize: 32, evalBatchSize: 250, learningRate: 0.03, ...o,
-});
+const config = (o: TrainConfigOverrides) =>
+  mergeTrainConfig(DEFAULT_TRAIN_CONFIG, {
+    model: 'mnistnet',
+    epochs: 1,
+    batchSize: 32,
+    evalBatchSize: 250,
+    learningRate: 0.03,
+    ...o,
+  });
 
 async function testLossBeforeAndAfter(o: TrainConfigOverrides, steps: number, initCheckpoint: string | null, outDir: string | null) {
   const common = { train: trainSet, test: testSet, maxEvalBatches: 2, initCheckpoint };
@@ -51,7 +57,12 @@ describe('training on MNIST', () => {
 
   for (const q of ['U3', 'P3'] as const) {
     it(`${q} (weights and activations, from the float run): 30 steps reduce the test loss`, async () => {
-      const r = await testLossBeforeAndAfter({ quant: { weights: q, activations: q }, learningRate: 0.01 }, 30, path.join(root, 'float', 'best.safetensors'), null);
+      const r = await testLossBeforeAndAfter(
+        { quant: { weights: q, activations: q }, learningRate: 0.01 },
+        30,
+        path.join(root, 'float', 'best.safetensors'),
+        null,
+      );
       assert.ok(r.after < r.before, `test loss ${r.before} → ${r.after}`);
       assert.ok(r.error < 0.5, `test error ${r.error}`);
     });

@@ -21,20 +21,41 @@ const test = syntheticSource({ examples: 32, seed: 8 });
 
 function config(overrides: TrainConfigOverrides = {}): TrainConfig {
   return mergeTrainConfig(DEFAULT_TRAIN_CONFIG, {
-    model: 'mnistnet', epochs: 1, batchSize: 32, evalBatchSize: 32, learningRate: 0.05, augment: false,
-    quant: { weights: 'U3', activations: 'U3' }, ...overrides,
+    model: 'mnistnet',
+    epochs: 1,
+    batchSize: 32,
+    evalBatchSize: 32,
+    learningRate: 0.05,
+    augment: false,
+    quant: { weights: 'U3', activations: 'U3' },
+    ...overrides,
   });
 }
 
-async function run(dir: string, c: TrainConfig, o: { resume?: boolean; overwrite?: boolean; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal } = {}) {
+async function run(
+  dir: string,
+  c: TrainConfig,
+  o: { resume?: boolean; overwrite?: boolean; onEvent?: (e: TrainEvent) => void; signal?: AbortSignal } = {},
+) {
   const r = await train({ config: c, train: data, test, outDir: dir, maxStepsPerEpoch: 2, ...o });
   r.model.dispose();
   return r;
 }
 
 /** Every file of a folder with its bytes. */
-const snapshot = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f))]));
-const epochs = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as EpochMetrics).epoch);
+const snapshot = (dir: string) =>
+  Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f))]),
+  );
+const epochs = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as EpochMetrics).epoch);
 const RUN = ['best.safetensors', 'checkpoint.safetensors', 'config.json', 'metrics.jsonl'];
 
 describe('run folders', () => {
@@ -48,8 +69,11 @@ describe('run folders', () => {
     await assert.rejects(run(dir, config({ seed: 5 })), (err: unknown) => {
       assert.ok(err instanceof RunFolderError);
       assert.equal(err.dir, dir);
-      assert.equal(err.message, `${dir} already holds a training run (config.json, metrics.jsonl, checkpoint.safetensors, best.safetensors): ` +
-        'continue it with --resume (resume: true), replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder');
+      assert.equal(
+        err.message,
+        `${dir} already holds a training run (config.json, metrics.jsonl, checkpoint.safetensors, best.safetensors): ` +
+          'continue it with --resume (resume: true), replace it with --overwrite (overwrite: true; its files are removed first), or write to another --out folder',
+      );
       return true;
     });
     await assert.rejects(run(dir, config(), { resume: true, overwrite: true }), /resume and overwrite exclude each other/);
@@ -70,16 +94,26 @@ describe('run folders', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     // The new run is stopped before its first step, so it writes no checkpoint of its own (a stop after a step would).
     const controller = new AbortController();
-    const r = await run(dir, config({ seed: 9 }), { overwrite: true, signal: controller.signal, onEvent: (e) => { if (e.type === 'start') controller.abort(); } });
+    const r = await run(dir, config({ seed: 9 }), {
+      overwrite: true,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'start') controller.abort();
+      },
+    });
     assert.equal(r.epochsCompleted, 0);
     assert.deepEqual(Object.keys(snapshot(dir)), ['config.json', 'metrics.jsonl', 'notes.txt']);
     assert.equal(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8'), '');
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).seed, 9);
-    await assert.rejects(run(dir, config({ seed: 9 }), { resume: true }),
-      new RegExp(`^Error: cannot resume: .*checkpoint\\.safetensors does not exist \\(the run in ${dir} completed no epoch; start it again with --overwrite\\)$`));
+    await assert.rejects(
+      run(dir, config({ seed: 9 }), { resume: true }),
+      new RegExp(
+        `^Error: cannot resume: .*checkpoint\\.safetensors does not exist \\(the run in ${dir} completed no epoch; start it again with --overwrite\\)$`,
+      ),
+    );
   });
 
-  it('removes the temporary files that killed writers left in the run folder, and never a live writer\'s', async () => {
+  it("removes the temporary files that killed writers left in the run folder, and never a live writer's", async () => {
     const dir = path.join(root, 'killed');
     await run(dir, config());
     const dead = deadPid();
@@ -88,7 +122,13 @@ describe('run folders', () => {
     for (const f of [...stale, ...kept]) fs.writeFileSync(path.join(dir, f), 'torn');
     // Stopped before its first step, the resumed run writes no checkpoint: what goes is what train() cleaned up.
     const controller = new AbortController();
-    await run(dir, config({ epochs: 2 }), { resume: true, signal: controller.signal, onEvent: (e) => { if (e.type === 'start') controller.abort(); } });
+    await run(dir, config({ epochs: 2 }), {
+      resume: true,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'start') controller.abort();
+      },
+    });
     assert.deepEqual(Object.keys(snapshot(dir)), [...RUN, ...kept].sort());
   });
 
@@ -96,10 +136,14 @@ describe('run folders', () => {
     const dir = path.join(root, 'changed');
     await run(dir, config());
     const before = snapshot(dir);
-    await assert.rejects(run(dir, config({ batchSize: 16 }), { resume: true }),
-      /^Error: cannot resume from .*checkpoint\.safetensors: it was trained with different settings: batchSize 32 → 16 \(only epochs, learningRate, evalBatchSize, name may change on resume; to train with these settings, start afresh with --overwrite or another --out\)$/);
-    await assert.rejects(run(dir, config({ seed: 1, augment: true, targets: { weightKB: 5 }, schedule: { kind: 'constant' } }), { resume: true }),
-      /different settings: schedule\.kind "step" → "constant", schedule\.milestones \[0\.5,0\.75\] → absent, schedule\.factor 0\.1 → absent, targets\.weightKB null → 5, augment false → true, seed 313 → 1 \(/);
+    await assert.rejects(
+      run(dir, config({ batchSize: 16 }), { resume: true }),
+      /^Error: cannot resume from .*checkpoint\.safetensors: it was trained with different settings: batchSize 32 → 16 \(only epochs, learningRate, evalBatchSize, name may change on resume; to train with these settings, start afresh with --overwrite or another --out\)$/,
+    );
+    await assert.rejects(
+      run(dir, config({ seed: 1, augment: true, targets: { weightKB: 5 }, schedule: { kind: 'constant' } }), { resume: true }),
+      /different settings: schedule\.kind "step" → "constant", schedule\.milestones \[0\.5,0\.75\] → absent, schedule\.factor 0\.1 → absent, targets\.weightKB null → 5, augment false → true, seed 313 → 1 \(/,
+    );
     assert.deepEqual(snapshot(dir), before);
     fs.writeFileSync(path.join(dir, 'metrics.jsonl'), `${before['metrics.jsonl']}oops\n`);
     await assert.rejects(run(dir, config(), { resume: true }), new RegExp(`^Error: ${dir}/metrics\\.jsonl: line 2 is not JSON \\(`));
@@ -112,9 +156,17 @@ describe('run folders', () => {
     // a crash while appending epoch 3's line (before its checkpoint) leaves half a line: dropped, the epoch runs again
     fs.appendFileSync(path.join(dir, 'metrics.jsonl'), '{"epoch":3,"learningR');
     const starts: TrainEvent[] = [];
-    const r = await run(dir, config({ epochs: 3 }), { resume: true, onEvent: (e) => { if (e.type === 'start') starts.push(e); } });
+    const r = await run(dir, config({ epochs: 3 }), {
+      resume: true,
+      onEvent: (e) => {
+        if (e.type === 'start') starts.push(e);
+      },
+    });
     assert.equal(r.epochsCompleted, 3);
-    assert.deepEqual(starts.map((e) => e.type === 'start' && [e.startEpoch, e.changes]), [[2, [{ field: 'epochs', from: 2, to: 3 }]]]);
+    assert.deepEqual(
+      starts.map((e) => e.type === 'start' && [e.startEpoch, e.changes]),
+      [[2, [{ field: 'epochs', from: 2, to: 3 }]]],
+    );
     assert.deepEqual(epochs(dir), [1, 2, 3]);
     assert.ok(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').startsWith(firstLines), 'the earlier epochs are kept as they were');
     await run(dir, config({ epochs: 4, learningRate: 0.01 }), { resume: true });
@@ -123,10 +175,19 @@ describe('run folders', () => {
     const saved = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(saved.epochs, 4);
     assert.equal(saved.learningRate, 0.01);
-    assert.deepEqual(saved.resumes.map((x: { fromEpoch: number; changes: unknown }) => [x.fromEpoch, x.changes]), [
-      [2, [{ field: 'epochs', from: 2, to: 3 }]],
-      [3, [{ field: 'learningRate', from: 0.05, to: 0.01 }, { field: 'epochs', from: 3, to: 4 }]],
-    ]);
+    assert.deepEqual(
+      saved.resumes.map((x: { fromEpoch: number; changes: unknown }) => [x.fromEpoch, x.changes]),
+      [
+        [2, [{ field: 'epochs', from: 2, to: 3 }]],
+        [
+          3,
+          [
+            { field: 'learningRate', from: 0.05, to: 0.01 },
+            { field: 'epochs', from: 3, to: 4 },
+          ],
+        ],
+      ],
+    );
     for (const x of saved.resumes) assert.ok(!Number.isNaN(Date.parse(x.date)), `a date: ${x.date}`);
     assert.deepEqual(Object.keys(snapshot(dir)), RUN, 'no temporary files left');
   });

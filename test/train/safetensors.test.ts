@@ -27,7 +27,10 @@ describe('safetensors', () => {
     }
     const bytes = fs.readFileSync(file);
     assert.equal((8 + Number(bytes.readBigUInt64LE(0))) % 8, 0);
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+      [],
+    );
   });
 
   it('is readable by an independent parser (Python struct + json, little-endian float32)', () => {
@@ -55,7 +58,10 @@ describe('safetensors', () => {
     const good = encodeSafetensors(tensors);
     const cut = path.join(dir, 'cut.safetensors');
     fs.writeFileSync(cut, good.subarray(0, good.length - 10));
-    assert.throws(() => readSafetensors(cut), (e: unknown) => e instanceof CheckpointError && e.file === cut && /truncated: tensor \S+ ends at byte \d+ of \d+/.test(e.message));
+    assert.throws(
+      () => readSafetensors(cut),
+      (e: unknown) => e instanceof CheckpointError && e.file === cut && /truncated: tensor \S+ ends at byte \d+ of \d+/.test(e.message),
+    );
     const junk = path.join(dir, 'junk.safetensors');
     fs.writeFileSync(junk, Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     assert.throws(() => readSafetensors(junk), /junk\.safetensors: not a safetensors file \(the header is not JSON\)/);
@@ -77,29 +83,56 @@ describe('safetensors', () => {
     };
     const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
     const cases: [string, unknown, Uint8Array, RegExp][] = [
-      ['negative.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }, f32(1), /tensor w: data_offsets \[-4,0\] are not two non-negative integers/],
-      ['reversed.safetensors', { w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, f32(1), /tensor w: data_offsets \[4,0\] are not .* begin ≤ end/],
+      [
+        'negative.safetensors',
+        { w: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } },
+        f32(1),
+        /tensor w: data_offsets \[-4,0\] are not two non-negative integers/,
+      ],
+      [
+        'reversed.safetensors',
+        { w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } },
+        f32(1),
+        /tensor w: data_offsets \[4,0\] are not .* begin ≤ end/,
+      ],
       ['fraction.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4.5] } }, f32(1, 2), /tensor w: data_offsets \[0,4.5\]/],
-      ['dtype.safetensors', { w: { dtype: 'I32', shape: [3], data_offsets: [0, 8] } }, f32(1, 2), /tensor w: 8 bytes for shape \[3\] I32 \(needs 12\)/],
+      [
+        'dtype.safetensors',
+        { w: { dtype: 'I32', shape: [3], data_offsets: [0, 8] } },
+        f32(1, 2),
+        /tensor w: 8 bytes for shape \[3\] I32 \(needs 12\)/,
+      ],
       ['unknown-dtype.safetensors', { w: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, f32(1), /tensor w: unsupported dtype "F16"/],
       ['null.safetensors', { w: null }, f32(1), /tensor w: the entry is null, not an object/],
-      ['no-shape.safetensors', { w: { dtype: 'F32', data_offsets: [0, 4] } }, f32(1), /tensor w: shape undefined is not a list of non-negative integers/],
+      [
+        'no-shape.safetensors',
+        { w: { dtype: 'F32', data_offsets: [0, 4] } },
+        f32(1),
+        /tensor w: shape undefined is not a list of non-negative integers/,
+      ],
       ['bad-shape.safetensors', { w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1), /tensor w: shape \[-1\]/],
       ['nan.safetensors', { w: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }, f32(1, NaN, 3), /tensor w: element 1 is NaN/],
       ['inf.safetensors', { w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(-Infinity, 0), /tensor w: element 0 is -Infinity/],
-      ['overlap.safetensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2),
-        /tensors a and b overlap/],
+      [
+        'overlap.safetensors',
+        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } },
+        f32(1, 2),
+        /tensors a and b overlap/,
+      ],
       ['array.safetensors', [1, 2], f32(1), /the header is not a JSON object/],
       ['metadata.safetensors', { __metadata__: { epoch: 3 } }, f32(), /__metadata__\.epoch is not a string/],
     ];
     for (const [name, header, data, problem] of cases) {
       const file = raw(name, header, data);
-      assert.throws(() => readSafetensors(file), (e: unknown) => {
-        assert.ok(e instanceof CheckpointError, `${name}: ${String(e)}`);
-        assert.equal(e.file, file);
-        assert.match(e.message, problem, name);
-        return true;
-      });
+      assert.throws(
+        () => readSafetensors(file),
+        (e: unknown) => {
+          assert.ok(e instanceof CheckpointError, `${name}: ${String(e)}`);
+          assert.equal(e.file, file);
+          assert.match(e.message, problem, name);
+          return true;
+        },
+      );
     }
     // The same hand-made layout with valid values reads back exactly.
     const ok = raw('ok.safetensors', { __metadata__: { epoch: '3' }, w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32(0.5, -2));

@@ -22,7 +22,12 @@ const test = syntheticSource({ examples: 64, seed: 8 });
 
 function config(overrides: TrainConfigOverrides): TrainConfig {
   return mergeTrainConfig(DEFAULT_TRAIN_CONFIG, {
-    model: 'mnistnet', epochs: 3, batchSize: 32, evalBatchSize: 32, learningRate: 0.05, augment: false,
+    model: 'mnistnet',
+    epochs: 3,
+    batchSize: 32,
+    evalBatchSize: 32,
+    learningRate: 0.05,
+    augment: false,
     quant: { weights: 'U3', activations: 'U3', weightBits: 4, activationBits: 4 },
     ...overrides,
   });
@@ -34,7 +39,12 @@ describe('training loop', () => {
   before(() => useBackend('cpu'));
 
   it('drives weight memory under its target with the penalty, from a float network, and keeps learning', async () => {
-    const float = await train({ config: config({ epochs: 2, quant: { weights: 'float', activations: 'float' } }), train: data, test, outDir: path.join(root, 'penalty-float') });
+    const float = await train({
+      config: config({ epochs: 2, quant: { weights: 'float', activations: 'float' } }),
+      train: data,
+      test,
+      outDir: path.join(root, 'penalty-float'),
+    });
     float.model.dispose();
     const init = path.join(root, 'penalty-float', 'best.safetensors');
     const start = await train({ config: config({ epochs: 1 }), train: data, test, outDir: null, maxStepsPerEpoch: 0, initCheckpoint: init });
@@ -42,7 +52,11 @@ describe('training loop', () => {
     start.model.dispose();
     const target = +(initialKB * 0.6).toFixed(3);
     const result = await train({
-      config: config({ epochs: 5, learningRate: 0.05, targets: { weightKB: target, lambda2: 0.1 } }), train: data, test, outDir: null, initCheckpoint: init,
+      config: config({ epochs: 5, learningRate: 0.05, targets: { weightKB: target, lambda2: 0.1 } }),
+      train: data,
+      test,
+      outDir: null,
+      initCheckpoint: init,
     });
     const trace = result.history.map((m) => m.weightKB);
     console.log(`weight memory per epoch (from ${initialKB.toFixed(2)} KB, target ${target} KB): ${trace.map((kb) => kb.toFixed(2)).join(', ')}`);
@@ -64,8 +78,14 @@ describe('training loop', () => {
     straight.model.dispose();
     const controller = new AbortController();
     const first = await train({
-      config: cfg, train: data, test, outDir: path.join(root, 'resumed'), signal: controller.signal,
-      onEvent: (e) => { if (e.type === 'epoch' && e.metrics.epoch === 2) controller.abort(); },
+      config: cfg,
+      train: data,
+      test,
+      outDir: path.join(root, 'resumed'),
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'epoch' && e.metrics.epoch === 2) controller.abort();
+      },
     });
     assert.equal(first.interrupted, true);
     assert.equal(first.epochsCompleted, 2);
@@ -78,7 +98,12 @@ describe('training loop', () => {
     for (const [name, t] of Object.entries(a.tensors)) {
       assert.deepEqual(Buffer.from(b.tensors[name]!.data.buffer), Buffer.from(t.data.buffer), `${name} differs after resuming`);
     }
-    const log = (dir: string) => fs.readFileSync(path.join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => withoutTimes(JSON.parse(l)));
+    const log = (dir: string) =>
+      fs
+        .readFileSync(path.join(root, dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => withoutTimes(JSON.parse(l)));
     assert.deepEqual(log('resumed'), log('straight'), 'the metrics log of the resumed run equals the uninterrupted one');
     resumed.model.dispose();
   });
@@ -89,15 +114,27 @@ describe('training loop', () => {
     straight.model.dispose();
     const controller = new AbortController();
     const first = await train({
-      config: cfg, train: data, test, outDir: path.join(root, 'mid-epoch'), signal: controller.signal,
-      onEvent: (e) => { if (e.type === 'step' && e.epoch === 2 && e.step === 3) controller.abort(); },
+      config: cfg,
+      train: data,
+      test,
+      outDir: path.join(root, 'mid-epoch'),
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.epoch === 2 && e.step === 3) controller.abort();
+      },
     });
     assert.deepEqual([first.interrupted, first.epochsCompleted, first.interruptedAt?.epoch, first.interruptedAt?.step], [true, 1, 2, 3]);
     first.model.dispose();
     const steps: number[] = [];
     const resumed = await train({
-      config: cfg, train: data, test, outDir: path.join(root, 'mid-epoch'), resume: true,
-      onEvent: (e) => { if (e.type === 'step') steps.push(e.step); },
+      config: cfg,
+      train: data,
+      test,
+      outDir: path.join(root, 'mid-epoch'),
+      resume: true,
+      onEvent: (e) => {
+        if (e.type === 'step') steps.push(e.step);
+      },
     });
     assert.deepEqual(steps, [4, 5, 6, 7, 8], 'the resumed epoch goes on after step 3');
     const a = readCheckpoint(path.join(root, 'straight-2', 'checkpoint.safetensors'));
@@ -106,15 +143,27 @@ describe('training loop', () => {
     for (const [name, t] of Object.entries(a.tensors)) {
       assert.deepEqual(Buffer.from(b.tensors[name]!.data.buffer), Buffer.from(t.data.buffer), `${name} differs after resuming`);
     }
-    const log = (dir: string) => fs.readFileSync(path.join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => withoutTimes(JSON.parse(l)));
-    assert.deepEqual(log('mid-epoch'), log('straight-2'), 'the partial epoch\'s sums carry over: its metrics equal the uninterrupted ones');
+    const log = (dir: string) =>
+      fs
+        .readFileSync(path.join(root, dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => withoutTimes(JSON.parse(l)));
+    assert.deepEqual(log('mid-epoch'), log('straight-2'), "the partial epoch's sums carry over: its metrics equal the uninterrupted ones");
     resumed.model.dispose();
   });
 
   it('refuses to resume with a different model or quantization, naming the field', async () => {
     await assert.rejects(
-      train({ config: config({ quant: { weights: 'P3', activations: 'P3' } }), train: data, test, outDir: path.join(root, 'straight'), resume: true }),
-      /cannot resume from .*checkpoint\.safetensors: it was trained with different settings: quant\.weights "U3" → "P3", quant\.activations "U3" → "P3", targets\.weightKB 5 → null \(/);
+      train({
+        config: config({ quant: { weights: 'P3', activations: 'P3' } }),
+        train: data,
+        test,
+        outDir: path.join(root, 'straight'),
+        resume: true,
+      }),
+      /cannot resume from .*checkpoint\.safetensors: it was trained with different settings: quant\.weights "U3" → "P3", quant\.activations "U3" → "P3", targets\.weightKB 5 → null \(/,
+    );
   });
 
   it('writes a checkpoint with every variable and the solver state, and one metrics line per epoch', async () => {
@@ -122,18 +171,33 @@ describe('training loop', () => {
     assert.equal(meta.epoch, 3);
     assert.equal(meta.globalStep, 3 * 8);
     assert.equal(meta.config.model, 'mnistnet');
-    for (const name of ['conv1/quantized_conv/W', 'conv1/bn/mean', 'conv1/quantized_conv/Wquant/parametric_fp_d_xmax/d',
-      'fc/quantized_affine/bquant/parametric_fp_d_xmax/xmax', 'optimizer/momentum/v/conv2/quantized_conv/W']) {
+    for (const name of [
+      'conv1/quantized_conv/W',
+      'conv1/bn/mean',
+      'conv1/quantized_conv/Wquant/parametric_fp_d_xmax/d',
+      'fc/quantized_affine/bquant/parametric_fp_d_xmax/xmax',
+      'optimizer/momentum/v/conv2/quantized_conv/W',
+    ]) {
       assert.ok(tensors[name], `checkpoint lacks ${name}`);
     }
     assert.equal(tensors['optimizer/momentum/v/conv1/bn/mean'], undefined, 'BN statistics are not optimised');
-    const lines = fs.readFileSync(path.join(root, 'straight', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
-    assert.deepEqual(lines.map((m) => m.epoch), [1, 2, 3]);
+    const lines = fs
+      .readFileSync(path.join(root, 'straight', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EpochMetrics);
+    assert.deepEqual(
+      lines.map((m) => m.epoch),
+      [1, 2, 3],
+    );
     const m = lines[0]!;
     for (const key of ['loss', 'crossEntropy', 'weightPenalty', 'trainError', 'testError', 'weightKB', 'activationMaxKB', 'seconds'] as const) {
       assert.equal(typeof m[key], 'number', key);
     }
-    assert.deepEqual(m.bitwidths.map((b) => `${b.layer}:${b.role}`), ['conv1:weight', 'conv1:activation', 'conv2:weight', 'conv2:activation', 'fc:weight', 'fc:bias']);
+    assert.deepEqual(
+      m.bitwidths.map((b) => `${b.layer}:${b.role}`),
+      ['conv1:weight', 'conv1:activation', 'conv2:weight', 'conv2:activation', 'fc:weight', 'fc:bias'],
+    );
     assert.ok(fs.existsSync(path.join(root, 'straight', 'best.safetensors')) === lines.some((l) => l.constraintsMet));
   });
 
@@ -152,8 +216,14 @@ describe('training loop', () => {
     const controller = new AbortController();
     let steps = 0;
     const result = await train({
-      config: config({ epochs: 2 }), train: data, test, outDir: path.join(root, 'interrupted'), signal: controller.signal,
-      onEvent: (e) => { if (e.type === 'step' && ++steps === 3) controller.abort(); },
+      config: config({ epochs: 2 }),
+      train: data,
+      test,
+      outDir: path.join(root, 'interrupted'),
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'step' && ++steps === 3) controller.abort();
+      },
     });
     assert.equal(result.interrupted, true);
     assert.equal(steps, 3);
@@ -169,10 +239,19 @@ describe('training loop', () => {
   });
 
   it('float pre-training initialises a quantized run: weights loaded, quantizers from find_delta(max|W|)', async () => {
-    const float = await train({ config: config({ epochs: 1, quant: { weights: 'float', activations: 'float' } }), train: data, test, outDir: path.join(root, 'float') });
+    const float = await train({
+      config: config({ epochs: 1, quant: { weights: 'float', activations: 'float' } }),
+      train: data,
+      test,
+      outDir: path.join(root, 'float'),
+    });
     float.model.dispose();
     const quant = await train({
-      config: config({ epochs: 1 }), train: data, test, outDir: null, maxStepsPerEpoch: 0,
+      config: config({ epochs: 1 }),
+      train: data,
+      test,
+      outDir: null,
+      maxStepsPerEpoch: 0,
       initCheckpoint: path.join(root, 'float', 'best.safetensors'),
     });
     const { tensors } = readCheckpoint(path.join(root, 'float', 'best.safetensors'));

@@ -43,12 +43,11 @@ describe('ensureDir', () => {
     assert.ok(fs.statSync(path.join(root, 'a', 'b')).isDirectory());
     const file = path.join(root, 'somefile.txt');
     fs.writeFileSync(file, 'text');
-    assert.throws(() => ensureDir(path.join(file, 'run')),
-      { message: `cannot create the folder ${file}/run: ${file} is a file, not a folder` });
-    assert.throws(() => ensureDir(path.join(file, 'run', 'deeper')),
-      { message: `cannot create the folder ${file}/run/deeper: ${file} is a file, not a folder` });
+    assert.throws(() => ensureDir(path.join(file, 'run')), { message: `cannot create the folder ${file}/run: ${file} is a file, not a folder` });
+    assert.throws(() => ensureDir(path.join(file, 'run', 'deeper')), {
+      message: `cannot create the folder ${file}/run/deeper: ${file} is a file, not a folder`,
+    });
     assert.throws(() => ensureDir(file), { message: `cannot create the folder ${file}: it is a file` });
-    assert.throws(() => writeFileAtomic(path.join(file, 'out.json'), '{}'),
-      { message: `cannot create the folder ${file}: it is a file` });
+    assert.throws(() => writeFileAtomic(path.join(file, 'out.json'), '{}'), { message: `cannot create the folder ${file}: it is a file` });
   });
 });

@@ -17,10 +17,18 @@ function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   if (dataFormat === 'NCHW') throw new Error(`mixprec: ${backendName} Conv2DBackpropFilter supports NHWC only`);
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const [n, h, w, ci] = shape4(x, 'x');
-  const rows = fitExtent(h, info.padInfo.top, (info.filterHeight - 1) + (info.outHeight - 1) * info.strideHeight + 1);
-  const cols = fitExtent(w, info.padInfo.left, (info.filterWidth - 1) + (info.outWidth - 1) * info.strideWidth + 1);
+  const rows = fitExtent(h, info.padInfo.top, info.filterHeight - 1 + (info.outHeight - 1) * info.strideHeight + 1);
+  const cols = fitExtent(w, info.padInfo.left, info.filterWidth - 1 + (info.outWidth - 1) * info.strideWidth + 1);
 
   return withScratch(backend, (track) => {
     let input = x;
@@ -29,13 +37,25 @@ function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string
     }
     const xT = track(callKernel(handle, 'Transpose', { x: input }, { perm: [3, 1, 2, 0] }));
     const dyT = track(callKernel(handle, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }));
-    const swapped = track(callKernel(handle, 'Conv2D', { x: xT, filter: dyT }, {
-      strides: [1, 1],
-      dilations: [info.strideHeight, info.strideWidth],
-      pad: [[0, 0], [info.padInfo.top, rows.padAfter], [info.padInfo.left, cols.padAfter], [0, 0]],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    }));
+    const swapped = track(
+      callKernel(
+        handle,
+        'Conv2D',
+        { x: xT, filter: dyT },
+        {
+          strides: [1, 1],
+          dilations: [info.strideHeight, info.strideWidth],
+          pad: [
+            [0, 0],
+            [info.padInfo.top, rows.padAfter],
+            [info.padInfo.left, cols.padAfter],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined as unknown as string,
+        },
+      ),
+    );
     return callKernel(handle, 'Transpose', { x: swapped }, { perm: [1, 2, 0, 3] });
   });
 }
@@ -44,6 +64,7 @@ export function conv2DBackpropFilterConfig(backendName: string): KernelConfig {
   return {
     kernelName: Conv2DBackpropFilter,
     backendName,
-    kernelFunc: ((args: Parameters<typeof conv2DBackpropFilter>[1]) => conv2DBackpropFilter(backendName, args)) as unknown as KernelConfig['kernelFunc'],
+    kernelFunc: ((args: Parameters<typeof conv2DBackpropFilter>[1]) =>
+      conv2DBackpropFilter(backendName, args)) as unknown as KernelConfig['kernelFunc'],
   };
 }

@@ -17,7 +17,15 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
   if (dataFormat === 'NCHW') throw new Error('mixprec: wasm Conv2DBackpropInput supports NHWC only');
   const [kh, kw, , co] = shape4(filter, 'filter');
   const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const [n, h, w] = inputShape;
 
   return withScratch(backend, (track) => {
@@ -38,13 +46,23 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
     }
     const flipped = track(callKernel(handle, 'Reverse', { x: filter }, { dims: [0, 1] }));
     const swapped = track(callKernel(handle, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }));
-    return callKernel(handle, 'Conv2D', { x: source, filter: swapped }, {
-      strides: [1, 1],
-      dilations: [1, 1],
-      pad: [[0, 0], [Math.max(0, padTop), rows.padAfter], [Math.max(0, padLeft), cols.padAfter], [0, 0]],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    });
+    return callKernel(
+      handle,
+      'Conv2D',
+      { x: source, filter: swapped },
+      {
+        strides: [1, 1],
+        dilations: [1, 1],
+        pad: [
+          [0, 0],
+          [Math.max(0, padTop), rows.padAfter],
+          [Math.max(0, padLeft), cols.padAfter],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined as unknown as string,
+      },
+    );
   });
 }
 

@@ -6,7 +6,10 @@
  * the forward stride, one depthwise convolution yields [1, kh, kw, N·C·M]; summing over n gives the gradient.
  */
 import {
-  backend_util, DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type KernelConfig,
+  backend_util,
+  DepthwiseConv2dNativeBackpropFilter,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
@@ -15,10 +18,16 @@ function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; bac
   const backend = args.backend as BackendWasm;
   const handle: BackendHandle = { name: 'wasm', backend };
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } =
-    args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true);
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   const [n, h, w, c] = shape4(x, 'x');
   const [kh, kw, , m] = filterShape;
   const rows = fitExtent(h, info.padInfo.top, (kh - 1) * info.dilationHeight + (info.outHeight - 1) * info.strideHeight + 1);
@@ -34,13 +43,25 @@ function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInfo>; bac
     const dy5 = track(callKernel(handle, 'Reshape', { x: dy }, { shape: [n, info.outHeight, info.outWidth, c, m] }));
     const dyT = track(callKernel(handle, 'Transpose', { x: dy5 }, { perm: [1, 2, 0, 3, 4] }));
     const dyFilter = track(callKernel(handle, 'Reshape', { x: dyT }, { shape: [info.outHeight, info.outWidth, n * c, m] }));
-    const perSample = track(callKernel(handle, 'DepthwiseConv2dNative', { x: xImage, filter: dyFilter }, {
-      strides: [info.dilationHeight, info.dilationWidth],
-      dilations: [info.strideHeight, info.strideWidth],
-      pad: [[0, 0], [info.padInfo.top, rows.padAfter], [info.padInfo.left, cols.padAfter], [0, 0]],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    }));
+    const perSample = track(
+      callKernel(
+        handle,
+        'DepthwiseConv2dNative',
+        { x: xImage, filter: dyFilter },
+        {
+          strides: [info.dilationHeight, info.dilationWidth],
+          dilations: [info.strideHeight, info.strideWidth],
+          pad: [
+            [0, 0],
+            [info.padInfo.top, rows.padAfter],
+            [info.padInfo.left, cols.padAfter],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined as unknown as string,
+        },
+      ),
+    );
     const bySample = track(callKernel(handle, 'Reshape', { x: perSample }, { shape: [kh, kw, n, c * m] }));
     const summed = track(callKernel(handle, 'Sum', { x: bySample }, { axis: [2], keepDims: false }));
     return callKernel(handle, 'Reshape', { x: summed }, { shape: [kh, kw, c, m] });

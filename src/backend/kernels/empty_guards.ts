@@ -5,8 +5,19 @@
  * guards answer the same without calling XNNPACK, and delegate every non-empty call to the original kernel.
  */
 import {
-  AvgPool, AvgPoolGrad, backend_util, BatchMatMul, getKernel, MaxPool, MaxPoolGrad, registerKernel, unregisterKernel,
-  type AvgPoolAttrs, type KernelConfig, type KernelFunc, type TensorInfo,
+  AvgPool,
+  AvgPoolGrad,
+  backend_util,
+  BatchMatMul,
+  getKernel,
+  MaxPool,
+  MaxPoolGrad,
+  registerKernel,
+  unregisterKernel,
+  type AvgPoolAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from './kernel_call';
 
@@ -42,7 +53,11 @@ const matMul: EmptyRule = (inputs, attrs) => {
 };
 
 const RULES: ReadonlyArray<[string, EmptyRule]> = [
-  [MaxPool, pooled], [AvgPool, pooled], [MaxPoolGrad, poolGradient], [AvgPoolGrad, poolGradient], [BatchMatMul, matMul],
+  [MaxPool, pooled],
+  [AvgPool, pooled],
+  [MaxPoolGrad, poolGradient],
+  [AvgPoolGrad, poolGradient],
+  [BatchMatMul, matMul],
 ];
 
 const guarded = new Set<string>();

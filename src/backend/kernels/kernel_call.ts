@@ -20,12 +20,7 @@ export interface BackendHandle {
 }
 
 /** Runs one registered kernel of the handle's backend by name. */
-export function callKernel(
-  handle: BackendHandle,
-  kernelName: string,
-  inputs: Record<string, TensorInfo>,
-  attrs: NamedAttrMap = {},
-): TensorInfo {
+export function callKernel(handle: BackendHandle, kernelName: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
   const config = getKernel(kernelName, handle.name);
   if (config === undefined) {
     throw new Error(`mixprec: the ${handle.name} backend has no ${kernelName} kernel to build on`);

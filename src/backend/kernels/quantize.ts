@@ -84,7 +84,10 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
       return m.outputs([x.shape], ([out]) => run(m.read(x), out!, a, b, attrs))[0]!;
     }) as unknown as KernelFunc,
   });
-  const backward = (name: string, run: (dy: Float32Array, x: Float32Array, dx: Float32Array, p0: number, p1: number, attrs: Attrs) => [number, number]): KernelConfig => ({
+  const backward = (
+    name: string,
+    run: (dy: Float32Array, x: Float32Array, dx: Float32Array, p0: number, p1: number, attrs: Attrs) => [number, number],
+  ): KernelConfig => ({
     kernelName: name,
     backendName,
     kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs }) => {
@@ -102,7 +105,9 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     forward(FUSED_QUANTIZER_KERNELS.uniform.forward, (x, out, step, X, at) => uniformForward(x, out, { step, X, signed: at.signed })),
     backward(FUSED_QUANTIZER_KERNELS.uniform.backward, (dy, x, dx, step, X, at) => uniformBackward(dy, x, dx, { step, X, signed: at.signed })),
     forward(FUSED_QUANTIZER_KERNELS.pow2.forward, (x, out, a, b, at) => pow2Forward(x, out, { a, b, signed: at.signed, withZero: at.withZero })),
-    backward(FUSED_QUANTIZER_KERNELS.pow2.backward, (dy, x, dx, a, b, at) => pow2Backward(dy, x, dx, { a, b, signed: at.signed, withZero: at.withZero })),
+    backward(FUSED_QUANTIZER_KERNELS.pow2.backward, (dy, x, dx, a, b, at) =>
+      pow2Backward(dy, x, dx, { a, b, signed: at.signed, withZero: at.withZero }),
+    ),
   ];
 }
 

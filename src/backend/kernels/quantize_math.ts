@@ -65,13 +65,22 @@ export function uniformForward(x: Float32Array, out: Float32Array, g: UniformGri
 export function uniformBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, g: UniformGrid): [number, number] {
   const { step, X } = g;
   const lo = g.signed ? -X : 0;
-  const [sStep, sX] = isPowerOfTwo(step) ? (g.signed ? uniformBackwardSigned : uniformBackwardUnsigned)(dy, x, dx, step, X)
+  const [sStep, sX] = isPowerOfTwo(step)
+    ? (g.signed ? uniformBackwardSigned : uniformBackwardUnsigned)(dy, x, dx, step, X)
     : uniformBackwardGeneral(dy, x, dx, step, X, lo, g.signed);
   return [f(f(sStep) / step), f(sX)];
 }
 
 /** Any step: the literal clip and rounding (and the path for NaN / ±∞ elements). */
-function uniformBackwardGeneral(dy: Float32Array, x: Float32Array, dx: Float32Array, step: number, X: number, lo: number, signed: boolean): [number, number] {
+function uniformBackwardGeneral(
+  dy: Float32Array,
+  x: Float32Array,
+  dx: Float32Array,
+  step: number,
+  X: number,
+  lo: number,
+  signed: boolean,
+): [number, number] {
   let sStep = 0;
   let sX = 0;
   for (let i = 0; i < x.length; i++) {

@@ -37,7 +37,10 @@ const wgslFlags = (attrs: Attrs) => ({ signed: String(attrs.signed), withZero: S
 function program(key: string, outputShape: number[], variableNames: string[], body: string): WebGPUProgram {
   const size = outputShape.reduce((a, b) => a * b, 1);
   return {
-    outputShape, shaderKey: key, variableNames, size: true,
+    outputShape,
+    shaderKey: key,
+    variableNames,
+    size: true,
     dispatchLayout: { x: outputShape.map((_, i) => i) },
     dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
@@ -88,14 +91,15 @@ const POW2_WGSL = `
 
 function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
-  const body = family === 'uniform'
-    ? `${UNIFORM_WGSL}
+  const body =
+    family === 'uniform'
+      ? `${UNIFORM_WGSL}
       fn main(index : i32) {
         if (index < uniforms.size) {
           setOutputAtIndex(index, uniformQ(getXByOutputIndex(index), getP0(), getP1(), ${signed}));
         }
       }`
-    : `${POW2_WGSL}
+      : `${POW2_WGSL}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let a = getP0();
@@ -115,8 +119,9 @@ function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs)
 
 function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
-  const body = family === 'uniform'
-    ? `fn main(index : i32) {
+  const body =
+    family === 'uniform'
+      ? `fn main(index : i32) {
         if (index < uniforms.size) {
           let xi = getXByOutputIndex(index);
           // Every input must be used, or the layout derived from the shader drops its binding.
@@ -126,7 +131,7 @@ function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): Web
           setOutputAtIndex(index, getDyByOutputIndex(index) * select(0.0, 1.0, (xi > lo) && (xi < X)));
         }
       }`
-    : `${POW2_WGSL}
+      : `${POW2_WGSL}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let r = regions(getXByOutputIndex(index), getP0(), getP1(), ${signed}, ${withZero});
@@ -141,8 +146,9 @@ function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): Web
 /** The terms of the two parameter sums: row 0 and row 1 of a [2, N] output. */
 function termsProgram(family: 'uniform' | 'pow2', n: number, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
-  const body = family === 'uniform'
-    ? `${UNIFORM_WGSL}
+  const body =
+    family === 'uniform'
+      ? `${UNIFORM_WGSL}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let i = index % ${n};
@@ -161,7 +167,7 @@ function termsProgram(family: 'uniform' | 'pow2', n: number, attrs: Attrs): WebG
           setOutputAtIndex(index, t);
         }
       }`
-    : `${POW2_WGSL}
+      : `${POW2_WGSL}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let i = index % ${n};

@@ -22,9 +22,7 @@ export type ActivationQuantizeMethod = `${WeightQuantizeMethod}_relu`;
 export const WEIGHT_QUANTIZE_METHODS: readonly WeightQuantizeMethod[] = ['fp', 'pow2', ...PARAMETRIZATION_TABLE.map((e) => e.method)];
 
 /** Every accepted `a_quantize` value (the weight methods with `_relu`). */
-export const ACTIVATION_QUANTIZE_METHODS: readonly ActivationQuantizeMethod[] = WEIGHT_QUANTIZE_METHODS.map(
-  (method) => `${method}_relu` as const,
-);
+export const ACTIVATION_QUANTIZE_METHODS: readonly ActivationQuantizeMethod[] = WEIGHT_QUANTIZE_METHODS.map((method) => `${method}_relu` as const);
 
 /** `target_activation_type`: 'max' is the largest layer (constraint 8c), 'sum' all layers (8b). */
 export type TargetActivationType = 'max' | 'sum';
@@ -209,7 +207,10 @@ export interface CfgFile {
 
 /** A raw value the code would reject, or a configuration this toolkit cannot run; `field` names the entry. */
 export class CodeConfigurationError extends Error {
-  constructor(readonly field: string, problem: string) {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
     super(`code configuration ${field}: ${problem}`);
     this.name = 'CodeConfigurationError';
   }

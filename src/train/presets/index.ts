@@ -13,8 +13,15 @@ import { PARAMETRIZATION_TABLE, type LayerQuantization, type RoleConfig } from '
 import { mergeTrainConfig, type ModelName, type TrainConfig, type TrainConfigOverrides } from '../config';
 import { UsageError } from '../../util/errors';
 import {
-  applyCodeConverters, CODE_CONFIG_KEYS, CodeConfigurationError, sectionRawValues,
-  type ActivationQuantizeMethod, type CfgFile, type CfgFileId, type CodeConfiguration, type WeightQuantizeMethod,
+  applyCodeConverters,
+  CODE_CONFIG_KEYS,
+  CodeConfigurationError,
+  sectionRawValues,
+  type ActivationQuantizeMethod,
+  type CfgFile,
+  type CfgFileId,
+  type CodeConfiguration,
+  type WeightQuantizeMethod,
 } from './code_config';
 import { FP_CFG } from './fp';
 import { POW2_CFG } from './pow2';
@@ -54,9 +61,11 @@ export class PresetLookupError extends UsageError {
     /** The closest names (unknown) or the qualified names to choose from (ambiguous). */
     readonly suggestions: readonly string[],
   ) {
-    super(reason === 'unknown'
-      ? `unknown preset ${JSON.stringify(query)}; closest: ${suggestions.join(', ')} (listPresets() has them all)`
-      : `preset ${JSON.stringify(query)} is defined differently in several cfg files; use one of ${suggestions.join(', ')}`);
+    super(
+      reason === 'unknown'
+        ? `unknown preset ${JSON.stringify(query)}; closest: ${suggestions.join(', ')} (listPresets() has them all)`
+        : `preset ${JSON.stringify(query)} is defined differently in several cfg files; use one of ${suggestions.join(', ')}`,
+    );
     this.name = 'PresetLookupError';
   }
 }
@@ -103,9 +112,13 @@ function closestNames(query: string, files: readonly CfgFile[], count = 5): stri
   const prefixed = FILE_PREFIX.exec(query)?.groups;
   const wanted = (prefixed?.name ?? query).toUpperCase();
   const preferred = files.find((f) => f.id === prefixed?.file);
-  const scored = files.flatMap((file) => sectionNames(file).map((name) => ({
-    file, name, distance: editDistance(wanted, name.toUpperCase()) + (preferred !== undefined && file !== preferred ? 0.5 : 0),
-  })));
+  const scored = files.flatMap((file) =>
+    sectionNames(file).map((name) => ({
+      file,
+      name,
+      distance: editDistance(wanted, name.toUpperCase()) + (preferred !== undefined && file !== preferred ? 0.5 : 0),
+    })),
+  );
   scored.sort((x, y) => x.distance - y.distance);
   const out: string[] = [];
   for (const { file, name } of scored) {
@@ -143,7 +156,11 @@ export function resolvePreset(query: string, files: readonly CfgFile[] = CFG_FIL
   if (hits.length > 1) {
     const first = applyCodeConverters(hits[0]!.raw, name);
     if (!hits.every((hit) => sameConfiguration(first, applyCodeConverters(hit.raw, name)))) {
-      throw new PresetLookupError(query, 'ambiguous', hits.map((hit) => `${hit.file.id}:${name}`));
+      throw new PresetLookupError(
+        query,
+        'ambiguous',
+        hits.map((hit) => `${hit.file.id}:${name}`),
+      );
     }
   }
   return hits[0]!;
@@ -225,9 +242,12 @@ export function codeConfigurationToTrainConfig(cfg: CodeConfiguration): TrainCon
   }
   const shortcut = cfg.shortcut_type.toLowerCase();
   if (shortcut === 'b' || shortcut === 'c') {
-    throw new CodeConfigurationError('shortcut_type', `${JSON.stringify(cfg.shortcut_type)} (1×1 convolution shortcuts` +
-      `${shortcut === 'b' ? ' where the channels change' : ' in every block'}) is not supported; mixprec builds option A ` +
-      `(identity, subsampling and zero channels), the code's behaviour for shortcut_type = '' as in both cfg files`);
+    throw new CodeConfigurationError(
+      'shortcut_type',
+      `${JSON.stringify(cfg.shortcut_type)} (1×1 convolution shortcuts` +
+        `${shortcut === 'b' ? ' where the channels change' : ' in every block'}) is not supported; mixprec builds option A ` +
+        `(identity, subsampling and zero channels), the code's behaviour for shortcut_type = '' as in both cfg files`,
+    );
   }
   return {
     name: cfg.experiment,
@@ -286,16 +306,18 @@ function describePreset(name: string, cfg: CodeConfiguration, group: string | nu
 
 /** Every experiment of the given cfg files (default: both official ones), `DEFAULT` first in each, in file order. */
 export function listPresets(files: readonly CfgFile[] = CFG_FILES): PresetInfo[] {
-  return files.flatMap((file) => [
-    { name: 'DEFAULT', group: null, comment: null },
-    ...file.sections.map((s) => ({ name: s.name, group: s.group, comment: s.comment ?? null })),
-  ].map(({ name, group, comment }) => ({
-    name,
-    file: file.id,
-    qualifiedName: `${file.id}:${name}`,
-    lookupName: lookupNameOf(file, name, files),
-    group,
-    comment,
-    description: describePreset(name, applyCodeConverters(sectionRawValues(file, name)!, name), group),
-  })));
+  return files.flatMap((file) =>
+    [
+      { name: 'DEFAULT', group: null, comment: null },
+      ...file.sections.map((s) => ({ name: s.name, group: s.group, comment: s.comment ?? null })),
+    ].map(({ name, group, comment }) => ({
+      name,
+      file: file.id,
+      qualifiedName: `${file.id}:${name}`,
+      lookupName: lookupNameOf(file, name, files),
+      group,
+      comment,
+      description: describePreset(name, applyCodeConverters(sectionRawValues(file, name)!, name), group),
+    })),
+  );
 }

@@ -4,9 +4,7 @@
  * runs `DEFAULT[_INIT][_RLR]` / `DEFAULT_`. Every section name of both cfg files parses (tested), and the parts agree
  * with the sections' configurations.
  */
-import {
-  PARAMETRIZATION_FAMILIES, PARAMETRIZATION_TABLE, parametrizationInfo, type LearnedKind, type ShortName,
-} from '../../quant/parametrizations';
+import { PARAMETRIZATION_FAMILIES, PARAMETRIZATION_TABLE, parametrizationInfo, type LearnedKind, type ShortName } from '../../quant/parametrizations';
 import type { CfgFile } from './code_config';
 
 /** What a run quantizes with, from the name's prefix. */
@@ -51,8 +49,8 @@ const PARAM_TOKENS = alternation(PARAMETRIZATION_TABLE.map((e) => e.nameToken));
 
 const NAME_GRAMMAR = new RegExp(
   `^(?<base>DEFAULT|(?<parametric>PARAMETRIC_)?(?<family>${FAMILY_TOKENS})_W(?<wBits>\\d+)?(?<acts>A(?<aBits>\\d+)?)?(?<memory>[MS])?Q` +
-  `(?:_(?<param>${PARAM_TOKENS}))?)` +
-  '(?<con>_CON)?(?<init>_INIT)?(?:_(?<lr>OLR|RLR|RRLR|ADAM)(?<repeat>\\d+)?)?(?<ftToken>_FT(?<ft>\\d+)?)?(?<trailing>_)?$',
+    `(?:_(?<param>${PARAM_TOKENS}))?)` +
+    '(?<con>_CON)?(?<init>_INIT)?(?:_(?<lr>OLR|RLR|RRLR|ADAM)(?<repeat>\\d+)?)?(?<ftToken>_FT(?<ft>\\d+)?)?(?<trailing>_)?$',
 );
 
 /** The grammar parts of an experiment name, or null when the name does not follow the grammar. */
@@ -132,9 +130,11 @@ export function describePresetName(name: string, parts: PresetNameParts, setting
       break;
     }
     default:
-      pieces.push(`learned ${family}${parametrization} ` +
-        (parts.activationsQuantized ? 'weights + activations' : 'weights, float activations') +
-        (parts.activationsQuantized && settings.activationBits !== 4 ? ` (initial activations ${settings.activationBits} bit)` : ''));
+      pieces.push(
+        `learned ${family}${parametrization} ` +
+          (parts.activationsQuantized ? 'weights + activations' : 'weights, float activations') +
+          (parts.activationsQuantized && settings.activationBits !== 4 ? ` (initial activations ${settings.activationBits} bit)` : ''),
+      );
   }
   if (parts.constrained) {
     if (settings.weightTargetKB !== null || settings.activationTargetKB !== null) {
@@ -143,7 +143,12 @@ export function describePresetName(name: string, parts: PresetNameParts, setting
       if (settings.activationTargetKB !== null) {
         targets.push(`${parts.activationMemoryTarget === 'sum' ? 'total' : 'max'} activation ≤ ${settings.activationTargetKB} KB`);
       }
-      const lambdas = [['λ2', settings.lambda2], ['λ3', settings.lambda3]].filter(([, v]) => v !== 0.1).map(([k, v]) => `${k} = ${v}`);
+      const lambdas = [
+        ['λ2', settings.lambda2],
+        ['λ3', settings.lambda3],
+      ]
+        .filter(([, v]) => v !== 0.1)
+        .map(([k, v]) => `${k} = ${v}`);
       pieces.push(`memory targets ${targets.join(', ')}${lambdas.length > 0 ? ` (${lambdas.join(', ')})` : ''}`);
     } else {
       const bits = [`W${parts.weightBits ?? '?'}`, ...(parts.activationsQuantized ? [`A${parts.activationBits ?? '?'}`] : [])];

@@ -59,7 +59,10 @@ function table1Stem(short: ShortName): { file: CfgFile; kind: LearnedKind; famil
 function table1(quantized: Table1Quantized, column: 'float32' | ShortName, randomInit: ErrorPercent, floatInit: ErrorPercent): Table1Entry {
   if (column === 'float32') {
     return {
-      quantized, column, randomInit, floatInit,
+      quantized,
+      column,
+      randomInit,
+      floatInit,
       randomInitRuns: link(FP_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: DEFAULT is the float ResNet-20 trained from scratch [inference]'),
       floatInitRuns: link(FP_CFG, 'DEFAULT_INIT', 'float runs started from DEFAULT (naming grammar) [inference]'),
     };
@@ -68,7 +71,10 @@ function table1(quantized: Table1Quantized, column: 'float32' | ShortName, rando
   const stem = `PARAMETRIC_${family}_${quantized === 'weights' ? 'WQ' : 'WAQ'}_${param}`;
   const adam = kind === 'uniform' ? `${stem}_INIT_ADAM` : null;
   return {
-    quantized, column, randomInit, floatInit,
+    quantized,
+    column,
+    randomInit,
+    floatInit,
     randomInitRuns: link(file, stem, GRAMMAR_BASIS),
     floatInitRuns: link(file, `${stem}_INIT`, adam === null ? GRAMMAR_BASIS : GET_RES_BASIS, adam),
   };
@@ -79,20 +85,20 @@ function table1(quantized: Table1Quantized, column: 'float32' | ShortName, rando
  * constraint, initial b = 4. The Float32 column is the same in both rows ("(same)" in the paper).
  */
 export const PAPER_TABLE1: readonly Table1Entry[] = [
-  table1('weights', 'float32', 8.50, 7.29),
+  table1('weights', 'float32', 8.5, 7.29),
   table1('weights', 'U1', 17.8, 8.18),
-  table1('weights', 'U2', 8.80, 7.44),
-  table1('weights', 'U3', 8.50, 7.32),
-  table1('weights', 'P1', 11.70, 7.90),
+  table1('weights', 'U2', 8.8, 7.44),
+  table1('weights', 'U3', 8.5, 7.32),
+  table1('weights', 'P1', 11.7, 7.9),
   table1('weights', 'P2', 53.07, 23.01),
   table1('weights', 'P3', 10.61, 7.56),
-  table1('weights+activations', 'float32', 8.50, 7.29),
+  table1('weights+activations', 'float32', 8.5, 7.29),
   table1('weights+activations', 'U1', 28.9, 9.03),
   table1('weights+activations', 'U2', 9.43, 7.74),
-  table1('weights+activations', 'U3', 9.23, 7.40),
+  table1('weights+activations', 'U3', 9.23, 7.4),
   table1('weights+activations', 'P1', 22.91, 11.68),
   table1('weights+activations', 'P2', 'diverging', 35.68),
-  table1('weights+activations', 'P3', 15.10, 9.86),
+  table1('weights+activations', 'P3', 15.1, 9.86),
 ];
 
 /** A bitwidth entry of Tables 3 and 4: a fixed number of bits, or learned. */
@@ -112,12 +118,19 @@ export interface Table3Row {
 }
 
 function table3Runs(fpStem: string, pow2Stem: string): { uniform: PresetLink; pow2: PresetLink } {
-  return { uniform: link(FP_CFG, fpStem, 'docs/EXPERIMENTS.md#experiment-names'), pow2: link(POW2_CFG, pow2Stem, 'docs/EXPERIMENTS.md#experiment-names (same structure as the fp file)') };
+  return {
+    uniform: link(FP_CFG, fpStem, 'docs/EXPERIMENTS.md#experiment-names'),
+    pow2: link(POW2_CFG, pow2Stem, 'docs/EXPERIMENTS.md#experiment-names (same structure as the fp file)'),
+  };
 }
 
 function table3(
-  method: string, bitwidth: Table3Row['bitwidth'], qmax: Table3Row['qmax'], sizeKB: Table3Row['sizeKB'],
-  errors: [uniform: ErrorPercent, pow2: ErrorPercent], runs: { uniform: PresetLink; pow2: PresetLink },
+  method: string,
+  bitwidth: Table3Row['bitwidth'],
+  qmax: Table3Row['qmax'],
+  sizeKB: Table3Row['sizeKB'],
+  errors: [uniform: ErrorPercent, pow2: ErrorPercent],
+  runs: { uniform: PresetLink; pow2: PresetLink },
 ): Table3Row {
   return { method, bitwidth, qmax, sizeKB, uniform: { error: errors[0], runs: runs.uniform }, pow2: { error: errors[1], runs: runs.pow2 } };
 }
@@ -127,30 +140,66 @@ const A4_SIZES = { activationMax: 8, activationSum: 92 };
 
 /** Table 3: validation error in percent, uniform and power-of-two, with the runs of each. */
 export const PAPER_TABLE3: readonly Table3Row[] = [
-  table3('Baseline', { weights: 32, activations: 32 }, { weights: null, activations: null }, { weights: 1048, ...FLOAT_SIZES },
-    [7.29, 7.29], {
-      uniform: link(FP_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
-      pow2: link(POW2_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
-    }),
-  table3('Fixed', { weights: 2, activations: 32 }, { weights: 'fixed', activations: null }, { weights: 65.5, ...FLOAT_SIZES },
-    [10.81, 8.99], table3Runs('FP_W2Q_INIT', 'POW2_W2Q_INIT')),
-  table3('TQT (Jain et al., 2019)', { weights: 2, activations: 32 }, { weights: 'learned', activations: null },
-    { weights: 65.5, ...FLOAT_SIZES }, [9.47, 8.79],
-    table3Runs('PARAMETRIC_FP_W2Q_B_XMAX_CON_INIT', 'PARAMETRIC_POW2_W2Q_B_XMAX_CON_INIT')),
-  table3('Ours (w/ constr. (8a))', { weights: 'learned', activations: 32 }, { weights: 'learned', activations: null },
-    { weights: 70, ...FLOAT_SIZES }, [8.59, 8.53],
-    table3Runs('PARAMETRIC_FP_WQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WQ_XMIN_XMAX_CON_INIT')),
-  table3('Fixed', { weights: 2, activations: 4 }, { weights: 'fixed', activations: 'fixed' }, { weights: 65.5, ...A4_SIZES },
-    [11.30, 11.62], table3Runs('FP_W2A4Q_INIT', 'POW2_W2A4Q_INIT')),
-  table3('TQT (Jain et al., 2019)', { weights: 2, activations: 4 }, { weights: 'learned', activations: 'learned' },
-    { weights: 65.5, ...A4_SIZES }, [9.62, 11.29],
-    table3Runs('PARAMETRIC_FP_W2A4Q_B_XMAX_CON_INIT', 'PARAMETRIC_POW2_W2A4Q_B_XMAX_CON_INIT')),
-  table3('Ours (w/ constr. (8a) and (8b))', { weights: 'learned', activations: 'learned' }, { weights: 'learned', activations: 'learned' },
-    { weights: 70, activationMax: null, activationSum: 92 }, [9.38, 11.29],
-    table3Runs('PARAMETRIC_FP_WASQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WASQ_XMIN_XMAX_CON_INIT')),
-  table3('Ours (w/ constr. (8a) and (8c))', { weights: 'learned', activations: 'learned' }, { weights: 'learned', activations: 'learned' },
-    { weights: 70, activationMax: 8, activationSum: null }, [8.58, 11.23],
-    table3Runs('PARAMETRIC_FP_WAMQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WAMQ_XMIN_XMAX_CON_INIT')),
+  table3('Baseline', { weights: 32, activations: 32 }, { weights: null, activations: null }, { weights: 1048, ...FLOAT_SIZES }, [7.29, 7.29], {
+    uniform: link(FP_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
+    pow2: link(POW2_CFG, 'DEFAULT', 'docs/METHOD.md#float-pre-training: the float pre-training [inference]'),
+  }),
+  table3(
+    'Fixed',
+    { weights: 2, activations: 32 },
+    { weights: 'fixed', activations: null },
+    { weights: 65.5, ...FLOAT_SIZES },
+    [10.81, 8.99],
+    table3Runs('FP_W2Q_INIT', 'POW2_W2Q_INIT'),
+  ),
+  table3(
+    'TQT (Jain et al., 2019)',
+    { weights: 2, activations: 32 },
+    { weights: 'learned', activations: null },
+    { weights: 65.5, ...FLOAT_SIZES },
+    [9.47, 8.79],
+    table3Runs('PARAMETRIC_FP_W2Q_B_XMAX_CON_INIT', 'PARAMETRIC_POW2_W2Q_B_XMAX_CON_INIT'),
+  ),
+  table3(
+    'Ours (w/ constr. (8a))',
+    { weights: 'learned', activations: 32 },
+    { weights: 'learned', activations: null },
+    { weights: 70, ...FLOAT_SIZES },
+    [8.59, 8.53],
+    table3Runs('PARAMETRIC_FP_WQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WQ_XMIN_XMAX_CON_INIT'),
+  ),
+  table3(
+    'Fixed',
+    { weights: 2, activations: 4 },
+    { weights: 'fixed', activations: 'fixed' },
+    { weights: 65.5, ...A4_SIZES },
+    [11.3, 11.62],
+    table3Runs('FP_W2A4Q_INIT', 'POW2_W2A4Q_INIT'),
+  ),
+  table3(
+    'TQT (Jain et al., 2019)',
+    { weights: 2, activations: 4 },
+    { weights: 'learned', activations: 'learned' },
+    { weights: 65.5, ...A4_SIZES },
+    [9.62, 11.29],
+    table3Runs('PARAMETRIC_FP_W2A4Q_B_XMAX_CON_INIT', 'PARAMETRIC_POW2_W2A4Q_B_XMAX_CON_INIT'),
+  ),
+  table3(
+    'Ours (w/ constr. (8a) and (8b))',
+    { weights: 'learned', activations: 'learned' },
+    { weights: 'learned', activations: 'learned' },
+    { weights: 70, activationMax: null, activationSum: 92 },
+    [9.38, 11.29],
+    table3Runs('PARAMETRIC_FP_WASQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WASQ_XMIN_XMAX_CON_INIT'),
+  ),
+  table3(
+    'Ours (w/ constr. (8a) and (8c))',
+    { weights: 'learned', activations: 'learned' },
+    { weights: 'learned', activations: 'learned' },
+    { weights: 70, activationMax: 8, activationSum: null },
+    [8.58, 11.23],
+    table3Runs('PARAMETRIC_FP_WAMQ_DELTA_XMAX_CON_INIT', 'PARAMETRIC_POW2_WAMQ_XMIN_XMAX_CON_INIT'),
+  ),
 ];
 
 /** One network's columns in Table 4: sizes in MB (MiB) as printed, top-1 validation error in percent. */
@@ -172,7 +221,9 @@ export interface Table4Row {
 }
 
 function table4(
-  method: string, bitwidth: Table4Row['bitwidth'], qmax: Table4Row['qmax'],
+  method: string,
+  bitwidth: Table4Row['bitwidth'],
+  qmax: Table4Row['qmax'],
   mobilenetV2: [weightsMB: number, activationMaxMB: number, error: number],
   resnet18: [weightsMB: number, activationMaxMB: number, error: number],
 ): Table4Row {
@@ -184,12 +235,27 @@ function table4(
 export const PAPER_TABLE4: readonly Table4Row[] = [
   table4('Baseline', { weights: 32, activations: 32 }, { weights: null, activations: null }, [13.23, 4.59, 29.82], [44.56, 3.04, 29.72]),
   table4('Fixed', { weights: 4, activations: 4 }, { weights: 'fixed', activations: 'fixed' }, [1.65, 0.57, 36.27], [5.57, 0.38, 34.15]),
-  table4('TQT (Jain et al., 2019)', { weights: 4, activations: 4 }, { weights: 'learned', activations: 'learned' },
-    [1.65, 0.57, 32.21], [5.57, 0.38, 30.49]),
-  table4('Ours (w/ constr. (8a) and (8c))', { weights: 'learned', activations: 'learned' }, { weights: 'learned', activations: 'learned' },
-    [1.55, 0.57, 30.26], [5.40, 0.38, 29.92]),
-  table4('Ours (w/o constr.)', { weights: 'learned', activations: 'learned' }, { weights: 'learned', activations: 'learned' },
-    [3.14, 1.58, 29.41], [10.50, 1.05, 29.34]),
+  table4(
+    'TQT (Jain et al., 2019)',
+    { weights: 4, activations: 4 },
+    { weights: 'learned', activations: 'learned' },
+    [1.65, 0.57, 32.21],
+    [5.57, 0.38, 30.49],
+  ),
+  table4(
+    'Ours (w/ constr. (8a) and (8c))',
+    { weights: 'learned', activations: 'learned' },
+    { weights: 'learned', activations: 'learned' },
+    [1.55, 0.57, 30.26],
+    [5.4, 0.38, 29.92],
+  ),
+  table4(
+    'Ours (w/o constr.)',
+    { weights: 'learned', activations: 'learned' },
+    { weights: 'learned', activations: 'learned' },
+    [3.14, 1.58, 29.41],
+    [10.5, 1.05, 29.34],
+  ),
 ];
 
 /**
@@ -202,10 +268,25 @@ export const PAPER_FIG5_BITWIDTHS = {
     /** conv1, then per BasicBlock convA, convB, with the 1×1 downsample conv after convB in the first block of stages 2–4. */
     layers: [
       'conv1',
-      'res1.1a', 'res1.1b', 'res1.2a', 'res1.2b',
-      'res2.1a', 'res2.1b', 'res2.1-downsample', 'res2.2a', 'res2.2b',
-      'res3.1a', 'res3.1b', 'res3.1-downsample', 'res3.2a', 'res3.2b',
-      'res4.1a', 'res4.1b', 'res4.1-downsample', 'res4.2a', 'res4.2b',
+      'res1.1a',
+      'res1.1b',
+      'res1.2a',
+      'res1.2b',
+      'res2.1a',
+      'res2.1b',
+      'res2.1-downsample',
+      'res2.2a',
+      'res2.2b',
+      'res3.1a',
+      'res3.1b',
+      'res3.1-downsample',
+      'res3.2a',
+      'res3.2b',
+      'res4.1a',
+      'res4.1b',
+      'res4.1-downsample',
+      'res4.2a',
+      'res4.2b',
       'fc',
     ] as readonly string[],
     bits: [9, 8, 5, 6, 6, 6, 6, 8, 6, 5, 5, 4, 5, 4, 4, 4, 3, 5, 3, 4, 7] as readonly number[],
@@ -216,8 +297,57 @@ export const PAPER_FIG5_BITWIDTHS = {
      * MobileNetV2 parameter counts these give 1.586 MiB, not Table 4's 1.55 MB (not reconciled, docs/EXPERIMENTS.md#learned-bitwidths).
      */
     bits: [
-      9, 10, 9, 8, 8, 8, 7, 9, 7, 7, 6, 8, 5, 7, 6, 6, 8, 6, 7, 6, 6, 4, 6, 5, 4, 6, 4, 4, 6, 5, 6, 7, 6, 5, 6, 4, 4, 6, 4, 6,
-      5, 5, 4, 6, 3, 4, 6, 4, 5, 3, 4,
+      9,
+      10,
+      9,
+      8,
+      8,
+      8,
+      7,
+      9,
+      7,
+      7,
+      6,
+      8,
+      5,
+      7,
+      6,
+      6,
+      8,
+      6,
+      7,
+      6,
+      6,
+      4,
+      6,
+      5,
+      4,
+      6,
+      4,
+      4,
+      6,
+      5,
+      6,
+      7,
+      6,
+      5,
+      6,
+      4,
+      4,
+      6,
+      4,
+      6,
+      5,
+      5,
+      4,
+      6,
+      3,
+      4,
+      6,
+      4,
+      5,
+      3,
+      4,
       4, // 1×1 conv to 1280
       3, // fc
     ] as readonly number[],
