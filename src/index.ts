@@ -33,6 +33,11 @@ export {
   FUSED_QUANTIZER_KERNELS,
   /** Threads the wasm backend starts with (MIXPREC_WASM_THREADS, else the machine's parallelism). */
   wasmThreadCount,
+  /** Turns mixprec's WebGPU host patches (no buffers created per step, few submits) off or on again, to compare. */
+  setWebGpuHostPatches,
+  /** Runs a function and counts the WebGPU backend's dispatches, buffers created, submits and writeBuffer calls in it. */
+  countWebGpuWork,
+  type WebGpuCounts,
   type BackendName,
   type BackendReport,
   type AdapterInfo,
@@ -72,7 +77,8 @@ export {
   /** Per family: its display label, its experiment-name token (FP, POW2) and its official cfg file. */
   PARAMETRIZATION_FAMILIES,
   /** The table's row for a short name, or for a (kind, param) pair; undefined for anything else. */
-  parametrizationInfo, parametrizationOf,
+  parametrizationInfo,
+  parametrizationOf,
   PAPER_PARAM_NAMES,
   UNIFORM_SHORT_NAMES,
   PARAMETRIZATIONS,
@@ -113,7 +119,9 @@ export {
   createModel,
   MODEL_NAMES,
   /** Refuses input shapes a model cannot use (mnistnet needs at least 4×4 images) and data a built model does not fit. */
-  checkModelInput, checkModelFitsData, ModelInputError,
+  checkModelInput,
+  checkModelFitsData,
+  ModelInputError,
   /** Differentiable weight memory in KB (docs/METHOD.md#memory-accounting). */
   weightMemoryKB,
   /** Differentiable activation memory in KB, max or sum over layers. */
@@ -122,7 +130,11 @@ export {
   memoryReport,
   parameterCount,
   reinitializeWeightQuantizers,
-  QConv2d, QDepthwiseConv2d, QDense, BatchNorm, Nonlinearity,
+  QConv2d,
+  QDepthwiseConv2d,
+  QDense,
+  BatchNorm,
+  Nonlinearity,
   type QuantModel,
   type ModelName,
   type CreateModelOptions,
@@ -145,9 +157,14 @@ export {
   evaluate,
   TrainingDivergedError,
   /** An output folder that holds a run, without resume or overwrite; RUN_FILES are what a run writes there. */
-  RunFolderError, RUN_FILES, existingRunFiles,
+  RunFolderError,
+  RUN_FILES,
+  existingRunFiles,
   /** The settings a resume may change (recorded in config.json's `resumes`); any other change is refused. */
-  RESUMABLE_FIELDS, configChanges, type ConfigChange, type ResumeRecord,
+  RESUMABLE_FIELDS,
+  configChanges,
+  type ConfigChange,
+  type ResumeRecord,
   type TrainOptions,
   type TrainResult,
   type TrainSummary,
@@ -156,16 +173,26 @@ export {
   type LayerBits,
 } from './train/trainer';
 export {
-  type TrainConfig, type TrainConfigOverrides, type QuantizationConfig, type MemoryTargets, type LearningRateSchedule,
-  DEFAULT_TRAIN_CONFIG, mergeTrainConfig,
+  type TrainConfig,
+  type TrainConfigOverrides,
+  type QuantizationConfig,
+  type MemoryTargets,
+  type LearningRateSchedule,
+  DEFAULT_TRAIN_CONFIG,
+  mergeTrainConfig,
   /**
    * Checks a TrainConfig (validateTrainConfig) or overrides of one (validateTrainConfigOverrides) against
    * TRAIN_CONFIG_SCHEMA, the one description of every field's type and range; the first problem throws a
    * TrainConfigError such as `config.json: field "targets.weightKB" must be a positive number or null, got "a"` or
    * `config.json: unknown field "lr" (did you mean "learningRate"?)`.
    */
-  validateTrainConfig, validateTrainConfigOverrides, TRAIN_CONFIG_SCHEMA, TrainConfigError,
-  type FieldSchema, type ObjectSchema, type ValidateOptions,
+  validateTrainConfig,
+  validateTrainConfigOverrides,
+  TRAIN_CONFIG_SCHEMA,
+  TrainConfigError,
+  type FieldSchema,
+  type ObjectSchema,
+  type ValidateOptions,
 } from './train/config';
 /** What the caller asked for is wrong (a flag, field, parameter, preset name); TrainConfigError and the other input errors extend it. */
 export { UsageError } from './util/errors';
@@ -180,7 +207,10 @@ export {
   presetConfiguration,
   /** A preset as a TrainConfig, with overrides. */
   presetToTrainConfig,
-  PAPER_TABLE1, PAPER_TABLE3, PAPER_TABLE4, PAPER_FIG5_BITWIDTHS,
+  PAPER_TABLE1,
+  PAPER_TABLE3,
+  PAPER_TABLE4,
+  PAPER_FIG5_BITWIDTHS,
   type CodeConfiguration,
   type PresetInfo,
 } from './train/presets';
@@ -198,31 +228,90 @@ export {
 } from './train/gaussian';
 export {
   /** Runs a list of presets as one study (shared float pre-training); Table 1 / Table 3 as run lists. */
-  runStudy, table1Runs, table1Float, TABLE1_SETTINGS, table3Runs, scaledTargets, resolveDataset,
-  type StudyRun, type StudyOptions, type StudyResult, type DatasetSplits, type MemoryTargetsKB, type Table1Setting,
+  runStudy,
+  table1Runs,
+  table1Float,
+  TABLE1_SETTINGS,
+  table3Runs,
+  scaledTargets,
+  resolveDataset,
+  type StudyRun,
+  type StudyOptions,
+  type StudyResult,
+  type DatasetSplits,
+  type MemoryTargetsKB,
+  type Table1Setting,
 } from './train/experiments';
 
 // Plots, the Jupyter protocol, notebook output, the kernel's installation.
 export {
   /** Renders a Vega-Lite spec to SVG (vega, headless) / PNG (resvg); saves .svg or .png files atomically. */
-  renderSvg, svgToPng, plotBundle, savePlot, isVegaLiteSpec, VEGA_LITE_SCHEMA, type VegaLiteSpec, type PlotBundle,
+  renderSvg,
+  svgToPng,
+  plotBundle,
+  savePlot,
+  isVegaLiteSpec,
+  VEGA_LITE_SCHEMA,
+  type VegaLiteSpec,
+  type PlotBundle,
   /** Quantizer figures: transfer and gradient curves (Fig. 2), max gradient norm (Fig. 1), Gaussian MSE (Fig. 3). */
-  quantizerCurves, transferCurvePlot, gradientCurvePlot, maxGradientNormRows, maxGradientNormPlot, gaussianMseRows,
-  gaussianMsePlot, defaultTheta, curveGrid, partialLabel,
-  type ChartOptions, type QuantizerCurveRow, type MaxGradientNormRow, type GaussianMseRow,
+  quantizerCurves,
+  transferCurvePlot,
+  gradientCurvePlot,
+  maxGradientNormRows,
+  maxGradientNormPlot,
+  gaussianMseRows,
+  gaussianMsePlot,
+  defaultTheta,
+  curveGrid,
+  partialLabel,
+  type ChartOptions,
+  type QuantizerCurveRow,
+  type MaxGradientNormRow,
+  type GaussianMseRow,
   /** Training figures: curves across runs, per-layer bitwidths (Fig. 5) and memory, error against memory. */
-  epochCurveRows, curveRecorder, trainingCurvesPlot, layerBitsRows, layerBitwidthPlot, layerMemoryRows, layerMemoryPlot,
-  paretoFront, paretoPlot,
-  type TrainingCurveRow, type LayerBitsRow, type LayerMemoryRow, type ParetoRow,
+  epochCurveRows,
+  curveRecorder,
+  trainingCurvesPlot,
+  layerBitsRows,
+  layerBitwidthPlot,
+  layerMemoryRows,
+  layerMemoryPlot,
+  paretoFront,
+  paretoPlot,
+  type TrainingCurveRow,
+  type LayerBitsRow,
+  type LayerMemoryRow,
+  type ParetoRow,
   /** Our numbers beside the paper's: orderings, Kendall τ, a chart, a table and markdown written from the numbers. */
-  ordering, orderingAgreement, comparisonMarkdown, comparisonPlot, comparisonTableRows, formatError, rankCorrelation,
-  type ComparisonRow, type ErrorValue, type OrderingAgreement,
+  ordering,
+  orderingAgreement,
+  comparisonMarkdown,
+  comparisonPlot,
+  comparisonTableRows,
+  formatError,
+  rankCorrelation,
+  type ComparisonRow,
+  type ErrorValue,
+  type OrderingAgreement,
 } from './plot';
 
 // Analysis of the quantizers: library autodiff against the paper's closed forms.
 export {
-  gradientCurve, transferCurve, paperGradient, paperQuantize, paperValues, maxGradientNormClosedForm, maxGradientNormAutodiff,
-  maxNormProbePoints, analysisSpec, LEARNED_PARAMS, type PaperParam, type PaperTheta, type PaperValues, type GradientPoint,
+  gradientCurve,
+  transferCurve,
+  paperGradient,
+  paperQuantize,
+  paperValues,
+  maxGradientNormClosedForm,
+  maxGradientNormAutodiff,
+  maxNormProbePoints,
+  analysisSpec,
+  LEARNED_PARAMS,
+  type PaperParam,
+  type PaperTheta,
+  type PaperValues,
+  type GradientPoint,
 } from './quant/analysis';
 export { KernelClient, type ExecuteOptions, type ExecuteResult } from './jupyter/client';
 export { type JupyterMessage, type MessageHeader, encodeMessage, decodeMessage, newMessage, MessageError } from './jupyter/message';
@@ -230,8 +319,16 @@ export { readConnectionFile, createConnectionFile, type ConnectionInfo } from '.
 export { findKernelSpecs, jupyterDataPath, type KernelSpec, type FoundKernelSpec } from './jupyter/kernelspec';
 export {
   /** The notebook user's API: `display` (rich output, tables, progress, plots) and the live training widget. */
-  display, mimeBundleOf, tableBundle, trainingWidget,
-  type Display, type DisplayHandle, type MimeBundle, type TableOptions, type ProgressDisplay, type TrainingWidgetOptions,
+  display,
+  mimeBundleOf,
+  tableBundle,
+  trainingWidget,
+  type Display,
+  type DisplayHandle,
+  type MimeBundle,
+  type TableOptions,
+  type ProgressDisplay,
+  type TrainingWidgetOptions,
 } from './notebook';
 export { installKernel, uninstallKernel, mixprecKernelSpec } from './kernel/install';
 

@@ -8,8 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from './names';
 import type { AdapterInfo } from './report';
 import { describeAdapter, probeWebGpuAdapter } from './webgpu';
+import { installWebGpuHostPatches, webgpuHostPatchesWanted } from './webgpu_host';
 import { prepareWasmThreads, unrefWasmWorkers, wasmThreadCount } from './wasm_threads';
-import { registerCpuKernels, registerFusedKernels, registerReplacementKernels, registerWasmEmptyGuards, registerWasmTrainingKernels } from './kernels';
+import {
+  registerCpuKernels,
+  registerFusedKernels,
+  registerReplacementKernels,
+  registerWasmEmptyGuards,
+  registerWasmTrainingKernels,
+} from './kernels';
 
 export interface StartOptions {
   /** Accept a software WebGPU adapter (lavapipe, SwiftShader): for tests of the WebGPU code path without a GPU. */
@@ -54,9 +61,13 @@ function packageVersion(name: string): string {
         try {
           const pkg = require(path.join(dir, 'package.json')) as { name?: string; version: string };
           if (pkg.name === name) return pkg.version;
-        } catch { /* keep walking up */ }
+        } catch {
+          /* keep walking up */
+        }
       }
-    } catch { /* not installed */ }
+    } catch {
+      /* not installed */
+    }
     return 'unknown';
   }
 }
@@ -71,8 +82,10 @@ function loadTfjsNode(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(pkg)) {
-      throw new Error(`${pkg} is not installed (it is an optional dependency whose install downloads libtensorflow; ` +
-        `see the README's "CUDA through tfjs-node-gpu" section)`);
+      throw new Error(
+        `${pkg} is not installed (it is an optional dependency whose install downloads libtensorflow; ` +
+          `see the README's "CUDA through tfjs-node-gpu" section)`,
+      );
     }
     throw new Error(`${pkg} is installed but failed to load: ${e.message.split('\n')[0]}`);
   }
@@ -118,11 +131,14 @@ const webgpu: BackendProvider = {
   async load(options) {
     const adapter = await probeWebGpuAdapter();
     if (adapter.software && !options.allowSoftwareAdapter) {
-      throw new Error(`only a software WebGPU adapter is present (${describeAdapter(adapter)}); ` +
-        'mixprec uses WebGPU on real GPUs only (set MIXPREC_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway)');
+      throw new Error(
+        `only a software WebGPU adapter is present (${describeAdapter(adapter)}); ` +
+          'mixprec uses WebGPU on real GPUs only (set MIXPREC_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway)',
+      );
     }
     webgpuAdapter = adapter;
-    await import('@tensorflow/tfjs-backend-webgpu');
+    const webgpuModule = await import('@tensorflow/tfjs-backend-webgpu');
+    if (webgpuHostPatchesWanted()) installWebGpuHostPatches(webgpuModule.WebGPUBackend);
     if (tf.findBackendFactory('webgpu') === null) {
       throw new Error('@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu was not visible to it)');
     }

@@ -6,9 +6,16 @@ import { quantSuite } from './quant';
 import { trainSuite } from './train';
 import { kernelSuite } from './kernel';
 import { runnerSuite } from './runner';
+import { webgpuSuite } from './webgpu';
 import { switchBackend, type BenchContext, type BenchSuite } from './suite';
 
-export const BENCH_SUITES: readonly BenchSuite<unknown>[] = [quantSuite as BenchSuite<unknown>, trainSuite as BenchSuite<unknown>, kernelSuite as BenchSuite<unknown>, runnerSuite as BenchSuite<unknown>];
+export const BENCH_SUITES: readonly BenchSuite<unknown>[] = [
+  quantSuite as BenchSuite<unknown>,
+  trainSuite as BenchSuite<unknown>,
+  kernelSuite as BenchSuite<unknown>,
+  runnerSuite as BenchSuite<unknown>,
+  webgpuSuite as BenchSuite<unknown>,
+];
 
 export interface BenchOptions {
   suites?: string[];

@@ -6,12 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './safetensors';
+import { fusedMomentum, MOMENTUM_VELOCITY_KERNEL } from '../backend/kernels';
 
 export interface Solver {
   readonly kind: 'momentum' | 'adam';
   learningRate: number;
-  /** Updates each variable with its gradient (already including weight decay and clipping). */
-  update(params: readonly { name: string; variable: tf.Variable; grad: tf.Tensor }[]): void;
+  /**
+   * Updates each variable with its gradient (clipped where the step clips), adding the coupled weight decay
+   * `decay`·w first when given (the momentum solver does both in one fused kernel where the backend has it).
+   */
+  update(params: readonly { name: string; variable: tf.Variable; grad: tf.Tensor; decay?: number }[]): void;
   /** The solver's state, by parameter name, for checkpoints. */
   state(): Promise<Record<string, NamedArray>>;
   /** Restores a state written by {@link state}; every parameter must be present. */
@@ -66,9 +70,16 @@ export function momentumSolver(learningRate: number, momentum = 0.9): Solver {
     learningRate,
     update(params) {
       tf.tidy(() => {
-        for (const { name, variable, grad } of params) {
+        const fused = fusedMomentum();
+        for (const { name, variable, grad, decay = 0 } of params) {
           const v = velocity.get(name, variable);
-          v.assign(tf.add(tf.mul(v, momentum), tf.mul(grad, this.learningRate)));
+          if (fused) {
+            // v·m + (g + w·decay)·lr in one kernel, rounded as the composed ops below round it.
+            const attrs = { momentum, lr: this.learningRate, decay };
+            v.assign(tf.engine().runKernel(MOMENTUM_VELOCITY_KERNEL, { v, g: grad, w: variable }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+          } else {
+            v.assign(tf.add(tf.mul(v, momentum), tf.mul(withWeightDecay(grad, variable, decay), this.learningRate)));
+          }
           variable.assign(tf.sub(variable, v));
         }
       });
@@ -94,7 +105,8 @@ export function adamSolver(learningRate: number, beta1 = 0.9, beta2 = 0.999, eps
       t += 1;
       const alphaT = (this.learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
       tf.tidy(() => {
-        for (const { name, variable, grad } of params) {
+        for (const { name, variable, grad: raw, decay = 0 } of params) {
+          const grad = withWeightDecay(raw, variable, decay);
           const m = first.get(name, variable);
           const v = second.get(name, variable);
           m.assign(tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1)));

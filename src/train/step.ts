@@ -81,26 +81,39 @@ export function createTrainingStep(model: QuantModel, config: TrainConfig, solve
   return {
     async step(x, labels) {
       let kept: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const parts = trainingLoss(model, x, labels, config.targets);
-        const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(parts.logits, 1), labels), 'float32'));
-        kept = [parts.crossEntropy, parts.weightPenalty, parts.activationPenalty, miss].map((t) => tf.keep(t));
-        return parts.total;
-      }, named.map((p) => p.variable));
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const parts = trainingLoss(model, x, labels, config.targets);
+          const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(parts.logits, 1), labels), 'float32'));
+          kept = [parts.crossEntropy, parts.weightPenalty, parts.activationPenalty, miss].map((t) => tf.keep(t));
+          return parts.total;
+        },
+        named.map((p) => p.variable),
+      );
       const [loss, crossEntropy, weightPenalty, activationPenalty, wrong] = await readScalars(value, ...kept);
-      const result: StepResult = { loss: loss!, crossEntropy: crossEntropy!, weightPenalty: weightPenalty!, activationPenalty: activationPenalty!, wrong: wrong!, finite: Number.isFinite(loss!) };
+      const result: StepResult = {
+        loss: loss!,
+        crossEntropy: crossEntropy!,
+        weightPenalty: weightPenalty!,
+        activationPenalty: activationPenalty!,
+        wrong: wrong!,
+        finite: Number.isFinite(loss!),
+      };
       if (!result.finite) {
         result.nonFinite = await nonFiniteReport(model, grads);
       } else {
         tf.tidy(() => {
-          solver.update(named.map(({ name, variable }) => {
-            // A parameter the loss does not reach still decays, as nnabla's solver.weight_decay covers every parameter.
-            let g: tf.Tensor = grads[variable.name] ?? tf.zerosLike(variable);
-            g = withWeightDecay(g, variable, config.weightDecay);
-            const bound = clipBounds.get(variable);
-            if (bound !== undefined) g = tf.minimum(tf.maximum(g, tf.neg(bound)), bound);
-            return { name, variable, grad: g };
-          }));
+          solver.update(
+            named.map(({ name, variable }) => {
+              // A parameter the loss does not reach still decays, as nnabla's solver.weight_decay covers every parameter.
+              const g: tf.Tensor = grads[variable.name] ?? tf.zerosLike(variable);
+              const bound = clipBounds.get(variable);
+              // The clip bounds the decayed gradient; elsewhere the solver adds the decay (fused with its update).
+              if (bound === undefined) return { name, variable, grad: g, decay: config.weightDecay };
+              const decayed = withWeightDecay(g, variable, config.weightDecay);
+              return { name, variable, grad: tf.minimum(tf.maximum(decayed, tf.neg(bound)), bound) };
+            }),
+          );
         });
         for (const slot of model.quantizers) slot.quantizer.project();
       }

@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { adamSolver, momentumSolver, withWeightDecay } from '../../src/train/optimizer';
 import { learningRateAt } from '../../src/train/schedule';
-import { useBackend } from '../helpers/backends';
+import { testBackends, useBackend } from '../helpers/backends';
+import { fusedMomentum, useFastKernels } from '../../src/backend';
 import { assertClose } from '../helpers/assert';
 import { Random, testSeed } from '../helpers/random';
 
@@ -43,7 +44,10 @@ describe('nnabla solvers', () => {
       }
     }
     const tfGot = tfw;
-    assert.ok(ref.some((e, i) => Math.abs(tfGot[i]! - e) > 1e-3), 'tf.train.momentum differs after the learning-rate drop');
+    assert.ok(
+      ref.some((e, i) => Math.abs(tfGot[i]! - e) > 1e-3),
+      'tf.train.momentum differs after the learning-rate drop',
+    );
   });
 
   it('Adam: bias-corrected step alpha·√(1−β2^t)/(1−β1^t), eps outside the square root', async () => {
@@ -97,8 +101,62 @@ describe('learning-rate schedule', () => {
     assert.equal(lrs.filter((x) => x === 0.1).length, 80);
     assert.equal(lrs.filter((x) => Math.abs(x - 0.01) < 1e-12).length, 40);
     assert.equal(lrs.filter((x) => Math.abs(x - 0.001) < 1e-12).length, 40);
-    assert.deepEqual(Array.from({ length: 8 }, (_, e) => +learningRateAt(s, 1, e, 8).toFixed(6)), [1, 1, 1, 1, 0.1, 0.1, 0.01, 0.01]);
+    assert.deepEqual(
+      Array.from({ length: 8 }, (_, e) => +learningRateAt(s, 1, e, 8).toFixed(6)),
+      [1, 1, 1, 1, 0.1, 0.1, 0.01, 0.01],
+    );
     assert.equal(learningRateAt({ kind: 'constant' }, 0.3, 99, 100), 0.3);
     assert.ok(Math.abs(learningRateAt({ kind: 'cosine', minFactor: 0 }, 1, 50, 100) - 0.5) < 1e-12);
   });
+});
+
+describe('the fused momentum update (MixprecMomentumVelocity), on every backend', async () => {
+  const backends = await testBackends();
+  const r = new Random(seed ^ 0x5eed);
+  const n = 4099; // not a multiple of a workgroup
+  const v0 = Array.from({ length: n }, () => r.f32(-1, 1));
+  const g0 = Array.from({ length: n }, () => r.f32(-1, 1));
+  const w0 = Array.from({ length: n }, () => r.f32(-2, 2));
+  const attrs = { momentum: 0.9, lr: 0.0123, decay: 5e-4 };
+  /** One solver step from (v0, w0) with gradient g0: the fused kernel when `fast`, the composed tfjs ops otherwise. */
+  const step = async (fast: boolean, decay: number) => {
+    useFastKernels(fast);
+    try {
+      const solver = momentumSolver(attrs.lr, attrs.momentum);
+      const w = tf.variable(tf.tensor(w0, [n]));
+      solver.restore({ 'optimizer/momentum/v/w': { dtype: 'F32', shape: [n], data: Float32Array.from(v0) } }, ['w']);
+      const g = tf.tensor(g0, [n]);
+      solver.update([{ name: 'w', variable: w, grad: g, decay }]);
+      const state = await solver.state();
+      const out = { w: (await w.data()) as Float32Array, v: state['optimizer/momentum/v/w']!.data as Float32Array };
+      tf.dispose([w, g]);
+      solver.dispose();
+      return out;
+    } finally {
+      useFastKernels(true);
+    }
+  };
+  for (const backend of backends) {
+    it(`${backend}: v' = v·m + (g + w·wd)·lr, w' = w − v' — the composed ops' bits on cpu and wasm, within 2 ulp on webgpu`, async () => {
+      await useBackend(backend);
+      assert.ok(fusedMomentum(), `${backend} runs the fused kernel`);
+      for (const decay of [attrs.decay, 0]) {
+        const fused = await step(true, decay);
+        const composed = await step(false, decay);
+        for (let i = 0; i < n; i++) {
+          // float64 reference of the velocity
+          const ref = v0[i]! * attrs.momentum + (g0[i]! + w0[i]! * decay) * attrs.lr;
+          assertClose(fused.v[i]!, ref, `v[${i}] vs float64 (${backend}, decay ${decay})`, { rtol: 1e-6, atol: 1e-9 });
+          if (backend === 'webgpu') {
+            assertClose(fused.v[i]!, composed.v[i]!, `v[${i}] fused vs composed (webgpu, decay ${decay})`, { rtol: 2.5e-7, atol: 1e-12 });
+          } else {
+            assert.ok(
+              Object.is(fused.v[i], composed.v[i]) && Object.is(fused.w[i], composed.w[i]),
+              `[${i}] fused ${fused.v[i]}/${fused.w[i]} vs composed ${composed.v[i]}/${composed.w[i]} (${backend}, decay ${decay})`,
+            );
+          }
+        }
+      }
+    });
+  }
 });

@@ -12,10 +12,11 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_bac
 import { registerWasmEmptyGuards } from './empty_guards';
 import { FUSED_QUANTIZER_KERNELS, fusedQuantizerKernels as jsQuantizerKernels } from './quantize';
 import { webgpuQuantizerKernels } from './quantize_webgpu';
+import { MOMENTUM_VELOCITY_KERNEL, momentumKernels } from './momentum';
 
-const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels];
+const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels, ...momentumKernels];
 
-export { FUSED_QUANTIZER_KERNELS, registerWasmEmptyGuards };
+export { FUSED_QUANTIZER_KERNELS, MOMENTUM_VELOCITY_KERNEL, registerWasmEmptyGuards };
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('wasm'),
@@ -38,7 +39,7 @@ export function registerWasmTrainingKernels(): string[] {
   return added;
 }
 
-/** Registers the fused quantizer kernels of a backend (cpu, wasm, webgpu), once. */
+/** Registers the fused quantizer and solver kernels of a backend (cpu, wasm, webgpu), once. */
 export function registerFusedKernels(backendName: string): string[] {
   const added: string[] = [];
   for (const config of fusedQuantizerKernels) {
@@ -54,6 +55,11 @@ export function registerFusedKernels(backendName: string): string[] {
 export function fusedQuantizer(family: keyof typeof FUSED_QUANTIZER_KERNELS): (typeof FUSED_QUANTIZER_KERNELS)[typeof family] | null {
   const names = FUSED_QUANTIZER_KERNELS[family];
   return fast && getKernel(names.backward, getBackend()) !== undefined ? names : null;
+}
+
+/** Whether the active backend runs the momentum velocity update fused (fast kernels on, and the backend has it). */
+export function fusedMomentum(): boolean {
+  return fast && getKernel(MOMENTUM_VELOCITY_KERNEL, getBackend()) !== undefined;
 }
 
 /** The backend's own kernels that a replacement displaced, to restore them. */

@@ -1,0 +1,220 @@
+/**
+ * The WebGPU path's host cost: for one steady-state training step of ResNet-20 (float, U3, P3 on weights and
+ * activations) the kernels tfjs runs, the programs dispatched, GPU buffers created, submits, writeBuffer calls and
+ * bytes uploaded, and the step's wall and host-CPU milliseconds; beside it, the per-op cost of a chain of `tf.add(x, 1)`
+ * and of raw Dawn dispatches of the same add on the same device, in the same run. The counts do not depend on the
+ * adapter (lavapipe counts what a GPU would); the times do.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWebGpuHostPatches } from '../backend/webgpu_host';
+import { countWebGpuWork, webgpuInternals, type GPUDeviceLike, type WebGpuCounts } from '../backend/webgpu_counters';
+import { createModel } from '../nn';
+import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig } from '../train/config';
+import { createSolver } from '../train/optimizer';
+import { createTrainingStep } from '../train/step';
+import { formatTable } from '../util/table';
+import { useProgress, type BenchSuite } from './suite';
+
+const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
+
+/** `mixprec`: with the host patches (src/backend/webgpu_host.ts); `tfjs`: tfjs-backend-webgpu as published. */
+export type WebGpuPath = 'mixprec' | 'tfjs';
+
+export interface WebGpuStepRow extends WebGpuCounts {
+  kind: 'step';
+  path: WebGpuPath;
+  quantization: (typeof QUANTIZATIONS)[number];
+  batch: number;
+  /** Kernels tfjs ran (tf.profile), CPU-forwarded and shape-only ones included. */
+  kernels: number;
+  wallMs: number;
+  /** CPU time of the process during the step (on a software adapter this includes the "GPU"). */
+  cpuMs: number;
+}
+
+export interface WebGpuAddRow {
+  kind: 'add-chain';
+  path: WebGpuPath;
+  elements: number;
+  ops: number;
+  /** Per op, µs: tfjs `tf.add(x, 1)` chained, and raw Dawn dispatches of the same add, one submit per `submitEvery`. */
+  tfjsUsPerOp: number;
+  rawUsPerDispatch: number;
+  submitEvery: number;
+  ratio: number;
+}
+
+export type WebGpuBenchRow = WebGpuStepRow | WebGpuAddRow;
+
+async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantization'], batch: number): Promise<WebGpuStepRow> {
+  const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
+  const model = createModel('resnet20', {
+    inputShape: [32, 32, 3],
+    numClasses: 10,
+    quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
+  });
+  const solver = createSolver('momentum', 0.01);
+  const stepper = createTrainingStep(model, config, solver);
+  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
+  try {
+    // Two steps to compile every pipeline and fill the buffer pools; the third is the steady state counted.
+    for (let i = 0; i < 2; i++) await stepper.step(x, y);
+    // tf.profile times every kernel (the backend then submits each program alone), so it counts the kernels in a
+    // step of its own, and the GPU work is counted in the next one, unprofiled.
+    const profile = await tf.profile(async () => {
+      await stepper.step(x, y);
+    });
+    const kernels = profile.kernels.length;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const { counts } = await countWebGpuWork(() => stepper.step(x, y));
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    return { kind: 'step', path, quantization, batch, kernels, ...counts, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+  } finally {
+    tf.dispose([x, y]);
+    solver.dispose();
+    model.dispose();
+  }
+}
+
+const RAW_ADD = `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  if (g.x < arrayLength(&a)) { b[g.x] = a[g.x] + 1.0; }
+}`;
+
+/** `ops` dispatches of an add on `elements` floats, ping-ponging two buffers, a submit every `submitEvery`; µs per dispatch. */
+async function rawDawnAdd(device: GPUDeviceLike, elements: number, ops: number, submitEvery: number): Promise<number> {
+  const STORAGE = 0x80;
+  const COPY_DST = 0x8;
+  const buffers = [0, 1].map(() => device.createBuffer({ size: elements * 4, usage: STORAGE | COPY_DST }));
+  const pipeline = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code: RAW_ADD }), entryPoint: 'main' },
+  });
+  const groups = [0, 1].map((i) =>
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: buffers[i] } },
+        { binding: 1, resource: { buffer: buffers[1 - i] } },
+      ],
+    }),
+  );
+  const run = async (n: number) => {
+    let encoder = device.createCommandEncoder();
+    for (let i = 0; i < n; i++) {
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, groups[i % 2]);
+      pass.dispatchWorkgroups(Math.ceil(elements / 64));
+      pass.end();
+      if ((i + 1) % submitEvery === 0 || i === n - 1) {
+        device.queue.submit([encoder.finish()]);
+        encoder = device.createCommandEncoder();
+      }
+    }
+    await device.queue.onSubmittedWorkDone();
+  };
+  await run(Math.min(ops, 50));
+  const t0 = performance.now();
+  await run(ops);
+  const us = ((performance.now() - t0) * 1000) / ops;
+  for (const b of buffers) b.destroy();
+  return us;
+}
+
+async function tfjsAddChain(elements: number, ops: number): Promise<number> {
+  const run = async (n: number) => {
+    let x = tf.zeros([elements]);
+    for (let i = 0; i < n; i++) {
+      const next = tf.add(x, 1);
+      x.dispose();
+      x = next;
+    }
+    await x.data();
+    x.dispose();
+  };
+  await run(Math.min(ops, 50));
+  const t0 = performance.now();
+  await run(ops);
+  return ((performance.now() - t0) * 1000) / ops;
+}
+
+async function addRow(path: WebGpuPath, elements: number, ops: number): Promise<WebGpuAddRow> {
+  const device = webgpuInternals().device;
+  const submitEvery = tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
+  const tfjsUsPerOp = await tfjsAddChain(elements, ops);
+  const rawUsPerDispatch = await rawDawnAdd(device, elements, ops, submitEvery);
+  return { kind: 'add-chain', path, elements, ops, tfjsUsPerOp, rawUsPerDispatch, submitEvery, ratio: tfjsUsPerOp / rawUsPerDispatch };
+}
+
+export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
+  name: 'webgpu',
+  description:
+    'WebGPU host cost: kernels, dispatches, GPU buffers created, submits, writeBuffer bytes and uploads of one steady-state ResNet-20 training step (float, U3, P3), and a tf.add chain beside raw Dawn dispatches, in the same run',
+  async run(ctx) {
+    // Without a WebGPU backend there is nothing to count (`mixprec bench` runs every suite on the backends present).
+    if (!ctx.backends.some((b) => b.name === 'webgpu')) return [];
+    await ctx.switchTo('webgpu');
+    const batches = ctx.options.batches ?? (ctx.quick ? [2] : [8]);
+    const ops = ctx.quick ? 100 : 1000;
+    const paths: WebGpuPath[] = ['tfjs', 'mixprec'];
+    const progress = useProgress(ctx, 'webgpu', paths.length * (batches.length * QUANTIZATIONS.length + 1));
+    let done = 0;
+    const rows: WebGpuBenchRow[] = [];
+    try {
+      for (const path of paths) {
+        setWebGpuHostPatches(path === 'mixprec');
+        progress.update(done++, `${path}: add chain`);
+        rows.push(await addRow(path, 1024, ops));
+        for (const batch of batches) {
+          for (const q of QUANTIZATIONS) {
+            progress.update(done++, `${path}: ResNet-20 ${q} batch ${batch}`);
+            rows.push(await stepRow(path, q, batch));
+          }
+        }
+      }
+    } finally {
+      setWebGpuHostPatches(true);
+    }
+    progress.finish();
+    return rows;
+  },
+  table(rows) {
+    if (rows.length === 0) {
+      return 'webgpu suite: no WebGPU backend was benchmarked (--backend webgpu; MIXPREC_WEBGPU_ALLOW_SOFTWARE=1 for lavapipe)';
+    }
+    const steps = rows.filter((r): r is WebGpuStepRow => r.kind === 'step');
+    const adds = rows.filter((r): r is WebGpuAddRow => r.kind === 'add-chain');
+    const stepTable = formatTable(
+      ['ResNet-20 step', 'kernels', 'dispatches', 'buffers created', 'submits', 'writeBuffer', 'CPU→GPU tensors', 'their bytes', 'wall ms', 'CPU ms'],
+      steps.map((r) => [
+        `${r.path}: ${r.quantization} b${r.batch}`,
+        String(r.kernels),
+        String(r.dispatches),
+        String(r.buffersCreated),
+        String(r.submits),
+        `${r.writeBuffers} (${(r.writeBufferBytes / 1024).toFixed(1)} KB)`,
+        String(r.uploads),
+        `${(r.uploadBytes / 1024).toFixed(1)} KB`,
+        r.wallMs.toFixed(0),
+        r.cpuMs.toFixed(0),
+      ]),
+    );
+    const addTable = formatTable(
+      ['add chain', 'tfjs µs/op', 'raw Dawn µs/dispatch', 'tfjs / raw'],
+      adds.map((r) => [
+        `${r.path}: ${r.ops} × ${r.elements} floats, submit every ${r.submitEvery}`,
+        r.tfjsUsPerOp.toFixed(1),
+        r.rawUsPerDispatch.toFixed(1),
+        `${r.ratio.toFixed(2)}×`,
+      ]),
+    );
+    return `${stepTable}\n\n${addTable}`;
+  },
+};
