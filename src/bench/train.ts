@@ -18,7 +18,7 @@ import { formatTable } from '../util/table';
 import { timeIt } from './harness';
 import { useProgress, type BenchSuite } from './suite';
 
-const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
+export const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
 
 export interface TrainBenchRow {
   /** tfjs backend, or `pytorch-cpu` / `pytorch-cuda` for the reference. */
@@ -103,13 +103,14 @@ function beforeRows(batches: number[], quick: boolean): TrainBenchRow[] {
   return record.suites.train;
 }
 
-async function measureStep(
-  name: string,
-  which: TrainBenchRow['path'],
-  quantization: TrainBenchRow['quantization'],
-  batch: number,
-  quick: boolean,
-): Promise<TrainBenchRow> {
+/** A ResNet-20 training step on one fixed CIFAR-shaped batch (4-bit `quantization` on weights and activations). */
+export interface ResNetStepFixture {
+  step(): Promise<void>;
+  dispose(): void;
+}
+
+/** The ResNet-20 step the benchmark suites measure: momentum at lr 0.01, random inputs and labels of a fixed seed. */
+export function resnet20Step(quantization: (typeof QUANTIZATIONS)[number], batch: number): ResNetStepFixture {
   const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
   const model = createModel('resnet20', {
     inputShape: [32, 32, 3],
@@ -120,15 +121,28 @@ async function measureStep(
   const stepper = createTrainingStep(model, config, solver);
   const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
-  const timing = await timeIt(
-    async () => {
+  return {
+    step: async () => {
       await stepper.step(x, y);
     },
-    { warmup: 1, minIterations: quick ? 1 : 2, maxIterations: 20, budgetMs: quick ? 0 : 20_000 },
-  );
-  tf.dispose([x, y]);
-  solver.dispose();
-  model.dispose();
+    dispose() {
+      tf.dispose([x, y]);
+      solver.dispose();
+      model.dispose();
+    },
+  };
+}
+
+async function measureStep(
+  name: string,
+  which: TrainBenchRow['path'],
+  quantization: TrainBenchRow['quantization'],
+  batch: number,
+  quick: boolean,
+): Promise<TrainBenchRow> {
+  const fixture = resnet20Step(quantization, batch);
+  const timing = await timeIt(fixture.step, { warmup: 1, minIterations: quick ? 1 : 2, maxIterations: 20, budgetMs: quick ? 0 : 20_000 });
+  fixture.dispose();
   return {
     backend: name,
     path: which,

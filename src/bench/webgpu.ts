@@ -8,14 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWebGpuHostPatches } from '../backend/webgpu_host';
 import { countWebGpuWork, webgpuInternals, type GPUDeviceLike, type WebGpuCounts } from '../backend/webgpu_counters';
-import { createModel } from '../nn';
-import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig } from '../train/config';
-import { createSolver } from '../train/optimizer';
-import { createTrainingStep } from '../train/step';
+import { QUANTIZATIONS, resnet20Step } from './train';
 import { formatTable } from '../util/table';
 import { useProgress, type BenchSuite } from './suite';
-
-const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
 
 /** `mixprec`: with the host patches (src/backend/webgpu_host.ts); `tfjs`: tfjs-backend-webgpu as published. */
 export type WebGpuPath = 'mixprec' | 'tfjs';
@@ -47,35 +42,22 @@ export interface WebGpuAddRow {
 export type WebGpuBenchRow = WebGpuStepRow | WebGpuAddRow;
 
 async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantization'], batch: number): Promise<WebGpuStepRow> {
-  const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: quantization, activations: quantization }, learningRate: 0.01 });
-  const model = createModel('resnet20', {
-    inputShape: [32, 32, 3],
-    numClasses: 10,
-    quantization: { weights: quantization, activations: quantization, weightBits: 4, activationBits: 4 },
-  });
-  const solver = createSolver('momentum', 0.01);
-  const stepper = createTrainingStep(model, config, solver);
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-  const y = tf.randomUniformInt([batch], 0, 10, 4) as tf.Tensor1D;
+  const fixture = resnet20Step(quantization, batch);
   try {
     // Two steps to compile every pipeline and fill the buffer pools; the third is the steady state counted.
-    for (let i = 0; i < 2; i++) await stepper.step(x, y);
+    for (let i = 0; i < 2; i++) await fixture.step();
     // tf.profile times every kernel (the backend then submits each program alone), so it counts the kernels in a
     // step of its own, and the GPU work is counted in the next one, unprofiled.
-    const profile = await tf.profile(async () => {
-      await stepper.step(x, y);
-    });
+    const profile = await tf.profile(fixture.step);
     const kernels = profile.kernels.length;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const { counts } = await countWebGpuWork(() => stepper.step(x, y));
+    const { counts } = await countWebGpuWork(fixture.step);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     return { kind: 'step', path, quantization, batch, kernels, ...counts, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
-    tf.dispose([x, y]);
-    solver.dispose();
-    model.dispose();
+    fixture.dispose();
   }
 }
 
