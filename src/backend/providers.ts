@@ -143,6 +143,7 @@ const webgpu: BackendProvider = {
       throw new Error('@tensorflow/tfjs-backend-webgpu did not register (navigator.gpu was not visible to it)');
     }
     registerFusedKernels('webgpu');
+    registerReplacementKernels('webgpu');
   },
   async details() {
     const adapter = webgpuAdapter!;

@@ -11,6 +11,8 @@ import { countWebGpuWork, webgpuInternals, type GPUDeviceLike, type WebGpuCounts
 import { QUANTIZATIONS, resnet20Step } from './train';
 import { formatTable } from '../util/table';
 import { useProgress, type BenchSuite } from './suite';
+import { timeIt } from './harness';
+import { useFastKernels } from '../backend/kernels';
 
 /** `mixprec`: with the host patches (src/backend/webgpu_host.ts); `tfjs`: tfjs-backend-webgpu as published. */
 export type WebGpuPath = 'mixprec' | 'tfjs';
@@ -39,7 +41,39 @@ export interface WebGpuAddRow {
   ratio: number;
 }
 
-export type WebGpuBenchRow = WebGpuStepRow | WebGpuAddRow;
+export interface WebGpuFilterGradRow {
+  kind: 'filter-grad';
+  path: WebGpuPath;
+  /** x [n, 32, 32, 16], filter 3×3×16×16, stride 1, same padding: a ResNet-20 stage-1 layer. */
+  batch: number;
+  medianMs: number;
+  gflops: number;
+}
+
+export type WebGpuBenchRow = WebGpuStepRow | WebGpuAddRow | WebGpuFilterGradRow;
+
+/** The filter gradient of a ResNet-20 stage-1 convolution: tfjs's kernel (`tfjs`) or mixprec's split reduction. */
+async function filterGradRow(path: WebGpuPath, batch: number): Promise<WebGpuFilterGradRow> {
+  useFastKernels(path === 'mixprec');
+  const x = tf.randomNormal([batch, 32, 32, 16], 0, 1, 'float32', 7);
+  const dy = tf.randomNormal([batch, 32, 32, 16], 0, 1, 'float32', 8);
+  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 16, 16] } as unknown as tf.NamedAttrMap;
+  try {
+    const timing = await timeIt(
+      async () => {
+        const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor;
+        await g.data();
+        g.dispose();
+      },
+      { warmup: 1, minIterations: 3, maxIterations: 20, budgetMs: 3000 },
+    );
+    const flops = 2 * batch * 32 * 32 * 3 * 3 * 16 * 16;
+    return { kind: 'filter-grad', path, batch, medianMs: timing.medianMs, gflops: flops / (timing.medianMs * 1e6) };
+  } finally {
+    tf.dispose([x, dy]);
+    useFastKernels(true);
+  }
+}
 
 async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantization'], batch: number): Promise<WebGpuStepRow> {
   const fixture = resnet20Step(quantization, batch);
@@ -146,7 +180,7 @@ export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
     const batches = ctx.options.batches ?? (ctx.quick ? [2] : [8]);
     const ops = ctx.quick ? 100 : 1000;
     const paths: WebGpuPath[] = ['tfjs', 'mixprec'];
-    const progress = useProgress(ctx, 'webgpu', paths.length * (batches.length * QUANTIZATIONS.length + 1));
+    const progress = useProgress(ctx, 'webgpu', paths.length * (batches.length * QUANTIZATIONS.length + 2));
     let done = 0;
     const rows: WebGpuBenchRow[] = [];
     try {
@@ -154,6 +188,8 @@ export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
         setWebGpuHostPatches(path === 'mixprec');
         progress.update(done++, `${path}: add chain`);
         rows.push(await addRow(path, 1024, ops));
+        progress.update(done++, `${path}: filter gradient`);
+        rows.push(await filterGradRow(path, ctx.quick ? 8 : 128));
         for (const batch of batches) {
           for (const q of QUANTIZATIONS) {
             progress.update(done++, `${path}: ResNet-20 ${q} batch ${batch}`);
@@ -197,6 +233,11 @@ export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
         `${r.ratio.toFixed(2)}×`,
       ]),
     );
-    return `${stepTable}\n\n${addTable}`;
+    const grads = rows.filter((r): r is WebGpuFilterGradRow => r.kind === 'filter-grad');
+    const gradTable = formatTable(
+      ['Conv2DBackpropFilter, x [n,32,32,16], 3×3×16×16', 'ms', 'GFLOP/s'],
+      grads.map((r) => [`${r.path}: n = ${r.batch}`, r.medianMs.toFixed(2), r.gflops.toFixed(2)]),
+    );
+    return `${stepTable}\n\n${addTable}\n\n${gradTable}`;
   },
 };

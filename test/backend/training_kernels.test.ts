@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { Random, testSeed } from '../helpers/random';
+import { testBackends } from '../helpers/backends';
 
 const seed = testSeed();
 
@@ -167,7 +168,9 @@ async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<num
 }
 
 describe('training kernels mixprec registers', () => {
-  it('Conv2DBackpropFilter', async () => {
+  it('Conv2DBackpropFilter (cpu, wasm, and webgpu where an adapter exists)', async () => {
+    const hasWebGpu = (await testBackends()).includes('webgpu');
+    let webgpuChecked = 0;
     const r = new Random(seed);
     for (let t = 0; t < 60; t++) {
       const c = randomCase(r, false);
@@ -187,7 +190,15 @@ describe('training kernels mixprec registers', () => {
       const ref = filterGradRef(x, dy, info, false);
       assertAllClose(wasm, ref, `wasm Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
       assertAllClose(cpu, ref, `cpu Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      if (hasWebGpu) {
+        // The split-reduction WGSL kernel (src/backend/kernels/conv2d_backprop_filter_webgpu.ts).
+        await initBackend('webgpu', { allowSoftwareAdapter: true });
+        const gpu = await kernel('Conv2DBackpropFilter', { x, dy }, attrs);
+        assertAllClose(gpu, ref, `webgpu Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+        webgpuChecked++;
+      }
     }
+    if (hasWebGpu) assert.ok(webgpuChecked > 30, `only ${webgpuChecked} webgpu cases`);
   });
 
   it('Conv2DBackpropInput (wasm: the XNNPACK convolution replacing the scalar loop)', async () => {

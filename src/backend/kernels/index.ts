@@ -6,6 +6,7 @@
  */
 import { findBackend, getBackend, getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
+import { conv2DBackpropFilterWebGpuConfig } from './conv2d_backprop_filter_webgpu';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
@@ -25,7 +26,11 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
 ];
 
 /** Kernels that replace a backend's own because they are faster (and as exact). */
-export const replacementKernels: readonly KernelConfig[] = [conv2DBackpropFilterConfig('cpu'), conv2DBackpropInputConfig];
+export const replacementKernels: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig('cpu'),
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterWebGpuConfig,
+];
 
 /** Registers each kernel that the installed wasm backend does not provide itself (a newer tfjs may ship them). */
 export function registerWasmTrainingKernels(): string[] {
@@ -94,7 +99,7 @@ export function useFastKernels(on: boolean): void {
   if (on === fast) return;
   fast = on;
   if (on) {
-    for (const name of ['cpu', 'wasm']) if (getKernel('Conv2D', name) !== undefined) registerReplacementKernels(name);
+    for (const name of ['cpu', 'wasm', 'webgpu']) if (getKernel('Conv2D', name) !== undefined) registerReplacementKernels(name);
     return;
   }
   for (const [key, original] of originals) {
