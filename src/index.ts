@@ -26,11 +26,13 @@ export {
   /** Backends in automatic selection order. */
   BACKEND_ORDER,
   registerWasmTrainingKernels,
-  /** Switches mixprec's faster kernels (fused quantizers, closed-form batch-norm gradient, wasm Conv2DBackpropInput) on or off. */
+  /** Switches mixprec's faster kernels (fused quantizers, batch norm and momentum, wasm Conv2DBackpropInput) on or off. */
   useFastKernels,
   fastKernelsEnabled,
-  /** Names of the fused quantizer kernels (forward and backward per family). */
+  /** Names of the fused parametric quantizer kernels (quantize, its gradient, the projection). */
   FUSED_QUANTIZER_KERNELS,
+  /** Names of the fused training-mode batch-norm kernels (moments and running averages, normalize, gradient). */
+  BATCH_NORM_KERNELS,
   /** Threads the wasm backend starts with (MIXPREC_WASM_THREADS, else the machine's parallelism). */
   wasmThreadCount,
   /** Turns mixprec's WebGPU host patches (no buffers created per step, few submits) off or on again, to compare. */

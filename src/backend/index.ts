@@ -10,9 +10,11 @@ export {
   fastKernelsEnabled,
   fusedQuantizer,
   fusedMomentum,
-  MOMENTUM_VELOCITY_KERNEL,
+  MOMENTUM_UPDATE_KERNEL,
   registerFusedKernels,
   FUSED_QUANTIZER_KERNELS,
+  BATCH_NORM_KERNELS,
+  fusedBatchNorm,
 } from './kernels';
 export { wasmThreadCount } from './wasm_threads';
 export { setWebGpuHostPatches } from './webgpu_host';

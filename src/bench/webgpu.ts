@@ -14,7 +14,10 @@ import { useProgress, type BenchSuite } from './suite';
 import { timeIt } from './harness';
 import { useFastKernels } from '../backend/kernels';
 
-/** `mixprec`: with the host patches (src/backend/webgpu_host.ts); `tfjs`: tfjs-backend-webgpu as published. */
+/**
+ * `mixprec`: with the host patches (src/backend/webgpu_host.ts) and mixprec's fused kernels; `tfjs`: tfjs-backend-webgpu
+ * as published, running the composed ops.
+ */
 export type WebGpuPath = 'mixprec' | 'tfjs';
 
 export interface WebGpuStepRow extends WebGpuCounts {
@@ -76,6 +79,8 @@ async function filterGradRow(path: WebGpuPath, batch: number): Promise<WebGpuFil
 }
 
 async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantization'], batch: number): Promise<WebGpuStepRow> {
+  // `tfjs` is the path before mixprec: composed ops (no fused kernels) on the published backend.
+  useFastKernels(path === 'mixprec');
   const fixture = resnet20Step(quantization, batch);
   try {
     // Two steps to compile every pipeline and fill the buffer pools; the third is the steady state counted.
@@ -92,6 +97,7 @@ async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantizati
     return { kind: 'step', path, quantization, batch, kernels, ...counts, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     fixture.dispose();
+    useFastKernels(true);
   }
 }
 

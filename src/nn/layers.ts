@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastKernelsEnabled } from '../backend';
+import { BATCH_NORM_KERNELS, fusedBatchNorm } from '../backend/kernels';
 import type { Quantizer } from '../quant';
 import { customOp } from '../quant/custom_op';
 import { ModelBuilder } from './builder';
@@ -161,6 +162,7 @@ export class BatchNorm {
       this.updateRunningStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D, x.size / x.shape[3]);
       return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BatchNorm.eps);
     }
+    if (fusedBatchNorm()) return fusedBatchNormTraining(x, gamma, beta, this);
     return batchNormTraining(x, gamma, beta, (mean, variance, n) => this.updateRunningStatistics(mean, variance, n));
   }
 
@@ -201,6 +203,31 @@ function batchNormTraining(
         const scale = tf.div(tf.mul(g0, inv), n);
         const dx = tf.mul(scale, tf.sub(tf.sub(tf.mul(dy, n), dBeta), tf.mul(xhat, dGamma)));
         return [dx, dGamma, dBeta];
+      },
+    };
+  }) as tf.Tensor4D;
+}
+
+/**
+ * batchNormTraining on mixprec's fused kernels (src/backend/kernels/batch_norm.ts): the moments and the running
+ * averages in one kernel, the normalisation in one, the whole gradient in one.
+ */
+function fusedBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, bn: BatchNorm): tf.Tensor4D {
+  const eps = { eps: BatchNorm.eps };
+  return customOp([x, gamma, beta], ([xIn, g, b], save) => {
+    const [mean, variance, runMean, runVar] = tf
+      .engine()
+      .runKernel(BATCH_NORM_KERNELS.moments, { x: xIn!, runMean: bn.mean, runVar: bn.variance }, { decay: BatchNorm.decay }) as tf.Tensor[];
+    bn.mean.assign(runMean!);
+    bn.variance.assign(runVar!);
+    save([xIn!, g!, mean!, variance!]);
+    return {
+      value: tf
+        .engine()
+        .runKernel(BATCH_NORM_KERNELS.normalize, { x: xIn!, mean: mean!, variance: variance!, gamma: g!, beta: b! }, eps) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x0, g0, m0, v0] = saved;
+        return tf.engine().runKernel(BATCH_NORM_KERNELS.grad, { dy, x: x0!, gamma: g0!, mean: m0!, variance: v0! }, eps) as tf.Tensor[];
       },
     };
   }) as tf.Tensor4D;

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fixedPoint, fixedPow2 } from './fixed';
-import { applyParametric, scalarOfParams } from './parametric';
+import { applyParametric, parametricAttrs, scalarOfParams } from './parametric';
+import { FUSED_QUANTIZER_KERNELS, fusedQuantizer } from '../backend/kernels';
 import { entryForSpec } from './registry';
 import { QuantizerSpecError, resolveSpec, scopeName, type ParamName, type QuantizerSpec, type ResolvedSpec } from './spec';
 
@@ -156,6 +157,17 @@ export function createQuantizer(spec: QuantizerSpec): Quantizer {
  * both from the old values), then each parameter into [min + 1e-5, max − 1e-5].
  */
 export function projectParams(spec: ResolvedSpec, variables: Partial<Record<ParamName, tf.Variable>>): void {
+  if (fusedQuantizer() && spec.params.length === 2) {
+    // One kernel for both parameters where the backend has it (same values as the composed ops below).
+    const [v0, v1] = spec.params.map((name) => variables[name]!);
+    const out = tf
+      .engine()
+      .runKernel(FUSED_QUANTIZER_KERNELS.project, { p0: v0!, p1: v1! }, parametricAttrs(spec) as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    v0!.assign(out[0]!);
+    v1!.assign(out[1]!);
+    tf.dispose(out);
+    return;
+  }
   const coupled = spec.param === 'd_xmax' || spec.param === 'xmin_xmax';
   tf.tidy(() => {
     for (const name of spec.params) {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './safetensors';
-import { fusedMomentum, MOMENTUM_VELOCITY_KERNEL } from '../backend/kernels';
+import { fusedMomentum, MOMENTUM_UPDATE_KERNEL } from '../backend/kernels';
 
 export interface Solver {
   readonly kind: 'momentum' | 'adam';
@@ -74,13 +74,17 @@ export function momentumSolver(learningRate: number, momentum = 0.9): Solver {
         for (const { name, variable, grad, decay = 0 } of params) {
           const v = velocity.get(name, variable);
           if (fused) {
-            // v·m + (g + w·decay)·lr in one kernel, rounded as the composed ops below round it.
+            // v·m + (g + w·decay)·lr and w − v' in one kernel, rounded as the composed ops below round them.
             const attrs = { momentum, lr: this.learningRate, decay };
-            v.assign(tf.engine().runKernel(MOMENTUM_VELOCITY_KERNEL, { v, g: grad, w: variable }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+            const [v1, w1] = tf
+              .engine()
+              .runKernel(MOMENTUM_UPDATE_KERNEL, { v, g: grad, w: variable }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            v.assign(v1!);
+            variable.assign(w1!);
           } else {
             v.assign(tf.add(tf.mul(v, momentum), tf.mul(withWeightDecay(grad, variable, decay), this.learningRate)));
+            variable.assign(tf.sub(variable, v));
           }
-          variable.assign(tf.sub(variable, v));
         }
       });
     },

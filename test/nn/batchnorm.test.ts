@@ -70,6 +70,59 @@ describe('BatchNorm training gradient', () => {
     });
   }
 
+  it('fused kernels: output and running statistics = the float64 definition, on every backend', async () => {
+    for (const backend of await testBackends()) {
+      await useBackend(backend);
+      const r = new Random(seed + 2);
+      // [16, 16, 16, 8]: 4,096 rows, so the WebGPU sums split into chunks.
+      for (const shape of [
+        [2, 3, 4, 5],
+        [16, 16, 16, 8],
+        [1, 1, 1, 3],
+      ] as [number, number, number, number][]) {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const c = shape[3];
+        const xs = Float32Array.from({ length: size }, () => r.normal() * 2 + 3);
+        const bn = new BatchNorm(
+          new ModelBuilder('bnf', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1),
+          `bnf${shape.join('x')}`,
+          c,
+        );
+        const gamma = Array.from({ length: c }, () => 0.5 + r.next());
+        const beta = Array.from({ length: c }, () => r.normal());
+        const runMean = Array.from({ length: c }, () => r.normal());
+        const runVar = Array.from({ length: c }, () => 0.5 + r.next());
+        bn.gamma.assign(tf.tensor1d(gamma));
+        bn.beta.assign(tf.tensor1d(beta));
+        bn.mean.assign(tf.tensor1d(runMean));
+        bn.variance.assign(tf.tensor1d(runVar));
+        const x = tf.tensor4d(xs, shape);
+        const before = tf.memory().numTensors;
+        const yT = tf.tidy(() => bn.apply(x, true));
+        assert.equal(tf.memory().numTensors, before + 1, `${backend}: the training-mode path leaks tensors`);
+        const y = await yT.data();
+        yT.dispose();
+        const [m1, v1] = [await bn.mean.data(), await bn.variance.data()];
+        const n = size / c;
+        for (let k = 0; k < c; k++) {
+          let mu = 0;
+          for (let i = k; i < size; i += c) mu += xs[i]!;
+          mu /= n;
+          let sq = 0;
+          for (let i = k; i < size; i += c) sq += (xs[i]! - mu) ** 2;
+          const variance = sq / n;
+          const what = `${backend} ${shape} channel ${k} [seed ${seed}]`;
+          const close = (a: number, b: number, tol: number, name: string) =>
+            assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${name} ${a}, float64 ${b}`);
+          close(m1[k]!, 0.9 * runMean[k]! + 0.1 * mu, 1e-5, 'running mean');
+          close(v1[k]!, 0.9 * runVar[k]! + 0.1 * variance * (n / Math.max(n - 1, 1)), 1e-5, 'running variance');
+          for (let i = k; i < size; i += c) close(y[i]!, (gamma[k]! * (xs[i]! - mu)) / Math.sqrt(variance + 1e-5) + beta[k]!, 1e-4, `y[${i}]`);
+        }
+        tf.dispose(x);
+      }
+    }
+  });
+
   it('closed form = central finite differences (float64 loss)', async () => {
     await useBackend('cpu');
     const r = new Random(seed + 1);

@@ -1,5 +1,6 @@
 /**
- * The fused quantizer kernels (one forward and one backward kernel per family, cpu and wasm) against the composed
+ * The fused parametric quantizer kernels (one forward and one backward kernel per quantizer, the grid and its chain
+ * rule inside them; cpu, wasm and webgpu) against the composed
  * tfjs ops they replace, on the boundary-heavy cases of cases.ts: forward values and ∂x bit for bit (signed zeros and
  * NaN included), parameter gradients equal within the float32 rounding error of their sums. Also: the fused path really runs
  * (kernel counts), and a training step of a quantized model gives the same loss both ways.
@@ -93,10 +94,8 @@ describe('fused quantizer kernels = composed ops', () => {
       });
       const by = (name: string) => info.kernels.filter((k) => k.name === name).length;
       return {
-        uniform: by('MixprecUniformQuantize'),
-        uniformGrad: by('MixprecUniformQuantizeGrad'),
-        pow2: by('MixprecPow2Quantize'),
-        pow2Grad: by('MixprecPow2QuantizeGrad'),
+        quantize: by('MixprecParametricQuantize'),
+        quantizeGrad: by('MixprecParametricQuantizeGrad'),
         total: info.kernels.length,
       };
     };
@@ -105,13 +104,9 @@ describe('fused quantizer kernels = composed ops', () => {
     const slow = await count();
     useFastKernels(true);
     const slots = model.quantizers;
-    const weightSlots = slots.filter((s) => s.role !== 'activation').length;
-    const actSlots = slots.filter((s) => s.role === 'activation').length;
-    assert.equal(fast.uniform, weightSlots);
-    assert.equal(fast.uniformGrad, weightSlots);
-    assert.equal(fast.pow2, actSlots);
-    assert.equal(fast.pow2Grad, actSlots);
-    assert.equal(slow.uniform + slow.pow2, 0);
+    assert.equal(fast.quantize, slots.length);
+    assert.equal(fast.quantizeGrad, slots.length);
+    assert.equal(slow.quantize + slow.quantizeGrad, 0);
     assert.ok(fast.total < slow.total * 0.7, `kernels per step: fused ${fast.total}, composed ${slow.total}`);
     tf.dispose(x);
     model.dispose();

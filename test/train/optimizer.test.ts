@@ -110,7 +110,7 @@ describe('learning-rate schedule', () => {
   });
 });
 
-describe('the fused momentum update (MixprecMomentumVelocity), on every backend', async () => {
+describe('the fused momentum update (MixprecMomentumUpdate), on every backend', async () => {
   const backends = await testBackends();
   const r = new Random(seed ^ 0x5eed);
   const n = 4099; // not a multiple of a workgroup

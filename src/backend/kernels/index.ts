@@ -13,11 +13,13 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_bac
 import { registerWasmEmptyGuards } from './empty_guards';
 import { FUSED_QUANTIZER_KERNELS, fusedQuantizerKernels as jsQuantizerKernels } from './quantize';
 import { webgpuQuantizerKernels } from './quantize_webgpu';
-import { MOMENTUM_VELOCITY_KERNEL, momentumKernels } from './momentum';
+import { MOMENTUM_UPDATE_KERNEL, momentumKernels } from './momentum';
+import { BATCH_NORM_KERNELS, batchNormKernels } from './batch_norm';
 
-const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels, ...momentumKernels];
+const fusedQuantizerKernels: readonly KernelConfig[] = [...jsQuantizerKernels, ...webgpuQuantizerKernels, ...momentumKernels, ...batchNormKernels];
 
-export { FUSED_QUANTIZER_KERNELS, MOMENTUM_VELOCITY_KERNEL, registerWasmEmptyGuards };
+export { BATCH_NORM_KERNELS, FUSED_QUANTIZER_KERNELS, MOMENTUM_UPDATE_KERNEL, registerWasmEmptyGuards };
+export type { ParametricAttrs } from './parametric_math';
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('wasm'),
@@ -56,15 +58,19 @@ export function registerFusedKernels(backendName: string): string[] {
   return added;
 }
 
-/** Whether the active backend runs a quantizer family fused (fast kernels on, and the backend has the kernels). */
-export function fusedQuantizer(family: keyof typeof FUSED_QUANTIZER_KERNELS): (typeof FUSED_QUANTIZER_KERNELS)[typeof family] | null {
-  const names = FUSED_QUANTIZER_KERNELS[family];
-  return fast && getKernel(names.backward, getBackend()) !== undefined ? names : null;
+/** Whether the active backend runs the parametric quantizers fused (fast kernels on, and the backend has the kernels). */
+export function fusedQuantizer(): boolean {
+  return fast && getKernel(FUSED_QUANTIZER_KERNELS.quantizeGrad, getBackend()) !== undefined;
 }
 
 /** Whether the active backend runs the momentum velocity update fused (fast kernels on, and the backend has it). */
 export function fusedMomentum(): boolean {
-  return fast && getKernel(MOMENTUM_VELOCITY_KERNEL, getBackend()) !== undefined;
+  return fast && getKernel(MOMENTUM_UPDATE_KERNEL, getBackend()) !== undefined;
+}
+
+/** Whether the active backend runs training-mode batch norm fused (fast kernels on, and the backend has the kernels). */
+export function fusedBatchNorm(): boolean {
+  return fast && getKernel(BATCH_NORM_KERNELS.grad, getBackend()) !== undefined;
 }
 
 /** The backend's own kernels that a replacement displaced, to restore them. */

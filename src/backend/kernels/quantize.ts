@@ -1,113 +1,81 @@
 /**
- * Fused quantizer kernels for the cpu and wasm backends: one kernel for the forward pass and one for the backward
- * pass of each quantizer family (uniform, power-of-two), in place of the 15–25 tfjs kernels the composed ops
- * dispatch. The arithmetic is in quantize_math.ts; this file moves data in and out of each backend's memory.
+ * Fused parametric quantizer kernels for the cpu and wasm backends: one kernel quantizes (the grid from the two raw
+ * parameters, then every element), one computes the whole backward pass (∂x and, through the grid's Jacobian, both
+ * parameters' gradients), one projects the parameters after an optimizer step. They replace the 30–90 tfjs kernels
+ * per quantizer and step of the composed ops in src/quant. The arithmetic is in quantize_math.ts (elements) and
+ * parametric_math.ts (scalars); this file moves data in and out of each backend's memory.
  *
- * Kernels (inputs → outputs; attrs `signed`, `withZero`):
- *   MixprecUniformQuantize      x, step, X        → q
- *   MixprecUniformQuantizeGrad  dy, x, step, X    → dx, ∂step, ∂X (scalars)
- *   MixprecPow2Quantize         x, a, b           → q
- *   MixprecPow2QuantizeGrad     dy, x, a, b       → dx, ∂a, ∂b (scalars)
+ * Kernels (inputs → outputs; attrs {@link ParametricAttrs}):
+ *   MixprecParametricQuantize      x, p0, p1      → q
+ *   MixprecParametricQuantizeGrad  dy, x, p0, p1  → ∂x, ∂p0, ∂p1 (scalars)
+ *   MixprecProjectParams           p0, p1         → p0', p1' (scalars; attrs short, range0, range1)
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import type { BackendWasm } from './kernel_call';
+import { MEMORY, requireFloat32, type Memory } from './memory';
+import { parametrizationInfo, type LearnedKind } from '../../quant/parametrizations';
+import { chainRule, parametricGrid, projectPair, type GridJacobian, type ParametricAttrs } from './parametric_math';
 import { pow2Backward, pow2Forward, uniformBackward, uniformForward } from './quantize_math';
 
+export type { ParametricAttrs };
+
 export const FUSED_QUANTIZER_KERNELS = {
-  uniform: { forward: 'MixprecUniformQuantize', backward: 'MixprecUniformQuantizeGrad' },
-  pow2: { forward: 'MixprecPow2Quantize', backward: 'MixprecPow2QuantizeGrad' },
+  quantize: 'MixprecParametricQuantize',
+  quantizeGrad: 'MixprecParametricQuantizeGrad',
+  project: 'MixprecProjectParams',
 } as const;
 
-/** The attributes of every fused quantizer kernel (uniform kernels ignore `withZero`). */
-export interface Attrs {
-  signed: boolean;
-  withZero: boolean;
+/** The family of a parametrization, from the table. */
+export const familyOf = (attrs: Pick<ParametricAttrs, 'short'>): LearnedKind => parametrizationInfo(attrs.short)!.kind;
+
+/** q for every element of x on the grid g. */
+function quantizeInto(x: Float32Array, out: Float32Array, g: GridJacobian, attrs: ParametricAttrs): void {
+  if (familyOf(attrs) === 'uniform') uniformForward(x, out, { step: g.g0, X: g.g1, signed: attrs.signed });
+  else pow2Forward(x, out, { a: g.g0, b: g.g1, signed: attrs.signed, withZero: attrs.withZero });
 }
 
-/** How a backend exposes tensor memory to JavaScript. */
-interface Memory {
-  /** A view of (or the array behind) a tensor's float32 data. */
-  read(t: TensorInfo): Float32Array;
-  /** New float32 outputs; `fill` writes them (views are taken only after every output is allocated). */
-  outputs(shapes: number[][], fill: (views: Float32Array[]) => void): TensorInfo[];
+/** ∂x into dx; returns the gradients of the two grid scalars. */
+function backwardInto(dy: Float32Array, x: Float32Array, dx: Float32Array, g: GridJacobian, attrs: ParametricAttrs): [number, number] {
+  return familyOf(attrs) === 'uniform'
+    ? uniformBackward(dy, x, dx, { step: g.g0, X: g.g1, signed: attrs.signed })
+    : pow2Backward(dy, x, dx, { a: g.g0, b: g.g1, signed: attrs.signed, withZero: attrs.withZero });
 }
 
-function wasmMemory(backend: BackendWasm): Memory {
-  return {
-    read: (t) => backend.typedArrayFromHeap(t) as Float32Array,
-    outputs(shapes, fill) {
-      // Allocating may grow the wasm heap and detach earlier views, so allocate first, then take every view.
-      const outs = shapes.map((s) => backend.makeOutput(s, 'float32'));
-      fill(outs.map((o) => backend.typedArrayFromHeap(o) as Float32Array));
-      return outs;
-    },
-  };
-}
-
-interface CpuBackend {
-  data: { get(id: unknown): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-}
-
-function cpuMemory(backend: CpuBackend): Memory {
-  return {
-    read: (t) => backend.data.get(t.dataId).values as Float32Array,
-    outputs(shapes, fill) {
-      const arrays = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
-      fill(arrays);
-      return shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', arrays[i]!));
-    },
-  };
-}
-
-type MemoryOf = (backend: unknown) => Memory;
-const MEMORY: Record<'cpu' | 'wasm', MemoryOf> = {
-  cpu: (b) => cpuMemory(b as CpuBackend),
-  wasm: (b) => wasmMemory(b as BackendWasm),
-};
-
-function requireFloat32(kernel: string, t: TensorInfo, name: string): void {
-  if (t.dtype !== 'float32') throw new Error(`mixprec: ${kernel} needs float32 ${name}, got ${t.dtype}`);
-}
+type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: ParametricAttrs };
 
 function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
   const memoryOf = MEMORY[backendName];
   const scalar = (m: Memory, t: TensorInfo) => m.read(t)[0]!;
-  const forward = (name: string, run: (x: Float32Array, out: Float32Array, p0: number, p1: number, attrs: Attrs) => void): KernelConfig => ({
-    kernelName: name,
-    backendName,
-    kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs }) => {
-      const m = memoryOf(backend);
-      const { x, p0, p1 } = inputs as { x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
-      requireFloat32(name, x, 'x');
-      const [a, b] = [scalar(m, p0), scalar(m, p1)];
-      return m.outputs([x.shape], ([out]) => run(m.read(x), out!, a, b, attrs))[0]!;
-    }) as unknown as KernelFunc,
-  });
-  const backward = (
-    name: string,
-    run: (dy: Float32Array, x: Float32Array, dx: Float32Array, p0: number, p1: number, attrs: Attrs) => [number, number],
-  ): KernelConfig => ({
-    kernelName: name,
-    backendName,
-    kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs }) => {
-      const m = memoryOf(backend);
-      const { dy, x, p0, p1 } = inputs as { dy: TensorInfo; x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
-      requireFloat32(name, x, 'x');
-      requireFloat32(name, dy, 'dy');
-      const [a, b] = [scalar(m, p0), scalar(m, p1)];
-      return m.outputs([x.shape, [], []], ([dx, g0, g1]) => {
-        [g0![0], g1![0]] = run(m.read(dy), m.read(x), dx!, a, b, attrs);
-      });
-    }) as unknown as KernelFunc,
-  });
+  const quantize = (({ inputs, backend, attrs }: Args) => {
+    const m = memoryOf(backend);
+    const { x, p0, p1 } = inputs as { x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
+    requireFloat32(FUSED_QUANTIZER_KERNELS.quantize, x, 'x');
+    const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
+    return m.outputs([x.shape], ([out]) => quantizeInto(m.read(x), out!, g, attrs))[0]!;
+  }) as unknown as KernelFunc;
+  const quantizeGrad = (({ inputs, backend, attrs }: Args) => {
+    const m = memoryOf(backend);
+    const { dy, x, p0, p1 } = inputs as { dy: TensorInfo; x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
+    requireFloat32(FUSED_QUANTIZER_KERNELS.quantizeGrad, x, 'x');
+    requireFloat32(FUSED_QUANTIZER_KERNELS.quantizeGrad, dy, 'dy');
+    const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
+    return m.outputs([x.shape, [], []], ([dx, d0, d1]) => {
+      const [dg0, dg1] = backwardInto(m.read(dy), m.read(x), dx!, g, attrs);
+      [d0![0], d1![0]] = chainRule(g, dg0, dg1);
+    });
+  }) as unknown as KernelFunc;
+  const project = (({ inputs, backend, attrs }: Args) => {
+    const m = memoryOf(backend);
+    const { p0, p1 } = inputs as { p0: TensorInfo; p1: TensorInfo };
+    const [v0, v1] = projectPair(scalar(m, p0), scalar(m, p1), attrs);
+    return m.outputs([[], []], ([o0, o1]) => {
+      o0![0] = v0;
+      o1![0] = v1;
+    });
+  }) as unknown as KernelFunc;
   return [
-    forward(FUSED_QUANTIZER_KERNELS.uniform.forward, (x, out, step, X, at) => uniformForward(x, out, { step, X, signed: at.signed })),
-    backward(FUSED_QUANTIZER_KERNELS.uniform.backward, (dy, x, dx, step, X, at) => uniformBackward(dy, x, dx, { step, X, signed: at.signed })),
-    forward(FUSED_QUANTIZER_KERNELS.pow2.forward, (x, out, a, b, at) => pow2Forward(x, out, { a, b, signed: at.signed, withZero: at.withZero })),
-    backward(FUSED_QUANTIZER_KERNELS.pow2.backward, (dy, x, dx, a, b, at) =>
-      pow2Backward(dy, x, dx, { a, b, signed: at.signed, withZero: at.withZero }),
-    ),
+    { kernelName: FUSED_QUANTIZER_KERNELS.quantize, backendName, kernelFunc: quantize },
+    { kernelName: FUSED_QUANTIZER_KERNELS.quantizeGrad, backendName, kernelFunc: quantizeGrad },
+    { kernelName: FUSED_QUANTIZER_KERNELS.project, backendName, kernelFunc: project },
   ];
 }
 

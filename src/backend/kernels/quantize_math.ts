@@ -12,7 +12,7 @@ const SQRT2_F32 = f(Math.SQRT2);
 const SQRT1_2_F32 = f(Math.SQRT1_2);
 
 /** roundHalfAway of round.ts: sign(z)·(⌊|z|⌋ + [|z| − ⌊|z|⌋ ≥ ½]), sign(0) = 0. */
-function roundHalfAway(z: number): number {
+export function roundHalfAway(z: number): number {
   const a = Math.abs(z);
   const whole = Math.floor(a);
   const up = f(a - whole) >= 0.5 ? 1 : 0;

@@ -1,61 +1,105 @@
 /**
- * The fused quantizer kernels for WebGPU (WGSL): the forward pass in one dispatch; the backward pass as one dispatch
- * for ∂x and one for the per-element terms of both parameter sums (as a [2, N] tensor), reduced by the backend's own
- * Sum — the reduction the composed ops use, so the sums agree with them.
+ * The fused parametric quantizer kernels for WebGPU (WGSL): the forward pass in one dispatch; the backward pass as one
+ * dispatch for ∂x, one for the per-element terms of both grid sums (as a [2, N] tensor), reduced by the backend's own
+ * Sum — the reduction the composed ops use, so the sums agree with them — and one per parameter for the chain rule
+ * through the grid's Jacobian; the projection as one dispatch per parameter. Every shader computes the grid from the
+ * two raw parameters itself (a few dozen scalar operations, as parametric_math.ts), so no one-element tensors are
+ * made for it.
  *
  * Exactness as in quantize_math.ts: the shaders repeat the composed ops (clip, the same division x/d — exact, d being a
  * power of two — and round half away from zero), and 2^round(log2|x|) is read off the f32 bits (exponent, mantissa
  * against √2's), not computed with exp2/log2 whose WGSL precision is a few ULP.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { FUSED_QUANTIZER_KERNELS, type Attrs } from './quantize';
+import { FUSED_QUANTIZER_KERNELS, familyOf, type ParametricAttrs } from './quantize';
 import { SQRT2_MANTISSA } from './quantize_math';
+import { isCoupled } from './parametric_math';
 import { callKernel, type BackendHandle } from './kernel_call';
+import { elementwiseProgram, wgslF32, type WebGPUBackendLike, type WebGPUProgram } from './webgpu_program';
 
-interface WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  workgroupSize: [number, number, number];
-  size: boolean;
-  getUserCode(): string;
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], outputDtype: 'float32'): TensorInfo;
-  disposeData(dataId: unknown): void;
-}
-
-const WORKGROUP = 128;
+type Attrs = ParametricAttrs;
 
 /** The attributes as WGSL literals (they select a shader variant: part of its key). */
 const wgslFlags = (attrs: Attrs) => ({ signed: String(attrs.signed), withZero: String(attrs.withZero) });
 
-/** A flat elementwise program over `size` elements (the dispatch is 1-D; the backend splits large ones). */
-function program(key: string, outputShape: number[], variableNames: string[], body: string): WebGPUProgram {
-  const size = outputShape.reduce((a, b) => a * b, 1);
-  return {
-    outputShape,
-    shaderKey: key,
-    variableNames,
-    size: true,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    getUserCode: () => body,
+/** A shader key fragment for the attributes (ranges included: they are baked into the shader). */
+const attrsKey = (a: Attrs) => `${a.short}_${a.signed}_${a.withZero}_${a.range0.join('_')}_${a.range1.join('_')}`;
+
+// The grid helpers, as parametric_math.ts: clip_scalar and its gate, 2^e for an integer e (ldexp is exact, unlike
+// exp2), and pow2Round (pow2RoundBits below).
+const GRID_HELPERS_WGSL = `
+  struct Grid { g0 : f32, g1 : f32, j00 : f32, j01 : f32, j10 : f32, j11 : f32 }
+  fn clipTo(v : f32, lo : f32, hi : f32) -> f32 {
+    if (isnan(v)) { return v; }
+    return min(max(v, lo), hi);
+  }
+  fn gateOf(v : f32, lo : f32, hi : f32) -> f32 { return select(0.0, 1.0, (v > lo) && (v < hi)); }
+  fn exp2i(e : f32) -> f32 { return ldexp(1.0, i32(e)); }
+`;
+
+/** fn grid(p0, p1) -> Grid for one parametrization: the same operations, in the same order, as parametric_math.ts. */
+function gridWgsl(a: Attrs): string {
+  const [L0, H0, L1, H1] = [wgslF32(a.range0[0]), wgslF32(a.range0[1]), wgslF32(a.range1[0]), wgslF32(a.range1[1])];
+  const LN2 = wgslF32(Math.LN2);
+  const LN2_SQ = wgslF32(Math.LN2 * Math.LN2);
+  const reservedU = a.signed ? 1 : 0;
+  const reservedP = (a.signed ? 1 : 0) + (a.withZero ? 1 : 0);
+  const bits = (reserved: number) => `
+    let cn = clipTo(p0, ${L0}, ${H0});
+    let gn = gateOf(p0, ${L0}, ${H0});
+    let twoNq = exp2i(roundHalfAway(cn) - ${reserved}.0);`;
+  const pow2Param = (name: string, p: string, lo: string, hi: string) => `
+    let c_${name} = clipTo(${p}, ${lo}, ${hi});
+    let level_${name} = pow2RoundBits(c_${name});
+    let slope_${name} = gateOf(${p}, ${lo}, ${hi}) * (level_${name} / c_${name});`;
+  const bodies: Record<Attrs['short'], string> = {
+    U1: `${bits(reservedU)}
+    let levels = twoNq - 1.0;${pow2Param('d', 'p1', L1, H1)}
+    let step = level_d;
+    return Grid(step, step * levels, 0.0, slope_d, gn * ((step * twoNq) * ${LN2}), slope_d * levels);`,
+    U2: `${bits(reservedU)}
+    let levels = twoNq - 1.0;
+    let X = clipTo(p1, ${L1}, ${H1});
+    let gx = gateOf(p1, ${L1}, ${H1});
+    let step = pow2RoundBits(X / levels);
+    return Grid(step, X, gn * (((-step * twoNq) * ${LN2}) / levels), gx * (step / X), 0.0, gx);`,
+    U3: `${pow2Param('d', 'p0', L0, H0)}
+    let X = clipTo(p1, ${L1}, ${H1});
+    return Grid(level_d, X, slope_d, 0.0, 0.0, gateOf(p1, ${L1}, ${H1}));`,
+    P1: `${bits(reservedP)}${pow2Param('top', 'p1', L1, H1)}
+    let ratio = exp2i(1.0 - twoNq);
+    let lowest = ratio * level_top;
+    return Grid(lowest, level_top, gn * (-(lowest * twoNq) * ${LN2_SQ}), ratio * slope_top, 0.0, slope_top);`,
+    P2: `${bits(reservedP)}${pow2Param('bottom', 'p1', L1, H1)}
+    let ratio = exp2i(twoNq - 1.0);
+    let highest = level_bottom * ratio;
+    return Grid(level_bottom, highest, 0.0, slope_bottom, gn * ((highest * twoNq) * ${LN2_SQ}), ratio * slope_bottom);`,
+    P3: `${pow2Param('bottom', 'p0', L0, H0)}${pow2Param('top', 'p1', L1, H1)}
+    return Grid(level_bottom, level_top, slope_bottom, 0.0, 0.0, slope_top);`,
   };
+  return `${GRID_HELPERS_WGSL}
+  fn grid(p0 : f32, p1 : f32) -> Grid {${bodies[a.short]}
+  }`;
 }
 
-// Shared WGSL: the uniform quantizer's value and the pow2 rounding by bits.
-const UNIFORM_WGSL = `
+// Shared WGSL: the uniform quantizer's value, the pow2 rounding by bits and the grid.
+const ROUNDING_WGSL = `
+  const SQRT2_MANTISSA : u32 = ${SQRT2_MANTISSA}u;
+  // 2^round(log2 v) for a positive normal f32: its power-of-two part, doubled when the mantissa exceeds √2's.
+  fn pow2RoundBits(v : f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let p = bitcast<f32>(bits & 0x7f800000u);
+    return select(p, p * 2.0, (bits & 0x7fffffu) > SQRT2_MANTISSA);
+  }
   fn roundHalfAway(z : f32) -> f32 {
     let a = abs(z);
     let whole = floor(a);
     let up = select(0.0, 1.0, (a - whole >= 0.5));
     return sign(z) * (whole + up);
   }
+`;
+
+const UNIFORM_WGSL = `
   // q = d·round(clip(x, lo, X)/d), lo = −X (signed) or 0; NaN stays NaN (WGSL's clamp leaves NaN undefined).
   fn uniformQ(xi : f32, step : f32, X : f32, signed : bool) -> f32 {
     if (isnan(xi)) { return xi; }
@@ -67,13 +111,6 @@ const UNIFORM_WGSL = `
 `;
 
 const POW2_WGSL = `
-  const SQRT2_MANTISSA : u32 = ${SQRT2_MANTISSA}u;
-  // 2^round(log2 v) for a positive normal f32: its power-of-two part, doubled when the mantissa exceeds √2's.
-  fn pow2RoundBits(v : f32) -> f32 {
-    let bits = bitcast<u32>(v);
-    let p = bitcast<f32>(bits & 0x7f800000u);
-    return select(p, p * 2.0, (bits & 0x7fffffu) > SQRT2_MANTISSA);
-  }
   struct Regions { ax : f32, sx : f32, i1 : bool, i2 : bool, i3 : bool }
   fn regions(xi : f32, a : f32, b : f32, signed : bool, withZero : bool) -> Regions {
     var xr = xi;
@@ -89,21 +126,24 @@ const POW2_WGSL = `
   }
 `;
 
-function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
+/** Everything a shader of one quantizer needs before its main: rounding, the grid and the family's element math. */
+const prelude = (a: Attrs) => `${ROUNDING_WGSL}${gridWgsl(a)}${familyOf(a) === 'uniform' ? UNIFORM_WGSL : POW2_WGSL}`;
+
+function forwardProgram(x: TensorInfo, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
   const body =
-    family === 'uniform'
-      ? `${UNIFORM_WGSL}
-      fn main(index : i32) {
+    familyOf(attrs) === 'uniform'
+      ? `fn main(index : i32) {
         if (index < uniforms.size) {
-          setOutputAtIndex(index, uniformQ(getXByOutputIndex(index), getP0(), getP1(), ${signed}));
+          let g = grid(getP0(), getP1());
+          setOutputAtIndex(index, uniformQ(getXByOutputIndex(index), g.g0, g.g1, ${signed}));
         }
       }`
-      : `${POW2_WGSL}
-      fn main(index : i32) {
+      : `fn main(index : i32) {
         if (index < uniforms.size) {
-          let a = getP0();
-          let b = getP1();
+          let g = grid(getP0(), getP1());
+          let a = g.g0;
+          let b = g.g1;
           let r = regions(getXByOutputIndex(index), a, b, ${signed}, ${withZero});
           var m = 0.0;
           if (r.i1) { m = a; }
@@ -114,48 +154,46 @@ function forwardProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs)
           setOutputAtIndex(index, r.sx * m);
         }
       }`;
-  return program(`mixprec_${family}_q_${signed}_${withZero}`, x.shape, ['x', 'p0', 'p1'], body);
+  return elementwiseProgram(`mixprec_q_${attrsKey(attrs)}`, x.shape, ['x', 'p0', 'p1'], prelude(attrs) + body);
 }
 
-function dxProgram(family: 'uniform' | 'pow2', x: TensorInfo, attrs: Attrs): WebGPUProgram {
+function dxProgram(x: TensorInfo, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
   const body =
-    family === 'uniform'
+    familyOf(attrs) === 'uniform'
       ? `fn main(index : i32) {
         if (index < uniforms.size) {
           let xi = getXByOutputIndex(index);
-          // Every input must be used, or the layout derived from the shader drops its binding.
-          _ = getP0();
-          let X = getP1();
+          let X = grid(getP0(), getP1()).g1;
           let lo = select(0.0, -X, ${signed});
           setOutputAtIndex(index, getDyByOutputIndex(index) * select(0.0, 1.0, (xi > lo) && (xi < X)));
         }
       }`
-      : `${POW2_WGSL}
-      fn main(index : i32) {
+      : `fn main(index : i32) {
         if (index < uniforms.size) {
-          let r = regions(getXByOutputIndex(index), getP0(), getP1(), ${signed}, ${withZero});
-          var g = 0.0;
-          if (r.i2) { g = getDyByOutputIndex(index) * (pow2RoundBits(r.ax) / r.ax); }
-          setOutputAtIndex(index, g);
+          let g = grid(getP0(), getP1());
+          let r = regions(getXByOutputIndex(index), g.g0, g.g1, ${signed}, ${withZero});
+          var d = 0.0;
+          if (r.i2) { d = getDyByOutputIndex(index) * (pow2RoundBits(r.ax) / r.ax); }
+          setOutputAtIndex(index, d);
         }
       }`;
-  return program(`mixprec_${family}_dx_${signed}_${withZero}`, x.shape, ['dy', 'x', 'p0', 'p1'], body);
+  return elementwiseProgram(`mixprec_dx_${attrsKey(attrs)}`, x.shape, ['dy', 'x', 'p0', 'p1'], prelude(attrs) + body);
 }
 
-/** The terms of the two parameter sums: row 0 and row 1 of a [2, N] output. */
-function termsProgram(family: 'uniform' | 'pow2', n: number, attrs: Attrs): WebGPUProgram {
+/** The terms of the two grid sums: row 0 and row 1 of a [2, N] output. */
+function termsProgram(n: number, attrs: Attrs): WebGPUProgram {
   const { signed, withZero } = wgslFlags(attrs);
   const body =
-    family === 'uniform'
-      ? `${UNIFORM_WGSL}
-      fn main(index : i32) {
+    familyOf(attrs) === 'uniform'
+      ? `fn main(index : i32) {
         if (index < uniforms.size) {
           let i = index % ${n};
           let xi = x[i];
           let d = dy[i];
-          let step = getP0();
-          let X = getP1();
+          let g = grid(getP0(), getP1());
+          let step = g.g0;
+          let X = g.g1;
           var t = 0.0;
           if (index < ${n}) {
             let c = select(clamp(xi, select(0.0, -X, ${signed}), X), xi, isnan(xi));
@@ -167,57 +205,104 @@ function termsProgram(family: 'uniform' | 'pow2', n: number, attrs: Attrs): WebG
           setOutputAtIndex(index, t);
         }
       }`
-      : `${POW2_WGSL}
-      fn main(index : i32) {
+      : `fn main(index : i32) {
         if (index < uniforms.size) {
           let i = index % ${n};
-          let r = regions(x[i], getP0(), getP1(), ${signed}, ${withZero});
+          let g = grid(getP0(), getP1());
+          let r = regions(x[i], g.g0, g.g1, ${signed}, ${withZero});
           let sd = dy[i] * r.sx;
           let mask = select(r.i3, r.i1, (index < ${n}));
           setOutputAtIndex(index, select(0.0, sd, mask));
         }
       }`;
-  return program(`mixprec_${family}_terms_${signed}_${withZero}_${n}`, [2, n], ['dy', 'x', 'p0', 'p1'], body);
+  return elementwiseProgram(`mixprec_terms_${attrsKey(attrs)}_${n}`, [2, n], ['dy', 'x', 'p0', 'p1'], prelude(attrs) + body);
 }
 
-function kernelsFor(family: 'uniform' | 'pow2'): KernelConfig[] {
-  const names = FUSED_QUANTIZER_KERNELS[family];
-  const forward: KernelFunc = (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs }) => {
+/**
+ * ∂p_k from the two sums: the grid gradients (the uniform step's is Σ dy·(q − c) / d, divided after the sum as the
+ * composed ops do), then ∂g0/∂p_k·∂g0 + ∂g1/∂p_k·∂g1.
+ */
+function chainProgram(k: 0 | 1, attrs: Attrs): WebGPUProgram {
+  const divide = familyOf(attrs) === 'uniform';
+  // A partial that is the literal 0 would let the compiler fold 0·∂g to 0; the composed ops give NaN for ∂g = NaN or ±∞.
+  const body = `
+  fn times(j : f32, d : f32) -> f32 {
+    if (isnan(d) || abs(d) > 3.4028234663852886e38) { return select(j * d, bitcast<f32>(bitcast<u32>(d) | 0x7fc00000u), (j == 0.0)); }
+    return j * d;
+  }
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      let g = grid(getP0(), getP1());
+      let dg0 = ${divide ? 'sums[0] / g.g0' : 'sums[0]'};
+      let dg1 = sums[1];
+      setOutputAtIndex(index, ${k === 0 ? 'times(g.j00, dg0) + times(g.j10, dg1)' : 'times(g.j01, dg0) + times(g.j11, dg1)'});
+    }
+  }`;
+  return elementwiseProgram(`mixprec_chain${k}_${attrsKey(attrs)}`, [1], ['sums', 'p0', 'p1'], prelude(attrs) + body);
+}
+
+/** Parameter k after the projection (parametric_math.ts's projectPair). */
+function projectProgram(k: 0 | 1, attrs: Attrs): WebGPUProgram {
+  const margin = wgslF32(1e-5);
+  const [lo0, hi0, lo1, hi1] = [
+    wgslF32(attrs.range0[0] + 1e-5),
+    wgslF32(attrs.range0[1] - 1e-5),
+    wgslF32(attrs.range1[0] + 1e-5),
+    wgslF32(attrs.range1[1] - 1e-5),
+  ];
+  // tf.minimum / tf.maximum propagate NaN; WGSL's min / max need not.
+  const body = `
+  fn minN(a : f32, b : f32) -> f32 { if (isnan(a) || isnan(b)) { return a + b; } return min(a, b); }
+  fn maxN(a : f32, b : f32) -> f32 { if (isnan(a) || isnan(b)) { return a + b; } return max(a, b); }
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      var v0 = getP0();
+      var v1 = getP1();
+      ${isCoupled(attrs.short) ? `let lower = minN(v0, v1 - ${margin});\n      v1 = maxN(v0 + ${margin}, v1);\n      v0 = lower;` : ''}
+      setOutputAtIndex(index, ${k === 0 ? `minN(maxN(v0, ${lo0}), ${hi0})` : `minN(maxN(v1, ${lo1}), ${hi1})`});
+    }
+  }`;
+  return elementwiseProgram(`mixprec_project${k}_${attrsKey(attrs)}`, [1], ['p0', 'p1'], body);
+}
+
+type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs };
+
+function webgpuKernels(): KernelConfig[] {
+  const quantize: KernelFunc = (({ inputs, backend, attrs }: Args) => {
     const { x, p0, p1 } = inputs as { x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
-    return (backend as WebGPUBackendLike).runWebGPUProgram(forwardProgram(family, x, attrs), [x, p0, p1], 'float32');
+    return (backend as WebGPUBackendLike).runWebGPUProgram(forwardProgram(x, attrs), [x, p0, p1], 'float32');
   }) as unknown as KernelFunc;
-  const backward: KernelFunc = (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Attrs }) => {
+  // A one-element program's output as a scalar tensor (reshape shares the data).
+  const asScalar = (handle: BackendHandle, t: TensorInfo) => {
+    const s = callKernel(handle, 'Reshape', { x: t }, { shape: [] });
+    (handle.backend as unknown as WebGPUBackendLike).disposeData(t.dataId);
+    return s;
+  };
+  const quantizeGrad: KernelFunc = (({ inputs, backend, attrs }: Args) => {
     const { dy, x, p0, p1 } = inputs as { dy: TensorInfo; x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
     const gpu = backend as WebGPUBackendLike;
     const handle: BackendHandle = { name: 'webgpu', backend: backend as BackendHandle['backend'] };
     const n = x.shape.reduce((a, b) => a * b, 1);
     const flat = (t: TensorInfo) => ({ ...t, shape: [n] });
-    const dx = gpu.runWebGPUProgram(dxProgram(family, x, attrs), [dy, x, p0, p1], 'float32');
-    const terms = gpu.runWebGPUProgram(termsProgram(family, n, attrs), [flat(dy), flat(x), p0, p1], 'float32');
+    const dx = gpu.runWebGPUProgram(dxProgram(x, attrs), [dy, x, p0, p1], 'float32');
+    const terms = gpu.runWebGPUProgram(termsProgram(n, attrs), [flat(dy), flat(x), p0, p1], 'float32');
     const sums = callKernel(handle, 'Sum', { x: terms }, { axis: [1], keepDims: false });
     gpu.disposeData(terms.dataId);
-    // Each sum as a scalar tensor of its own (slice, then reshape, which shares the slice's data).
-    const scalar = (i: number) => {
-      const slice = callKernel(handle, 'Slice', { x: sums }, { begin: [i], size: [1] });
-      const s0 = callKernel(handle, 'Reshape', { x: slice }, { shape: [] });
-      gpu.disposeData(slice.dataId);
-      return s0;
-    };
-    let g0 = scalar(0);
-    const g1 = scalar(1);
+    const [d0, d1] = ([0, 1] as const).map((k) => asScalar(handle, gpu.runWebGPUProgram(chainProgram(k, attrs), [sums, p0, p1], 'float32')));
     gpu.disposeData(sums.dataId);
-    // The uniform step's gradient is Σ dy·(q − c) / d, divided after the sum as the composed ops do.
-    if (family === 'uniform') {
-      const divided = callKernel(handle, 'RealDiv', { a: g0, b: p0 });
-      gpu.disposeData(g0.dataId);
-      g0 = divided;
-    }
-    return [dx, g0, g1];
+    return [dx, d0!, d1!];
+  }) as unknown as KernelFunc;
+  const project: KernelFunc = (({ inputs, backend, attrs }: Args) => {
+    const { p0, p1 } = inputs as { p0: TensorInfo; p1: TensorInfo };
+    const handle: BackendHandle = { name: 'webgpu', backend: backend as BackendHandle['backend'] };
+    const gpu = backend as WebGPUBackendLike;
+    return ([0, 1] as const).map((k) => asScalar(handle, gpu.runWebGPUProgram(projectProgram(k, attrs), [p0, p1], 'float32')));
   }) as unknown as KernelFunc;
   return [
-    { kernelName: names.forward, backendName: 'webgpu', kernelFunc: forward },
-    { kernelName: names.backward, backendName: 'webgpu', kernelFunc: backward },
+    { kernelName: FUSED_QUANTIZER_KERNELS.quantize, backendName: 'webgpu', kernelFunc: quantize },
+    { kernelName: FUSED_QUANTIZER_KERNELS.quantizeGrad, backendName: 'webgpu', kernelFunc: quantizeGrad },
+    { kernelName: FUSED_QUANTIZER_KERNELS.project, backendName: 'webgpu', kernelFunc: project },
   ];
 }
 
-export const webgpuQuantizerKernels: readonly KernelConfig[] = [...kernelsFor('uniform'), ...kernelsFor('pow2')];
+export const webgpuQuantizerKernels: readonly KernelConfig[] = webgpuKernels();
