@@ -58,6 +58,8 @@ export type ParametrizationInfo = Row & {
   readonly paperParams: readonly [PaperParam, PaperParam];
   /** `U1 θ=[b,d]`: the short name with the learned pair, as figures and preset descriptions show it. */
   readonly label: string;
+  /** Whether the projection keeps the lower parameter (d or xmin) below xmax (U3 and P3, the code's clip_quant_vals). */
+  readonly coupled: boolean;
 };
 
 /** The paper's short names: U1 (b,d), U2 (b,qmax), U3 (d,qmax), P1 (b,qmax), P2 (b,qmin), P3 (qmin,qmax). */
@@ -73,7 +75,8 @@ export type ParametricMethod = Row['method'];
 /** The six parametrizations, uniform first, in the paper's order U1, U2, U3, P1, P2, P3. */
 export const PARAMETRIZATION_TABLE: readonly ParametrizationInfo[] = ROWS.map((row) => {
   const paperParams = [PAPER_PARAM_NAMES[row.params[0]], PAPER_PARAM_NAMES[row.params[1]]] as const;
-  return { ...row, paperParams, label: `${row.short} θ=[${paperParams.join(',')}]` };
+  const coupled = row.params[0] !== 'n' && row.params[1] === 'xmax';
+  return { ...row, paperParams, label: `${row.short} θ=[${paperParams.join(',')}]`, coupled };
 });
 
 export const SHORT_NAME_LIST: readonly ShortName[] = PARAMETRIZATION_TABLE.map((e) => e.short);

@@ -7,6 +7,7 @@ import { fixedPoint, fixedPow2 } from './fixed';
 import { applyParametric, parametricAttrs, scalarOfParams } from './parametric';
 import { FUSED_QUANTIZER_KERNELS, fusedQuantizer } from '../backend/kernels';
 import { entryForSpec } from './registry';
+import { parametrizationInfo } from './parametrizations';
 import { QuantizerSpecError, resolveSpec, scopeName, type ParamName, type QuantizerSpec, type ResolvedSpec } from './spec';
 
 /** Parameter values for the stateless {@link quantize}: tensors (differentiable) or plain numbers. */
@@ -168,7 +169,7 @@ export function projectParams(spec: ResolvedSpec, variables: Partial<Record<Para
     tf.dispose(out);
     return;
   }
-  const coupled = spec.param === 'd_xmax' || spec.param === 'xmin_xmax';
+  const coupled = spec.short !== null && parametrizationInfo(spec.short)!.coupled;
   tf.tidy(() => {
     for (const name of spec.params) {
       const v = variables[name]!;

@@ -13,6 +13,10 @@ import { Random, testSeed } from '../helpers/random';
 
 const seed = testSeed();
 
+/** A layer of a float model of its own (the builder names the variables). */
+const floatBatchNorm = (model: string, scope: string, channels: number) =>
+  new BatchNorm(new ModelBuilder(model, { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1), scope, channels);
+
 function gradients(x: tf.Tensor4D, w: tf.Tensor4D, bn: BatchNorm) {
   const f = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
     // The layer with its γ and β replaced by the inputs being differentiated.
@@ -45,11 +49,7 @@ describe('BatchNorm training gradient', () => {
             Float32Array.from({ length: size }, () => r.normal()),
             shape,
           );
-          const bn = new BatchNorm(
-            new ModelBuilder('bn', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1),
-            `bn${shape.join('x')}`,
-            shape[3],
-          );
+          const bn = floatBatchNorm('bn', `bn${shape.join('x')}`, shape[3]);
           bn.gamma.assign(tf.tensor1d(Array.from({ length: shape[3] }, () => 0.5 + r.next())));
           useFastKernels(false);
           const slow = await Promise.all(gradients(x, w, bn).map((g) => g.data()));
@@ -83,11 +83,7 @@ describe('BatchNorm training gradient', () => {
         const size = shape.reduce((a, b) => a * b, 1);
         const c = shape[3];
         const xs = Float32Array.from({ length: size }, () => r.normal() * 2 + 3);
-        const bn = new BatchNorm(
-          new ModelBuilder('bnf', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1),
-          `bnf${shape.join('x')}`,
-          c,
-        );
+        const bn = floatBatchNorm('bnf', `bnf${shape.join('x')}`, c);
         const gamma = Array.from({ length: c }, () => 0.5 + r.next());
         const beta = Array.from({ length: c }, () => r.normal());
         const runMean = Array.from({ length: c }, () => r.normal());
@@ -144,7 +140,7 @@ describe('BatchNorm training gradient', () => {
       }
       return total;
     };
-    const bn = new BatchNorm(new ModelBuilder('bnfd', { weights: 'float', activations: 'float', weightBits: 4, activationBits: 4 }, 1), 'fd', 2);
+    const bn = floatBatchNorm('bnfd', 'fd', 2);
     bn.gamma.assign(tf.tensor1d(gamma));
     bn.beta.assign(tf.tensor1d(beta));
     const x = tf.tensor4d(xs, shape);

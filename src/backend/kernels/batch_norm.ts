@@ -16,6 +16,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, type BackendHandle } from './kernel_call';
+import { reductionChunks } from './conv2d_backprop_filter_webgpu';
 import { MEMORY, requireFloat32 } from './memory';
 import { elementwiseProgram, wgslF32, type WebGPUBackendLike } from './webgpu_program';
 
@@ -159,10 +160,6 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
 
 // ---- WebGPU ----
 
-/** About this many partial sums in all; each covers at least MIN_ROWS rows. */
-const TARGET_INVOCATIONS = 1 << 16;
-const MIN_ROWS = 64;
-
 /** An elementwise program whose main runs `body` for each output index. */
 const elementwise = (key: string, outputShape: number[], variableNames: string[], body: string) =>
   elementwiseProgram(
@@ -191,7 +188,8 @@ function channelSums(
   terms: string[],
 ): TensorInfo {
   const k = terms.length;
-  const chunks = Math.min(n, Math.max(1, Math.floor(n / MIN_ROWS)), Math.max(1, Math.ceil(TARGET_INVOCATIONS / (k * c))));
+  // The filter gradient's split: a row is one element here (one column per channel and term).
+  const chunks = reductionChunks(k * c, n, 1);
   const chunk = Math.ceil(n / chunks);
   const cases = terms
     .map((t, j) => `if (which == ${j}) { for (var r = start; r < end; r++) { let i = r * ${c} + ch; acc = acc + (${t}); } }`)
@@ -229,20 +227,18 @@ function webgpuKernels(): KernelConfig[] {
     const { gpu, handle } = context(backend);
     const { n, c } = rowsAndChannels(x);
     const k = runningFactors(attrs.decay!, n);
-    const s1 = channelSums(gpu, handle, 'sum', [flat(x)], ['x'], n, c, ['x[i]']);
-    const mean = gpu.runWebGPUProgram(
-      elementwise(`mixprec_bn_mean_${n}`, [c], ['s'], `\n          setOutputAtIndex(index, s[index] / ${wgslF32(n)});`),
-      [s1],
-      'float32',
-    );
-    gpu.disposeData(s1.dataId);
-    const s2 = channelSums(gpu, handle, 'sq', [flat(x), mean], ['x', 'm'], n, c, ['(x[i] - m[ch]) * (x[i] - m[ch])']);
-    const variance = gpu.runWebGPUProgram(
-      elementwise(`mixprec_bn_mean_${n}`, [c], ['s'], `\n          setOutputAtIndex(index, s[index] / ${wgslF32(n)});`),
-      [s2],
-      'float32',
-    );
-    gpu.disposeData(s2.dataId);
+    // A per-channel sum over the n rows, divided by n (releases the sum).
+    const meanOf = (sums: TensorInfo) => {
+      const out = gpu.runWebGPUProgram(
+        elementwise(`mixprec_bn_mean_${n}`, [c], ['s'], `\n          setOutputAtIndex(index, s[index] / ${wgslF32(n)});`),
+        [sums],
+        'float32',
+      );
+      gpu.disposeData(sums.dataId);
+      return out;
+    };
+    const mean = meanOf(channelSums(gpu, handle, 'sum', [flat(x)], ['x'], n, c, ['x[i]']));
+    const variance = meanOf(channelSums(gpu, handle, 'sq', [flat(x), mean], ['x', 'm'], n, c, ['(x[i] - m[ch]) * (x[i] - m[ch])']));
     const running = (which: string, factor: number) =>
       gpu.runWebGPUProgram(
         elementwise(

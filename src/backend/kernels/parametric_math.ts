@@ -142,12 +142,6 @@ export function chainRule(j: GridJacobian, dg0: number, dg1: number): [number, n
   return [f(f(j.j00 * dg0) + f(j.j10 * dg1)), f(f(j.j01 * dg0) + f(j.j11 * dg1))];
 }
 
-/** Which parametrizations couple their two parameters in the projection (a lower value kept below xmax). */
-export function isCoupled(short: ShortName): boolean {
-  const [lower, upper] = parametrizationInfo(short)!.params;
-  return lower !== 'n' && upper === 'xmax';
-}
-
 /** tf.minimum / tf.maximum on the cpu backend: Math.min / Math.max (NaN propagates). */
 const clipInto = (v: number, [lo, hi]: readonly [number, number]) => Math.min(Math.max(v, f(lo + 1e-5)), f(hi - 1e-5));
 
@@ -157,6 +151,6 @@ const clipInto = (v: number, [lo, hi]: readonly [number, number]) => Math.min(Ma
  */
 export function projectPair(p0: number, p1: number, attrs: Pick<ParametricAttrs, 'short' | 'range0' | 'range1'>): [number, number] {
   let [v0, v1] = [p0, p1];
-  if (isCoupled(attrs.short)) [v0, v1] = [Math.min(v0, f(v1 - MARGIN_F32)), Math.max(f(v0 + MARGIN_F32), v1)];
+  if (parametrizationInfo(attrs.short)!.coupled) [v0, v1] = [Math.min(v0, f(v1 - MARGIN_F32)), Math.max(f(v0 + MARGIN_F32), v1)];
   return [clipInto(v0, attrs.range0), clipInto(v1, attrs.range1)];
 }

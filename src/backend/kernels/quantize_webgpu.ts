@@ -13,7 +13,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { FUSED_QUANTIZER_KERNELS, familyOf, type ParametricAttrs } from './quantize';
 import { SQRT2_MANTISSA } from './quantize_math';
-import { isCoupled } from './parametric_math';
+import { parametrizationInfo } from '../../quant/parametrizations';
 import { callKernel, type BackendHandle } from './kernel_call';
 import { elementwiseProgram, wgslF32, type WebGPUBackendLike, type WebGPUProgram } from './webgpu_program';
 
@@ -258,7 +258,7 @@ function projectProgram(k: 0 | 1, attrs: Attrs): WebGPUProgram {
     if (index < uniforms.size) {
       var v0 = getP0();
       var v1 = getP1();
-      ${isCoupled(attrs.short) ? `let lower = minN(v0, v1 - ${margin});\n      v1 = maxN(v0 + ${margin}, v1);\n      v0 = lower;` : ''}
+      ${parametrizationInfo(attrs.short)!.coupled ? `let lower = minN(v0, v1 - ${margin});\n      v1 = maxN(v0 + ${margin}, v1);\n      v0 = lower;` : ''}
       setOutputAtIndex(index, ${k === 0 ? `minN(maxN(v0, ${lo0}), ${hi0})` : `minN(maxN(v1, ${lo1}), ${hi1})`});
     }
   }`;
