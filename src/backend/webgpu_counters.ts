@@ -74,6 +74,8 @@ export interface WebGpuCounts {
   dispatches: number;
   /** GPUDevice.createBuffer calls. */
   buffersCreated: number;
+  /** GPUDevice.createBindGroup calls. */
+  bindGroupsCreated: number;
   /** GPUQueue.submit calls. */
   submits: number;
   /** GPUQueue.writeBuffer calls, and their bytes. */
@@ -90,7 +92,16 @@ export interface WebGpuCounts {
  */
 export async function countWebGpuWork<T>(work: () => Promise<T>): Promise<{ value: T; counts: WebGpuCounts }> {
   const b = webgpuInternals();
-  const counts: WebGpuCounts = { dispatches: 0, buffersCreated: 0, submits: 0, writeBuffers: 0, writeBufferBytes: 0, uploads: 0, uploadBytes: 0 };
+  const counts: WebGpuCounts = {
+    dispatches: 0,
+    buffersCreated: 0,
+    bindGroupsCreated: 0,
+    submits: 0,
+    writeBuffers: 0,
+    writeBufferBytes: 0,
+    uploads: 0,
+    uploadBytes: 0,
+  };
   const device = b.device;
   const queue = b.queue;
   const restore: (() => void)[] = [];
@@ -109,6 +120,15 @@ export async function countWebGpuWork<T>(work: () => Promise<T>): Promise<{ valu
     (f) =>
       function (this: GPUDeviceLike, d: Parameters<GPUDeviceLike['createBuffer']>[0]) {
         counts.buffersCreated++;
+        return f.call(this, d);
+      },
+  );
+  wrap(
+    device,
+    'createBindGroup',
+    (f) =>
+      function (this: GPUDeviceLike, d: unknown) {
+        counts.bindGroupsCreated++;
         return f.call(this, d);
       },
   );

@@ -10,9 +10,17 @@
  *   tensor's value is looked up in a cache of small GPU buffers holding that value (by dtype and bits; at most
  *   {@link CONSTANT_CACHE_SIZE}, those no tensor holds evicted first) and shares it; tfjs treats the buffer as
  *   external, so that disposing a tensor does not return it to the pool. No kernel writes into an input.
- * - uniforms: one small uniform buffer and one `writeBuffer` per dispatch. Here every dispatch's uniforms are packed
- *   (the same layout tfjs computes) into one slab per submit at aligned offsets, written with one `writeBuffer` when
- *   the commands are submitted.
+ * - uniforms: one small uniform buffer and one `writeBuffer` per dispatch. Here a dispatch's uniforms (the same layout
+ *   tfjs computes) are looked up by content in slots of persistent uniform buffers ({@link UNIFORM_SLOTS} of 256 bytes,
+ *   the least recently used that no unsubmitted command reads replaced first) and written only when new; a step has a
+ *   few hundred distinct ones (shapes and strides). Uniforms that do not fit a slot, or arrive when every slot is read
+ *   by the unsubmitted commands, go into one slab per submit written when the commands are submitted.
+ * - bind groups: tfjs creates one per dispatch (≈20 µs on lavapipe, the largest native cost of a small op). Here they
+ *   are kept by pipeline and resources ({@link BIND_GROUP_CACHE_SIZE}, least recently used dropped). For a step to
+ *   find them, it must get the same buffers as the step before: tfjs's pool hands out the last one freed, which
+ *   scrambles the assignment from step to step (the variables' buffers rotate); here it hands out the oldest free
+ *   buffer of the size, so that the assignment settles into a cycle (ResNet-20: 997 bind groups created per step
+ *   → 64 after 16 steps, still falling).
  * - submits: tfjs submits every 15 dispatches. Here it submits when a result is read (as before), or when the
  *   buffers waiting for the submit to be released pass {@link PENDING_BYTES_LIMIT}, or every
  *   {@link MAX_DISPATCHES_PER_SUBMIT} dispatches, whichever comes first; memory stays bounded and submits are few.
@@ -33,6 +41,12 @@ export const MAX_DISPATCHES_PER_SUBMIT = 128;
 export const CONSTANT_CACHE_SIZE = 512;
 /** Bytes of one uniform slab (a batch that needs more starts another). */
 const SLAB_BYTES = 256 * 1024;
+/** Uniform slots kept by content, 256 bytes each. */
+export const UNIFORM_SLOTS = 4096;
+const SLOT_BYTES = 256;
+const SLOTS_PER_BUFFER = 256;
+/** Bind groups kept by pipeline and resources. */
+export const BIND_GROUP_CACHE_SIZE = 8192;
 
 const GPU_BUFFER_USAGE = { COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, COPY_SRC: 0x4 } as const;
 
@@ -68,11 +82,51 @@ export function packUniforms(fields: UniformField[]): ArrayBuffer {
   return bytes;
 }
 
+interface UniformSlot {
+  buffer: GPUBufferLike;
+  offset: number;
+  /** The submit batch that last read it. */
+  batch: number;
+}
+
 interface HostState {
   slab: { buffer: GPUBufferLike; mirror: Uint8Array; used: number } | null;
   /** Slabs filled in this batch, to write at submit. */
   full: { buffer: GPUBufferLike; mirror: Uint8Array; used: number }[];
   alignment: number;
+  /** Submits so far: the batch the unsubmitted commands belong to. */
+  batch: number;
+  /** Uniform slots by content (least recently used first), and the buffers that hold them. */
+  slots: Map<string, UniformSlot>;
+  slotBuffers: GPUBufferLike[];
+  bindGroups: Map<string, unknown>;
+}
+
+/** A bound resource as tfjs's tensorToBinding and makeUniforms return it. */
+interface Binding {
+  buffer?: GPUBufferLike;
+  offset?: number;
+  size?: number;
+}
+
+interface Program {
+  pipeline: { getBindGroupLayout(i: number): unknown } | Promise<unknown>;
+  pixelsOpType?: number | null;
+  size?: boolean;
+  outputShape: number[];
+  outputComponent?: number;
+  dispatch: [number, number, number];
+}
+
+interface TensorInfoLike {
+  dataId: object;
+  shape: number[];
+}
+
+interface ComputePassLike {
+  setPipeline(p: unknown): void;
+  setBindGroup(i: number, g: unknown): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
 }
 
 interface ConstantBuffer {
@@ -86,8 +140,17 @@ type Backend = WebGpuBackendInternals & {
   mixprecConstants?: Map<string, ConstantBuffer>;
   tensorDataPendingDisposal: object[];
   endComputePassEncoder(): void;
+  ensureCommandEncoderReady(): void;
+  tensorToBinding(t: TensorInfoLike): Binding | null;
+  commandQueueOwnedIds: WeakSet<object>;
+  computePassEncoder: ComputePassLike | null;
+  commandEncoder: { beginComputePass(d: object): ComputePassLike } | null;
+  activeTimers: unknown[] | null;
   mixprecHost?: HostState;
 };
+
+/** tfjs-backend-webgpu's PixelsOpType.DRAW: such a program is submitted at once. */
+const PIXELS_OP_DRAW = 1;
 
 let installed = false;
 let enabled = false;
@@ -113,8 +176,27 @@ export function installWebGpuHostPatches(WebGPUBackend: { prototype: object }): 
   /** The tensors (by tensorMap entry) that share a cached constant. */
   const sharing = new WeakMap<object, ConstantBuffer>();
 
-  const state = (b: Backend): HostState =>
-    (b.mixprecHost ??= { slab: null, full: [], alignment: Math.max(256, b.device.limits.minUniformBufferOffsetAlignment) });
+  const state = (b: Backend): HostState => b.mixprecHost ?? start(b);
+  const start = (b: Backend): HostState => {
+    orderFreeBuffers(b.bufferManager as unknown as BufferManager, idOf);
+    return (b.mixprecHost = {
+      slab: null,
+      full: [],
+      alignment: Math.max(SLOT_BYTES, b.device.limits.minUniformBufferOffsetAlignment),
+      batch: 0,
+      slots: new Map(),
+      slotBuffers: [],
+      bindGroups: new Map(),
+    });
+  };
+  const ids = new WeakMap<object, number>();
+  let nextId = 0;
+  const idOf = (o: object): number => {
+    let id = ids.get(o);
+    if (id === undefined) ids.set(o, (id = nextId++));
+    return id;
+  };
+  const layouts = new WeakMap<object, unknown>();
 
   proto.uploadToGPU = function (this: Backend, dataId: object) {
     if (!enabled) return originals.uploadToGPU.call(this, dataId);
@@ -158,6 +240,8 @@ export function installWebGpuHostPatches(WebGPUBackend: { prototype: object }): 
     const s = state(this);
     const bytes = packUniforms(fields);
     const size = bytes.byteLength;
+    const slot = size <= SLOT_BYTES && s.alignment === SLOT_BYTES ? uniformSlot(this, s, bytes) : null;
+    if (slot !== null) return { offset: slot.offset, size, buffer: slot.buffer };
     const start = s.slab === null ? 0 : Math.ceil(s.slab.used / s.alignment) * s.alignment;
     if (s.slab === null || start + size > SLAB_BYTES) {
       if (s.slab !== null) s.full.push(s.slab);
@@ -180,16 +264,70 @@ export function installWebGpuHostPatches(WebGPUBackend: { prototype: object }): 
       }
       s.full = [];
       s.slab = null;
+      s.batch++;
     }
     submitQueue.call(this);
   };
 
   const recordAndSubmit = proto.recordAndSubmit;
   proto.recordAndSubmit = function (this: Backend, ...args: unknown[]) {
-    recordAndSubmit.apply(this, args);
-    if (!enabled) return;
-    // Submitted already (a timer, the batch limit), or not yet worth it: check the held-back bytes every 16 dispatches.
-    if (this.commandEncoder == null || this.dispatchCountInPass % 16 !== 0) return;
+    const [program, output, inputs, programDefinedUniform] = args as [Program, TensorInfoLike, TensorInfoLike[], UniformField[] | undefined];
+    if (!enabled || program.pipeline instanceof Promise || this.activeTimers != null) return recordAndSubmit.apply(this, args);
+    // tfjs's recordAndSubmit (4.22), with the bind group taken from the cache.
+    const fields: UniformField[] = [];
+    if (program.pixelsOpType == null) {
+      fields.push({ type: 'float32', data: [NaN] }, { type: 'float32', data: [Infinity] });
+      for (const t of inputs) fields.push({ type: 'int32', data: t.shape }, { type: 'int32', data: tf.util.computeStrides(t.shape) });
+      fields.push({ type: 'int32', data: output.shape }, { type: 'int32', data: tf.util.computeStrides(output.shape) });
+    } else {
+      fields.push({ type: 'int32', data: tf.util.computeStrides(output.shape) });
+    }
+    if (program.size) {
+      const size = tf.util.sizeFromShape(program.outputShape);
+      fields.push({ type: 'int32', data: [program.outputComponent ? size / program.outputComponent : size] });
+    }
+    if (programDefinedUniform) fields.push(...programDefinedUniform);
+    const bindings: (Binding | null)[] = [this.tensorToBinding(output)];
+    for (const t of inputs) bindings.push(this.tensorToBinding(t));
+    bindings.push(this.makeUniforms(fields) as Binding);
+    for (const t of inputs) this.commandQueueOwnedIds.add(t.dataId);
+    this.commandQueueOwnedIds.add(output.dataId);
+
+    const pipeline = program.pipeline;
+    let key = String(idOf(pipeline));
+    let cacheable = true;
+    for (const b of bindings) {
+      // Textures and external textures (pixel programs) are bound fresh, as tfjs does.
+      if (b === null || b.buffer === undefined) cacheable = false;
+      else key += `,${idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1}`;
+    }
+    const s = state(this);
+    let bindGroup = cacheable ? s.bindGroups.get(key) : undefined;
+    if (bindGroup !== undefined) {
+      s.bindGroups.delete(key);
+      s.bindGroups.set(key, bindGroup);
+    } else {
+      let layout = layouts.get(pipeline);
+      if (layout === undefined) layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+      bindGroup = this.device.createBindGroup({ layout, entries: bindings.map((resource, binding) => ({ binding, resource })) });
+      if (cacheable) {
+        if (s.bindGroups.size >= BIND_GROUP_CACHE_SIZE) s.bindGroups.delete(s.bindGroups.keys().next().value as string);
+        s.bindGroups.set(key, bindGroup);
+      }
+    }
+    this.ensureCommandEncoderReady();
+    const pass = (this.computePassEncoder ??= this.commandEncoder!.beginComputePass({}));
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(program.dispatch[0], program.dispatch[1], program.dispatch[2]);
+    this.dispatchCountInPass++;
+    if (tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') <= this.dispatchCountInPass || program.pixelsOpType === PIXELS_OP_DRAW) {
+      this.endComputePassEncoder();
+      this.submitQueue();
+      return;
+    }
+    // Not yet worth a submit: check the held-back bytes every 16 dispatches.
+    if (this.dispatchCountInPass % 16 !== 0) return;
     let pending = 0;
     for (const id of this.tensorDataPendingDisposal) {
       const resource = this.tensorMap.get(id)?.resource as GPUBufferLike | null | undefined;
@@ -248,6 +386,69 @@ function cachedConstant(b: Backend, dtype: string, values: ArrayLike<number>): C
   const constant = { buffer, holders: 0 };
   cache.set(key, constant);
   return constant;
+}
+
+interface BufferManager {
+  releaseBuffer(buffer: GPUBufferLike, reuse?: boolean): void;
+  freeBuffers: Map<string, GPUBufferLike[]>;
+  mixprecOrdered?: true;
+}
+
+/**
+ * Keeps each free list of the pool sorted by first sight, oldest last, so that `acquireBuffer` (which pops) hands out
+ * the oldest free buffer. Any free buffer of the size would do; a stable choice lets bind groups be reused.
+ */
+function orderFreeBuffers(manager: BufferManager, idOf: (o: object) => number): void {
+  if (manager.mixprecOrdered) return;
+  manager.mixprecOrdered = true;
+  const release = manager.releaseBuffer;
+  manager.releaseBuffer = function (this: BufferManager, buffer: GPUBufferLike, reuse = true) {
+    release.call(this, buffer, reuse);
+    const list = this.freeBuffers.get(`${buffer.size}_${buffer.usage}`);
+    if (!enabled || !reuse || list === undefined || list[list.length - 1] !== buffer) return;
+    list.pop();
+    const id = idOf(buffer);
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (idOf(list[mid]!) > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buffer);
+  };
+}
+
+/**
+ * The slot that holds these uniform bytes, written when new; null when every slot is read by unsubmitted commands.
+ * A replaced slot was last read by a submitted batch, and `writeBuffer` is ordered after that submit.
+ */
+function uniformSlot(b: Backend, s: HostState, bytes: ArrayBuffer): UniformSlot | null {
+  // The bytes as a string key: two bytes per char, cheap to build and hash.
+  const key = String.fromCharCode.apply(null, new Uint16Array(bytes) as unknown as number[]);
+  const hit = s.slots.get(key);
+  if (hit !== undefined) {
+    s.slots.delete(key);
+    s.slots.set(key, hit);
+    hit.batch = s.batch;
+    return hit;
+  }
+  let slot: UniformSlot;
+  if (s.slots.size < UNIFORM_SLOTS) {
+    const index = s.slots.size;
+    if (index % SLOTS_PER_BUFFER === 0)
+      s.slotBuffers.push(b.device.createBuffer({ size: SLOT_BYTES * SLOTS_PER_BUFFER, usage: GPU_BUFFER_USAGE.COPY_DST | GPU_BUFFER_USAGE.UNIFORM }));
+    slot = { buffer: s.slotBuffers[s.slotBuffers.length - 1]!, offset: (index % SLOTS_PER_BUFFER) * SLOT_BYTES, batch: s.batch };
+  } else {
+    const [oldestKey, oldest] = s.slots.entries().next().value as [string, UniformSlot];
+    if (oldest.batch === s.batch) return null;
+    s.slots.delete(oldestKey);
+    slot = oldest;
+    slot.batch = s.batch;
+  }
+  s.slots.set(key, slot);
+  b.queue.writeBuffer(slot.buffer, slot.offset, bytes, 0, bytes.byteLength);
+  return slot;
 }
 
 function placeUniforms(slab: { buffer: GPUBufferLike; mirror: Uint8Array; used: number }, offset: number, bytes: ArrayBuffer) {

@@ -11,7 +11,7 @@ import { countWebGpuWork, webgpuInternals, type GPUDeviceLike, type WebGpuCounts
 import { QUANTIZATIONS, resnet20Step } from './train';
 import { formatTable } from '../util/table';
 import { useProgress, type BenchSuite } from './suite';
-import { timeIt } from './harness';
+import { median, timeIt } from './harness';
 import { useFastKernels } from '../backend/kernels';
 
 /**
@@ -37,8 +37,13 @@ export interface WebGpuAddRow {
   path: WebGpuPath;
   elements: number;
   ops: number;
-  /** Per op, µs: tfjs `tf.add(x, 1)` chained, and raw Dawn dispatches of the same add, one submit per `submitEvery`. */
+  /**
+   * Per op, µs (medians of interleaved rounds): tfjs `tf.add(x, 1)` chained, and raw Dawn dispatches of the same add
+   * in one compute pass per submit of `submitEvery`.
+   */
   tfjsUsPerOp: number;
+  /** The part of it spent recording (before the final read waits for the GPU). */
+  tfjsHostUsPerOp: number;
   rawUsPerDispatch: number;
   submitEvery: number;
   ratio: number;
@@ -78,13 +83,17 @@ async function filterGradRow(path: WebGpuPath, batch: number): Promise<WebGpuFil
   }
 }
 
+/** Steps run before the counted one. */
+const WARM_STEPS = 10;
+
 async function stepRow(path: WebGpuPath, quantization: WebGpuStepRow['quantization'], batch: number): Promise<WebGpuStepRow> {
   // `tfjs` is the path before mixprec: composed ops (no fused kernels) on the published backend.
   useFastKernels(path === 'mixprec');
   const fixture = resnet20Step(quantization, batch);
   try {
-    // Two steps to compile every pipeline and fill the buffer pools; the third is the steady state counted.
-    for (let i = 0; i < 2; i++) await fixture.step();
+    // Steps that compile every pipeline, fill the buffer pools and let the pool's buffer assignment settle (which
+    // the bind-group cache needs); the step after is the steady state counted.
+    for (let i = 0; i < WARM_STEPS; i++) await fixture.step();
     // tf.profile times every kernel (the backend then submits each program alone), so it counts the kernels in a
     // step of its own, and the GPU work is counted in the next one, unprofiled.
     const profile = await tf.profile(fixture.step);
@@ -109,8 +118,11 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (g.x < arrayLength(&a)) { b[g.x] = a[g.x] + 1.0; }
 }`;
 
-/** `ops` dispatches of an add on `elements` floats, ping-ponging two buffers, a submit every `submitEvery`; µs per dispatch. */
-async function rawDawnAdd(device: GPUDeviceLike, elements: number, ops: number, submitEvery: number): Promise<number> {
+/**
+ * Raw Dawn: `n` dispatches of an add on `elements` floats, ping-ponging two buffers with bind groups made once, in
+ * one compute pass per submit of `submitEvery` dispatches (how tfjs records them); µs per dispatch, GPU work done.
+ */
+function rawDawnAdd(device: GPUDeviceLike, elements: number, submitEvery: number): { run(n: number): Promise<number>; dispose(): void } {
   const STORAGE = 0x80;
   const COPY_DST = 0x8;
   const buffers = [0, 1].map(() => device.createBuffer({ size: elements * 4, usage: STORAGE | COPY_DST }));
@@ -127,52 +139,82 @@ async function rawDawnAdd(device: GPUDeviceLike, elements: number, ops: number, 
       ],
     }),
   );
-  const run = async (n: number) => {
-    let encoder = device.createCommandEncoder();
-    for (let i = 0; i < n; i++) {
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, groups[i % 2]);
-      pass.dispatchWorkgroups(Math.ceil(elements / 64));
-      pass.end();
-      if ((i + 1) % submitEvery === 0 || i === n - 1) {
-        device.queue.submit([encoder.finish()]);
-        encoder = device.createCommandEncoder();
+  return {
+    async run(n) {
+      const t0 = performance.now();
+      let encoder = device.createCommandEncoder();
+      let pass = encoder.beginComputePass();
+      for (let i = 0; i < n; i++) {
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, groups[i % 2]);
+        pass.dispatchWorkgroups(Math.ceil(elements / 64));
+        if ((i + 1) % submitEvery === 0 || i === n - 1) {
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+          encoder = device.createCommandEncoder();
+          pass = encoder.beginComputePass();
+        }
       }
-    }
-    await device.queue.onSubmittedWorkDone();
+      pass.end();
+      await device.queue.onSubmittedWorkDone();
+      return ((performance.now() - t0) * 1000) / n;
+    },
+    dispose() {
+      for (const b of buffers) b.destroy();
+    },
   };
-  await run(Math.min(ops, 50));
-  const t0 = performance.now();
-  await run(ops);
-  const us = ((performance.now() - t0) * 1000) / ops;
-  for (const b of buffers) b.destroy();
-  return us;
 }
 
-async function tfjsAddChain(elements: number, ops: number): Promise<number> {
-  const run = async (n: number) => {
-    let x = tf.zeros([elements]);
-    for (let i = 0; i < n; i++) {
-      const next = tf.add(x, 1);
-      x.dispose();
-      x = next;
-    }
-    await x.data();
-    x.dispose();
-  };
-  await run(Math.min(ops, 50));
+/** tfjs: `n` chained `tf.add(x, 1)` on `elements` floats, the result read; µs per op, in all and on the host alone. */
+async function tfjsAddChain(elements: number, n: number): Promise<{ us: number; hostUs: number }> {
   const t0 = performance.now();
-  await run(ops);
-  return ((performance.now() - t0) * 1000) / ops;
+  let x = tf.zeros([elements]);
+  for (let i = 0; i < n; i++) {
+    const next = tf.add(x, 1);
+    x.dispose();
+    x = next;
+  }
+  const recorded = performance.now();
+  await x.data();
+  x.dispose();
+  return { us: ((performance.now() - t0) * 1000) / n, hostUs: ((recorded - t0) * 1000) / n };
 }
+
+/** Interleaved rounds of each; the medians are compared (the machines are shared and noisy). */
+const ADD_ROUNDS = 7;
 
 async function addRow(path: WebGpuPath, elements: number, ops: number): Promise<WebGpuAddRow> {
   const device = webgpuInternals().device;
   const submitEvery = tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
-  const tfjsUsPerOp = await tfjsAddChain(elements, ops);
-  const rawUsPerDispatch = await rawDawnAdd(device, elements, ops, submitEvery);
-  return { kind: 'add-chain', path, elements, ops, tfjsUsPerOp, rawUsPerDispatch, submitEvery, ratio: tfjsUsPerOp / rawUsPerDispatch };
+  const raw = rawDawnAdd(device, elements, submitEvery);
+  try {
+    // Warm: the JIT compiles tfjs's and mixprec's host paths (the first thousand ops cost several times the later
+    // ones), pipelines and the bind-group cache fill.
+    await tfjsAddChain(elements, 3 * ops);
+    await raw.run(ops);
+    const tfjsRounds: { us: number; hostUs: number }[] = [];
+    const rawRounds: number[] = [];
+    for (let r = 0; r < ADD_ROUNDS; r++) {
+      tfjsRounds.push(await tfjsAddChain(elements, ops));
+      rawRounds.push(await raw.run(ops));
+    }
+    const tfjsUsPerOp = median(tfjsRounds.map((r) => r.us));
+    const tfjsHostUsPerOp = median(tfjsRounds.map((r) => r.hostUs));
+    const rawUsPerDispatch = median(rawRounds);
+    return {
+      kind: 'add-chain',
+      path,
+      elements,
+      ops,
+      tfjsUsPerOp,
+      tfjsHostUsPerOp,
+      rawUsPerDispatch,
+      submitEvery,
+      ratio: tfjsUsPerOp / rawUsPerDispatch,
+    };
+  } finally {
+    raw.dispose();
+  }
 }
 
 export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
@@ -216,12 +258,25 @@ export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
     const steps = rows.filter((r): r is WebGpuStepRow => r.kind === 'step');
     const adds = rows.filter((r): r is WebGpuAddRow => r.kind === 'add-chain');
     const stepTable = formatTable(
-      ['ResNet-20 step', 'kernels', 'dispatches', 'buffers created', 'submits', 'writeBuffer', 'CPU→GPU tensors', 'their bytes', 'wall ms', 'CPU ms'],
+      [
+        'ResNet-20 step',
+        'kernels',
+        'dispatches',
+        'buffers created',
+        'bind groups created',
+        'submits',
+        'writeBuffer',
+        'CPU→GPU tensors',
+        'their bytes',
+        'wall ms',
+        'CPU ms',
+      ],
       steps.map((r) => [
         `${r.path}: ${r.quantization} b${r.batch}`,
         String(r.kernels),
         String(r.dispatches),
         String(r.buffersCreated),
+        String(r.bindGroupsCreated),
         String(r.submits),
         `${r.writeBuffers} (${(r.writeBufferBytes / 1024).toFixed(1)} KB)`,
         String(r.uploads),
@@ -231,10 +286,11 @@ export const webgpuSuite: BenchSuite<WebGpuBenchRow> = {
       ]),
     );
     const addTable = formatTable(
-      ['add chain', 'tfjs µs/op', 'raw Dawn µs/dispatch', 'tfjs / raw'],
+      ['add chain (medians of 7 interleaved rounds)', 'tfjs µs/op', 'of it recording', 'raw Dawn µs/dispatch', 'tfjs / raw'],
       adds.map((r) => [
         `${r.path}: ${r.ops} × ${r.elements} floats, submit every ${r.submitEvery}`,
         r.tfjsUsPerOp.toFixed(1),
+        r.tfjsHostUsPerOp.toFixed(1),
         r.rawUsPerDispatch.toFixed(1),
         `${r.ratio.toFixed(2)}×`,
       ]),

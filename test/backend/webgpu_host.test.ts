@@ -13,7 +13,7 @@ import { createSolver } from '../../src/train/optimizer';
 import { createTrainingStep, trainableParams } from '../../src/train/step';
 import { trainingLoss } from '../../src/train/loss';
 import { countWebGpuWork } from '../../src/backend/webgpu_counters';
-import { MAX_DISPATCHES_PER_SUBMIT, packUniforms, setWebGpuHostPatches } from '../../src/backend/webgpu_host';
+import { MAX_DISPATCHES_PER_SUBMIT, UNIFORM_SLOTS, packUniforms, setWebGpuHostPatches } from '../../src/backend/webgpu_host';
 import { testBackends, useBackend } from '../helpers/backends';
 
 const config = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { quant: { weights: 'U3', activations: 'U3' }, learningRate: 0.05 });
@@ -146,7 +146,8 @@ describe('WebGPU host patches', async () => {
     const stepper = createTrainingStep(m, config, solver);
     const { x, y } = batch('mnistnet', 8);
     const counted = async () => {
-      for (let i = 0; i < 2; i++) await stepper.step(x, y); // pipelines compiled, pools filled
+      // Pipelines compiled, pools filled, the pool's buffer assignment settled (for the bind-group cache).
+      for (let i = 0; i < 8; i++) await stepper.step(x, y);
       return (await countWebGpuWork(() => stepper.step(x, y))).counts;
     };
     try {
@@ -159,6 +160,9 @@ describe('WebGPU host patches', async () => {
       assert.ok(published.submits >= Math.floor(published.dispatches / 15), `tfjs as published: ${JSON.stringify(published)}`);
       assert.equal(patched.dispatches, published.dispatches, 'the same programs');
       assert.equal(patched.buffersCreated, 0, `with the patches: ${JSON.stringify(patched)}`);
+      assert.equal(published.bindGroupsCreated, published.dispatches, 'tfjs as published: a bind group per dispatch');
+      // Most come from the cache (the assignment settles into a cycle; how fast depends on the step).
+      assert.ok(patched.bindGroupsCreated < patched.dispatches / 2, `with the patches, most bind groups reused: ${JSON.stringify(patched)}`);
       // A submit per MAX_DISPATCHES_PER_SUBMIT dispatches, and one for each of the step's five result reads at most.
       const limit = Math.ceil(patched.dispatches / MAX_DISPATCHES_PER_SUBMIT) + 5;
       assert.ok(patched.submits <= limit, `with the patches (at most ${limit} submits): ${JSON.stringify(patched)}`);
@@ -169,4 +173,28 @@ describe('WebGPU host patches', async () => {
       m.dispose();
     }
   });
+
+  it(
+    'keeps every result right when the uniform slots are replaced (more distinct uniforms than slots)',
+    { skip: !hasWebGpu && 'no WebGPU adapter' },
+    async () => {
+      await useBackend('webgpu');
+      // One pipeline (the shader key has the rank, not the length), a new uniform block (the length) per add: the
+      // slots fill and the least recently used are rewritten while earlier batches may still be in flight.
+      const lengths = Array.from({ length: UNIFORM_SLOTS + 600 }, (_, i) => 1 + ((i * 7919) % (UNIFORM_SLOTS + 600)));
+      const results: tf.Tensor[] = [];
+      for (const [i, n] of lengths.entries()) {
+        results.push(tf.tidy(() => tf.add(tf.fill([n], i), 0.5)));
+        // Read some back mid-way, so that batches are submitted at different points.
+        if (i % 997 === 0) await results[i]!.data();
+      }
+      for (const [i, t] of results.entries()) {
+        const values = await t.data();
+        assert.equal(values.length, lengths[i]);
+        const wrong = values.findIndex((v) => v !== i + 0.5);
+        assert.equal(wrong, -1, `add ${i} (length ${lengths[i]}): element ${wrong} is ${values[wrong]}, not ${i + 0.5}`);
+      }
+      tf.dispose(results);
+    },
+  );
 });
