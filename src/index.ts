@@ -332,6 +332,9 @@ export {
   type ProgressDisplay,
   type TrainingWidgetOptions,
 } from './notebook';
+/** Two-way Jupyter widgets (protocol 2.1): the standard controls, observe, link / jslink, Output capture, interact. */
+export * as widgets from './notebook/widgets';
+export { Comm, CommManager, type CommTransport, type CommMessage } from './notebook/comm';
 export { installKernel, uninstallKernel, mixprecKernelSpec } from './kernel/install';
 
 // The headless runner and the benchmarks are a separate entry, `mixprec/tools` (src/tools.ts), so that loading the

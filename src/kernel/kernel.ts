@@ -3,6 +3,7 @@
  * rich displays, stdin, comms, history, interrupts, shutdown/restart. Shell requests are handled one at a time, each
  * between status busy and idle on IOPub; control and heartbeat live on a worker thread (control_worker.ts).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Console } from 'node:console';
 import * as path from 'node:path';
@@ -18,6 +19,8 @@ import { setAmbientSignal } from '../util/interrupt';
 import { startWorker } from '../util/worker';
 import type { FromControlWorker, ToControlWorker } from './control_worker';
 import { display, isDisplayHandle, mimeBundleOf, setDisplaySink } from '../notebook';
+import { setCommTransport, type CommManager } from '../notebook/comm';
+import '../notebook/widgets'; // registers the jupyter.widget and jupyter.widget.control targets
 import { PACKAGE_ROOT } from '../util/package';
 import { CellExecutor, CompileError, InterruptedError, moduleGlobal, type Global } from './executor';
 
@@ -111,7 +114,11 @@ export class Kernel {
   private current: CurrentCell | undefined;
   private lastParent: JupyterMessage | undefined;
   private readonly streams: StreamBuffer;
-  private readonly comms = new Map<string, string>();
+  private comms!: CommManager;
+  /** The comm message being handled, through everything it starts (output then has it as parent, as in ipykernel). */
+  private readonly ambient = new AsyncLocalStorage<JupyterMessage>();
+  /** Comm messages are handled in order among themselves, and at once: not behind a running cell. */
+  private commQueue: Promise<void> = Promise.resolve();
   private readonly stdinWaiters = new Map<string, (value: string) => void>();
   private queue: Promise<void> = Promise.resolve();
   /** execute_requests received but not started: aborted when an earlier one fails with stop_on_error. */
@@ -132,9 +139,14 @@ export class Kernel {
     private readonly options: KernelOptions = {},
   ) {
     this.streams = new StreamBuffer(
-      () => this.lastParent,
+      () => this.parentNow(),
       (name, text, parent) => this.publish('stream', { name, text }, parent),
     );
+  }
+
+  /** The request output belongs to now: the comm message being handled, else the running cell, else the last one. */
+  private parentNow(): JupyterMessage | undefined {
+    return this.ambient.getStore() ?? this.current?.parent ?? this.lastParent;
   }
 
   private log(text: string): void {
@@ -177,7 +189,7 @@ export class Kernel {
       this.survive();
       setDisplaySink({
         publish: (type, content) => {
-          const parent = this.current?.parent ?? this.lastParent;
+          const parent = this.parentNow();
           void this.streams.after(() => this.publish(type, content, parent));
         },
         track: (work) => {
@@ -190,6 +202,16 @@ export class Kernel {
           );
         },
       });
+      this.comms = setCommTransport({
+        send: (type, content, buffers = [], metadata) => {
+          const parent = this.parentNow();
+          const frames = buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+          void this.streams.after(() => this.publish(type, content, parent, { buffers: frames, ...(metadata ? { metadata } : {}) }));
+        },
+        parentMsgId: () => this.parentNow()?.header.msg_id ?? '',
+        flush: () => this.streams.after(() => Promise.resolve()),
+        warn: (text) => this.streams.write('stderr', `${text}\n`),
+      })!;
       this.backend = initBackend(this.options.backend);
       this.backend.catch((err: Error) => this.log(`backend: ${err.message}`));
       await controlReady;
@@ -220,6 +242,7 @@ export class Kernel {
       moduleGlobal('mixprec', require('../index'), dist('index')),
       moduleGlobal('tf', require('@tensorflow/tfjs'), path.join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'index')),
       moduleGlobal('display', display, dist('notebook/display'), 'Display'),
+      moduleGlobal('widgets', require('../notebook/widgets'), dist('notebook/widgets/index')),
       {
         name: 'page',
         value: (text: unknown) => this.page(text),
@@ -279,9 +302,9 @@ export class Kernel {
     }) as typeof process.exit;
   }
 
-  private publish(type: string, content: Content, parent?: JupyterMessage): Promise<void> {
+  private publish(type: string, content: Content, parent?: JupyterMessage, extra: { buffers?: Buffer[]; metadata?: Content } = {}): Promise<void> {
     if (this.socketsClosed) return Promise.resolve();
-    return this.iopubSender.send(newMessage(type, content, { session: this.session, parent, identities: [Buffer.from(type)] }));
+    return this.iopubSender.send(newMessage(type, content, { session: this.session, parent, identities: [Buffer.from(type)], ...extra }));
   }
 
   private reply(socket: 'shell' | 'control', request: JupyterMessage, type: string, content: Content): Promise<void> {
@@ -305,7 +328,12 @@ export class Kernel {
         if (err instanceof MessageError) this.log(`shell: rejected a message: ${err.message}`);
         continue;
       }
-      if (msg.header.msg_type === 'execute_request') this.queuedExecutes.add(msg);
+      const type = msg.header.msg_type;
+      if (type === 'comm_open' || type === 'comm_msg' || type === 'comm_close') {
+        this.commQueue = this.commQueue.then(() => this.handleComm(msg)).catch((err: Error) => this.log(`comm: ${err.stack ?? err.message}`));
+        continue;
+      }
+      if (type === 'execute_request') this.queuedExecutes.add(msg);
       this.queue = this.queue.then(() => this.handle('shell', msg)).catch((err: Error) => this.log(`shell: ${err.stack ?? err.message}`));
     }
   }
@@ -360,21 +388,13 @@ export class Kernel {
           await this.reply(channel, msg, 'history_reply', this.historyReply(msg.content));
           break;
         case 'comm_info_request': {
-          const target = msg.content.target_name as string | undefined;
-          const comms = Object.fromEntries([...this.comms].filter(([, t]) => !target || t === target).map(([id, t]) => [id, { target_name: t }]));
-          await this.reply(channel, msg, 'comm_info_reply', { status: 'ok', comms });
+          const target = msg.content.target_name;
+          await this.reply(channel, msg, 'comm_info_reply', {
+            status: 'ok',
+            comms: this.comms.info(typeof target === 'string' ? target : undefined),
+          });
           break;
         }
-        case 'comm_open': {
-          // No comm targets are registered: the protocol's answer to an unknown target is comm_close.
-          const id = String(msg.content.comm_id ?? '');
-          await this.publish('comm_close', { comm_id: id, data: {} }, msg);
-          break;
-        }
-        case 'comm_msg':
-        case 'comm_close':
-          this.comms.delete(String(msg.content.comm_id ?? ''));
-          break;
         case 'shutdown_request':
           await this.shutdown(channel, msg);
           return;
@@ -394,6 +414,43 @@ export class Kernel {
       }
     } finally {
       await this.publish('status', { execution_state: 'idle' }, msg);
+    }
+  }
+
+  /**
+   * A comm message, handled at once (a Stop button must reach a training loop while its cell runs). Between cells it
+   * is framed by busy and idle as any request; during a cell the kernel is busy already and reports no status for it.
+   * Errors of handlers go to the stderr stream; the kernel goes on.
+   */
+  private async handleComm(msg: JupyterMessage): Promise<void> {
+    const framed = this.current === undefined;
+    if (framed) await this.publish('status', { execution_state: 'busy' }, msg);
+    const type = msg.header.msg_type;
+    const buffers = msg.buffers.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    try {
+      await this.ambient.run(msg, async () => {
+        try {
+          if (type === 'comm_open') {
+            if (!(await this.comms.handleOpen(msg.content, buffers, msg.header.msg_id))) {
+              // No such target: the protocol's answer is comm_close.
+              await this.publish('comm_close', { comm_id: String(msg.content.comm_id ?? ''), data: {} }, msg);
+            }
+          } else if (type === 'comm_msg') {
+            if (!(await this.comms.handleMsg(msg.content, buffers, msg.header.msg_id)))
+              this.log(`comm_msg for unknown comm ${String(msg.content.comm_id)}`);
+          } else if (!(await this.comms.handleClose(msg.content, buffers, msg.header.msg_id))) {
+            this.log(`comm_close for unknown comm ${String(msg.content.comm_id)}`);
+          }
+        } catch (err) {
+          this.streams.write(
+            'stderr',
+            `${type} (${String(msg.content.target_name ?? msg.content.comm_id ?? '')}): ${this.errorContent(err).traceback.join('\n')}\n`,
+          );
+        }
+        await this.streams.flush();
+      });
+    } finally {
+      if (framed) await this.publish('status', { execution_state: 'idle' }, msg);
     }
   }
 
