@@ -168,6 +168,7 @@ export {
   type ConfigChange,
   type ResumeRecord,
   type TrainOptions,
+  type TrainingControl,
   type TrainResult,
   type TrainSummary,
   type TrainEvent,
@@ -331,6 +332,13 @@ export {
   type TableOptions,
   type ProgressDisplay,
   type TrainingWidgetOptions,
+  /** The training dashboard (Stop, Pause / Resume, a learning-rate factor) and the quantizer explorer, as widgets. */
+  trainingDashboard,
+  quantizerExplorer,
+  type TrainingDashboard,
+  type TrainingDashboardOptions,
+  type QuantizerExplorer,
+  type QuantizerExplorerOptions,
 } from './notebook';
 /** Two-way Jupyter widgets (protocol 2.1): the standard controls, observe, link / jslink, Output capture, interact. */
 export * as widgets from './notebook/widgets';

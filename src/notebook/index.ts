@@ -16,3 +16,6 @@ export {
 } from './output';
 export { display, tableBundle, progressBundle, type Display, type ProgressDisplay, type TableOptions } from './display';
 export { trainingWidget, type TrainingWidgetOptions } from './widget';
+export { trainingRecorder, trainingHtml, trainingText, type TrainingState } from './widget';
+export { trainingDashboard, type TrainingDashboard, type TrainingDashboardOptions } from './dashboard';
+export { quantizerExplorer, type QuantizerExplorer, type QuantizerExplorerOptions } from './explorer';

@@ -96,9 +96,11 @@ function text(s: State): string {
   );
 }
 
-/** An event handler for `train({ onEvent })` that draws the run into one live display. */
-export function trainingWidget(options: TrainingWidgetOptions = {}): (event: TrainEvent) => void {
-  const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
+/** A training run's state as the events of `train` update it; `redraw(force)` is called after each (force: epoch ends, start, end). */
+export function trainingRecorder(
+  options: { title?: string },
+  redraw: (force: boolean) => void,
+): { handle(event: TrainEvent): void; snapshot(): State; setStatus(status: string): void } {
   const state: State = {
     title: options.title ?? 'training',
     epochs: 0,
@@ -115,53 +117,76 @@ export function trainingWidget(options: TrainingWidgetOptions = {}): (event: Tra
     history: [],
   };
   const curves = curveRecorder();
-  const starting = `<div>${escapeHtml(state.title)} — starting</div>`;
-  const handle: DisplayHandle = show({ 'text/html': starting, 'text/plain': `${state.title} — starting` });
+  return {
+    snapshot() {
+      thin(curves.rows);
+      return { ...state, curves: [...curves.rows], history: [...state.history] };
+    },
+    setStatus(status) {
+      state.status = status;
+      redraw(true);
+    },
+    handle(e) {
+      curves.record(state.run, e);
+      switch (e.type) {
+        case 'start':
+          Object.assign(state, {
+            epochs: e.config.epochs,
+            stepsPerEpoch: e.stepsPerEpoch,
+            epoch: e.startEpoch + 1,
+            status: `${e.model} on ${e.backend}`,
+          });
+          state.title = options.title ?? `${e.config.name}: ${e.model}, weights ${e.config.quant.weights}, activations ${e.config.quant.activations}`;
+          state.run = e.config.name;
+          redraw(true);
+          break;
+        case 'step':
+          Object.assign(state, {
+            epoch: e.epoch,
+            step: e.step,
+            stepsPerEpoch: e.stepsPerEpoch,
+            loss: e.loss,
+            error: e.error,
+            imagesPerSecond: e.imagesPerSecond,
+            meanBits: e.meanBits,
+            status: `training · learning rate ${e.learningRate.toPrecision(3)}`,
+          });
+          redraw(false);
+          break;
+        case 'epoch':
+          state.history.push(e.metrics);
+          redraw(true);
+          break;
+        case 'end':
+          state.status = e.result.interrupted
+            ? `interrupted at epoch ${e.result.interruptedAt?.epoch ?? '?'}, step ${e.result.interruptedAt?.step ?? '?'}`
+            : 'done';
+          redraw(true);
+          break;
+      }
+    },
+  };
+}
+
+/** The live display's HTML (progress, figures, charts as inline SVG) and text of a state. */
+export const trainingHtml = html;
+export const trainingText = text;
+export type TrainingState = State;
+
+/** An event handler for `train({ onEvent })` that draws the run into one live display. */
+export function trainingWidget(options: TrainingWidgetOptions = {}): (event: TrainEvent) => void {
+  const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
+  const title = options.title ?? 'training';
+  const starting = `<div>${escapeHtml(title)} — starting</div>`;
+  const handle: DisplayHandle = show({ 'text/html': starting, 'text/plain': `${title} — starting` });
   let lastDraw = 0;
   let drawing: Promise<void> = Promise.resolve();
-  const draw = (force: boolean) => {
+  const recorder = trainingRecorder(options, (force) => {
     const now = Date.now();
     if (!force && now - lastDraw < interval) return;
     lastDraw = now;
-    thin(curves.rows);
-    const snapshot: State = { ...state, curves: [...curves.rows], history: [...state.history] };
+    const snapshot = recorder.snapshot();
     drawing = track(drawing.then(async () => handle.updateBundle({ 'text/html': await html(snapshot), 'text/plain': text(snapshot) })));
-  };
-  return (e) => {
-    curves.record(state.run, e);
-    switch (e.type) {
-      case 'start':
-        Object.assign(state, {
-          epochs: e.config.epochs,
-          stepsPerEpoch: e.stepsPerEpoch,
-          epoch: e.startEpoch + 1,
-          status: `${e.model} on ${e.backend}`,
-        });
-        state.title = options.title ?? `${e.config.name}: ${e.model}, weights ${e.config.quant.weights}, activations ${e.config.quant.activations}`;
-        state.run = e.config.name;
-        draw(true);
-        break;
-      case 'step':
-        Object.assign(state, {
-          epoch: e.epoch,
-          step: e.step,
-          stepsPerEpoch: e.stepsPerEpoch,
-          loss: e.loss,
-          error: e.error,
-          imagesPerSecond: e.imagesPerSecond,
-          meanBits: e.meanBits,
-          status: 'training',
-        });
-        draw(false);
-        break;
-      case 'epoch':
-        state.history.push(e.metrics);
-        draw(true);
-        break;
-      case 'end':
-        state.status = e.result.interrupted ? 'interrupted' : 'done';
-        draw(true);
-        break;
-    }
-  };
+  });
+  return (e) => recorder.handle(e);
 }

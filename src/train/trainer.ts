@@ -140,9 +140,19 @@ export interface TrainOptions {
    */
   signal?: AbortSignal;
   onEvent?: (event: TrainEvent) => void;
+  /** Pause and the learning rate, at step boundaries (the notebook's training dashboard). */
+  control?: TrainingControl;
   /** Limits for smoke runs and tests. */
   maxStepsPerEpoch?: number;
   maxEvalBatches?: number;
+}
+
+/** What a host (the training dashboard) may change while a run goes on; both act at the next step boundary. */
+export interface TrainingControl {
+  /** Awaited before every step: a paused run waits here. It must also resolve when the run's signal aborts. */
+  beforeStep?(): Promise<void> | void;
+  /** The learning rate of the next step, given the schedule's. */
+  learningRate?(scheduled: number): number;
 }
 
 /** The loss became NaN or infinite; the message names the step and the tensors where non-finite values appeared. */
@@ -464,7 +474,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interruptedAt: TrainSummary['interruptedAt'];
   let meanBits: { weights: number | null; activations: number | null } = { weights: null, activations: null };
   for (let epoch = startEpoch; epoch < config.epochs && !interrupted; epoch++) {
-    solver.learningRate = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
+    const scheduled = learningRateAt(config.schedule, config.learningRate, epoch, config.epochs);
+    solver.learningRate = scheduled;
     // Resuming within this epoch: its first `skip` batches (the same ones: an epoch's batches are a function of the
     // epoch) were trained before the interrupt, and their sums and seconds carry over.
     const resumed = epoch === startEpoch && startStep > 0 ? startSums : null;
@@ -485,9 +496,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // Yield to the event loop between steps: on CPU backends every await resolves at once, and a loop that never
       // yields would starve timers, progress displays and interrupt handling.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.control?.beforeStep) await options.control.beforeStep();
       if (signal?.aborted) {
         interrupted = true;
         break;
+      }
+      if (options.control?.learningRate) {
+        const lr = options.control.learningRate(scheduled);
+        if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`training control: the learning rate must be a finite number ≥ 0, got ${lr}`);
+        solver.learningRate = lr;
       }
       const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
       const y = tf.tensor1d(batch.y, 'int32');

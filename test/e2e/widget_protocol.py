@@ -343,6 +343,69 @@ class WidgetProtocolTests(unittest.TestCase):
         self.assertTrue(any(m["msg_type"] == "comm_close" and m["content"]["comm_id"] == "f2" for m in answered))
         self.assertEqual(self.value_of("s12.value + 1"), 4)
 
+    def test_quantizer_explorer_redraws_from_the_library(self):
+        messages = self.ok("const ex13 = mixprec.quantizerExplorer({ parametrization: 'U3', b: 3 })")
+        models = {}
+        for m in self.opens(messages):
+            models.setdefault(m["content"]["data"]["state"]["_model_name"], []).append(m)
+        html = models["HTMLModel"][0]
+        bits = [m for m in models["IntSliderModel"] if m["content"]["data"]["state"]["description"] == "bits b"][0]
+        # The charts arrive as an update of the HTML model, before the cell ends.
+        drawn = [u["content"]["data"]["state"]["value"] for u in self.comm_msgs(messages, html["content"]["comm_id"], "update")]
+        self.assertTrue(drawn and '<svg' in drawn[-1] and 'data-b="3"' in drawn[-1], drawn[-1][:200] if drawn else drawn)
+        change = self.send_comm("comm_msg", {"comm_id": bits["content"]["comm_id"], "data": {"method": "update", "state": {"value": 5}, "buffer_paths": []}})
+        redrawn = [u["content"]["data"]["state"] for u in self.comm_msgs(self.until_idle(change), html["content"]["comm_id"], "update")]
+        self.assertTrue(any('data-b="5"' in u.get("value", "") and "<svg" in u["value"] for u in redrawn), redrawn)
+        self.assertEqual(self.value_of("[ex13.bits.value, ex13.derived.value]"), [5, "U3: b = 5, d = 0.25, qmax = (2^(b−1) − 1)·d = 3.75"])
+
+    def test_training_dashboard_pause_learning_rate_and_stop_at_step_boundaries(self):
+        code = """
+const data14 = { shape: [8, 8, 1] as const, numClasses: 2, numExamples: 1 << 20,
+  async *batches() { for (;;) yield { x: new Float32Array(64 * 16).fill(0.5), y: new Int32Array(16), size: 16 }; } };
+const config14 = mixprec.mergeTrainConfig(mixprec.DEFAULT_TRAIN_CONFIG, { model: 'mnistnet', epochs: 1, batchSize: 16, learningRate: 0.01 });
+const dash14 = mixprec.trainingDashboard({ title: 'dash', maxUpdatesPerSecond: 20 });
+const seen14: [number, number, boolean][] = [];
+const run14 = await mixprec.train({ config: config14, train: data14, test: data14, outDir: null, ...dash14.trainOptions,
+  onEvent: (e) => { dash14.trainOptions.onEvent(e); if (e.type === 'step') seen14.push([e.step, e.learningRate, dash14.paused]); } });
+console.log(JSON.stringify({ interrupted: run14.interrupted, step: run14.interruptedAt?.step, steps: seen14.length,
+  whilePaused: seen14.filter((s) => s[2]).length, rates: [...new Set(seen14.map((s) => s[1]))] }));
+"""
+        cell = self.kc.execute(code)
+        opened = {}
+        label = None
+
+        def status(m):
+            nonlocal label
+            if m["msg_type"] == "comm_open":
+                state = m["content"]["data"]["state"]
+                opened.setdefault(state["_model_name"], []).append(m["content"]["comm_id"])
+                if state["_model_name"] == "LabelModel":
+                    label = m["content"]["comm_id"]
+            return label is not None and m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == label and "training" in m["content"]["data"].get("state", {}).get("value", "")
+
+        self.iopub_until(cell, status)
+        buttons = opened["ButtonModel"]
+        stop, pause = buttons[0], buttons[1]
+        factor = [c for c in opened["FloatLogSliderModel"]][0]
+        label_says = lambda text: (lambda m: m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == label and text in m["content"]["data"].get("state", {}).get("value", ""))
+        click = lambda button: self.send_comm("comm_msg", {"comm_id": button, "data": {"method": "custom", "content": {"event": "click"}}})
+        # The comm messages arrive while the cell runs; their output has them as parent.
+        self.iopub_until(click(pause), label_says("paused"))
+        change = self.send_comm("comm_msg", {"comm_id": factor, "data": {"method": "update", "state": {"value": 0.25}, "buffer_paths": []}})
+        self.iopub_until(change, lambda m: m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == "echo_update")
+        click(pause)  # Resume
+        self.iopub_until(cell, label_says("learning rate 0.00250"))
+        self.iopub_until(click(stop), label_says("stopping"))
+        messages = self.iopub_until(cell, lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")
+        reply = self.shell_reply(cell)["content"]
+        self.assertEqual(reply["status"], "ok", reply)
+        summary = json.loads([line for line in self.stdout(messages).splitlines() if line.startswith("{")][-1])
+        self.assertTrue(summary["interrupted"], summary)
+        self.assertEqual(summary["step"], summary["steps"], "stopped at the step boundary after the last step")
+        self.assertEqual(summary["whilePaused"], 0, "no step ran while paused")
+        self.assertEqual(summary["rates"], [0.01, 0.0025])
+        self.assertEqual(self.value_of("run14.model.forward(tf.zeros([1, 8, 8, 1]), false).shape"), [1, 2])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,6 @@ const missing = missingPython('jupyter_client', 'jupyter-client');
 
 describe('widget protocol through jupyter_client', { skip: missing || false }, () => {
   it('passes every scenario of widget_protocol.py', () => {
-    runPythonUnittest('widget_protocol', 12, jupyterWithKernel().env);
+    runPythonUnittest('widget_protocol', 14, jupyterWithKernel().env);
   });
 });

@@ -318,6 +318,13 @@ export interface IntSliderOptions extends SliderOptions {
 }
 /** An integer slider: `new widgets.IntSlider({ value: 3, min: 2, max: 8, description: 'bits' })`. */
 export class IntSlider extends Bounded {
+  declare orientation: 'horizontal' | 'vertical';
+  declare readout: boolean;
+  declare readoutFormat: string;
+  declare continuousUpdate: boolean;
+  declare disabled: boolean;
+  declare behavior: SliderOptions['behavior'];
+  declare style: SliderStyle;
   declare value: number;
   declare step: number;
   constructor(options: Partial<IntSliderOptions> = {}) {
@@ -337,6 +344,13 @@ export interface FloatSliderOptions extends SliderOptions {
   step: number | null;
 }
 export class FloatSlider extends Bounded {
+  declare orientation: 'horizontal' | 'vertical';
+  declare readout: boolean;
+  declare readoutFormat: string;
+  declare continuousUpdate: boolean;
+  declare disabled: boolean;
+  declare behavior: SliderOptions['behavior'];
+  declare style: SliderStyle;
   declare value: number;
   declare step: number | null;
   constructor(options: Partial<FloatSliderOptions> = {}) {
@@ -359,6 +373,13 @@ export interface FloatLogSliderOptions extends SliderOptions {
 }
 /** A slider on a log scale: value in [base^min, base^max], moved in steps of the exponent. */
 export class FloatLogSlider extends Bounded {
+  declare orientation: 'horizontal' | 'vertical';
+  declare readout: boolean;
+  declare readoutFormat: string;
+  declare continuousUpdate: boolean;
+  declare disabled: boolean;
+  declare behavior: SliderOptions['behavior'];
+  declare style: SliderStyle;
   declare value: number;
   declare step: number | null;
   declare base: number;
@@ -386,6 +407,13 @@ export interface IntRangeSliderOptions extends SliderOptions {
 }
 /** A slider with two handles: value is [lower, upper]. */
 export class IntRangeSlider extends Bounded {
+  declare orientation: 'horizontal' | 'vertical';
+  declare readout: boolean;
+  declare readoutFormat: string;
+  declare continuousUpdate: boolean;
+  declare disabled: boolean;
+  declare behavior: SliderOptions['behavior'];
+  declare style: SliderStyle;
   declare value: [number, number];
   declare step: number;
   constructor(options: Partial<IntRangeSliderOptions> = {}) {

@@ -91,14 +91,38 @@ export function controlFor(name: string, a: unknown): (Widget & { value: unknown
   );
 }
 
+/**
+ * `run` made non-overlapping: a call during a run schedules one more run after it (however many calls came), and
+ * every call resolves when the run that covers it has finished.
+ */
+export function coalesced(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let again = false;
+  return () => {
+    if (running !== null) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await run();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+}
+
 /** The controls, the Output below them, and `fn` re-run on every change. */
 export class Interactive<A extends Record<string, unknown> = Record<string, unknown>> extends VBox {
   readonly controls: { [K in keyof A]?: Widget & { value: ValueOf<A[K]> } };
   readonly output: Output;
   /** The last value `fn` returned. */
   result: unknown;
-  private running: Promise<void> | null = null;
-  private again = false;
 
   constructor(
     private readonly fn: (values: Values<A>) => unknown,
@@ -126,29 +150,18 @@ export class Interactive<A extends Record<string, unknown> = Record<string, unkn
   }
 
   /** Runs `fn` (after the run in progress, if any); resolves when the output is complete. */
-  update(): Promise<void> {
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
-    }
-    const run = async () => {
-      do {
-        this.again = false;
-        await this.output.capture(async () => {
-          display.clear(true);
-          try {
-            this.result = await this.fn(this.values());
-            if (this.result !== undefined && !isDisplayHandle(this.result)) await display(this.result);
-          } catch (err) {
-            // Shown in the output, where the user looks; the kernel and the controls go on.
-            console.error((err as Error)?.stack ?? String(err));
-          }
-        });
-      } while (this.again);
-    };
-    this.running = run().finally(() => (this.running = null));
-    return this.running;
-  }
+  readonly update = coalesced(() =>
+    this.output.capture(async () => {
+      display.clear(true);
+      try {
+        this.result = await this.fn(this.values());
+        if (this.result !== undefined && !isDisplayHandle(this.result)) await display(this.result);
+      } catch (err) {
+        // Shown in the output, where the user looks; the kernel and the controls go on.
+        console.error((err as Error)?.stack ?? String(err));
+      }
+    }),
+  );
 }
 
 /** The interactive widget, not yet shown (ipywidgets' `interactive`). */

@@ -220,9 +220,16 @@ export class Widget {
         const known = Object.keys(spec.traits).filter((k) => !spec.traits[k]!.readOnly);
         throw new TypeError(`${this.constructor.name}: no option '${name}' (options: ${known.join(', ')})`);
       }
-      this.traitValues.set(name, this.checked(name, value, 'kernel'));
+      try {
+        this.traitValues.set(name, t.validate(value));
+      } catch (err) {
+        throw err instanceof TraitError ? new TraitError(`${this.constructor.name}.${name}: ${err.message}`) : err;
+      }
     }
-    this.initialize(new Set(Object.keys(options)));
+    // Cross-checks once every option is in place (a log slider's value depends on its base, min and max).
+    const given = Object.keys(options).filter((k) => (options as Record<string, unknown>)[k] !== undefined);
+    for (const name of given) this.traitValues.set(name, this.checked(name, this.traitValues.get(name), 'kernel'));
+    this.initialize(new Set(given));
     models.set(this.modelId, this);
     const manager = commManager();
     if (manager !== null) this.openComm(manager);
