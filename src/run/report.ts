@@ -32,8 +32,63 @@ const md = new MarkdownIt({ html: false, linkify: true });
 const joined = (v: unknown) => (Array.isArray(v) ? v.join('') : typeof v === 'string' ? v : '');
 const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-/** The HTML of one output, from its richest static representation. */
-export function outputHtml(out: NotebookOutput): string {
+/** Saved widget models (a notebook's `metadata.widgets`), by model id. */
+export type WidgetStates = Record<string, { model_name?: string; state?: Record<string, unknown> }>;
+
+const WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json';
+
+/** The saved widget states of a notebook (nbformat's `application/vnd.jupyter.widget-state+json`), or {}. */
+export function widgetStatesOf(nb: Notebook): WidgetStates {
+  const saved = (nb.metadata.widgets as Record<string, { state?: WidgetStates }> | undefined)?.['application/vnd.jupyter.widget-state+json'];
+  return saved?.state ?? {};
+}
+
+/**
+ * A widget as a static page shows it, from its saved state: boxes and tabs lay out their children, an Output shows
+ * the outputs it captured, HTML and labels their value, controls their description and value.
+ */
+export function widgetHtml(modelId: string, states: WidgetStates, depth = 0): string {
+  const w = states[modelId];
+  if (w === undefined || depth > 20) return '';
+  const st = w.state ?? {};
+  const ref = (v: unknown) => (typeof v === 'string' && v.startsWith('IPY_MODEL_') ? v.slice('IPY_MODEL_'.length) : '');
+  // A view its layout hides (the explorer's slider of the other family) is not shown.
+  if (states[ref(st.layout)]?.state?.display === 'none') return '';
+  const label = typeof st.description === 'string' && st.description !== '' ? `<span class="wlabel">${escapeHtml(st.description)}</span> ` : '';
+  const value = (v: unknown) => escapeHtml(typeof v === 'string' ? v : JSON.stringify(v));
+  switch (w.model_name) {
+    case 'VBoxModel':
+    case 'HBoxModel':
+    case 'BoxModel':
+    case 'TabModel': {
+      const children = (Array.isArray(st.children) ? st.children : []).map((c) => widgetHtml(ref(c), states, depth + 1));
+      const row = w.model_name === 'HBoxModel';
+      return `<div class="widget box" style="display:flex;flex-direction:${row ? 'row' : 'column'};gap:6px;flex-wrap:wrap">${children.join('')}</div>`;
+    }
+    case 'OutputModel':
+      return `<div class="widget output">${(Array.isArray(st.outputs) ? (st.outputs as NotebookOutput[]) : []).map((o) => outputHtml(o, states)).join('\n')}</div>`;
+    case 'HTMLModel':
+      return `<div class="widget html">${label}${typeof st.value === 'string' ? st.value : ''}</div>`;
+    case 'LabelModel':
+      return `<div class="widget label">${label}${value(st.value ?? '')}</div>`;
+    case 'ButtonModel':
+      return `<span class="widget button">[${escapeHtml(String(st.description ?? ''))}]</span>`;
+    case 'DropdownModel':
+    case 'ToggleButtonsModel': {
+      const labels = Array.isArray(st._options_labels) ? (st._options_labels as string[]) : [];
+      const chosen = typeof st.index === 'number' ? labels[st.index] : undefined;
+      return `<span class="widget choice">${label}${labels.map((l) => (l === chosen ? `<b>${escapeHtml(l)}</b>` : escapeHtml(l))).join(' · ')}</span>`;
+    }
+    case 'IntProgressModel':
+    case 'FloatProgressModel':
+      return `<span class="widget progress">${label}<progress value="${Number(st.value)}" max="${Number(st.max)}"></progress></span>`;
+    default:
+      return st.value === undefined ? '' : `<span class="widget control">${label}${value(st.value)}</span>`;
+  }
+}
+
+/** The HTML of one output, from its richest static representation (a widget view from the saved widget states). */
+export function outputHtml(out: NotebookOutput, widgets: WidgetStates = {}): string {
   switch (out.output_type) {
     case 'stream': {
       const name = (out as { name?: string }).name === 'stderr' ? 'stderr' : 'stdout';
@@ -46,6 +101,11 @@ export function outputHtml(out: NotebookOutput): string {
     }
     default: {
       const data = ((out as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
+      const view = data[WIDGET_VIEW] as { model_id?: string } | undefined;
+      if (view?.model_id !== undefined && widgets[view.model_id] !== undefined) {
+        const html = widgetHtml(view.model_id, widgets);
+        if (html !== '') return html;
+      }
       if (data['image/svg+xml'] !== undefined)
         return `<img class="plot" alt="plot" src="data:image/svg+xml;base64,${base64(joined(data['image/svg+xml']))}">`;
       if (data['image/png'] !== undefined)
@@ -61,11 +121,11 @@ export function outputHtml(out: NotebookOutput): string {
   }
 }
 
-function cellHtml(cell: NotebookCell, code: ReportOptions['code']): string {
+function cellHtml(cell: NotebookCell, code: ReportOptions['code'], widgets: WidgetStates = {}): string {
   const source = joined(cell.source);
   if (cell.cell_type === 'markdown') return `<div class="md">${md.render(source)}</div>`;
   if (cell.cell_type !== 'code') return '';
-  const outputs = ((cell as { outputs?: NotebookOutput[] }).outputs ?? []).map(outputHtml).join('\n');
+  const outputs = ((cell as { outputs?: NotebookOutput[] }).outputs ?? []).map((o) => outputHtml(o, widgets)).join('\n');
   const count = (cell as { execution_count?: number | null }).execution_count;
   const codeBlock = `<pre class="code"><code>${escapeHtml(source)}</code></pre>`;
   const codeHtml =
@@ -106,7 +166,7 @@ export function notebooksHtml(entries: readonly ReportEntry[], o: ReportOptions 
       (e) =>
         `<section class="nb" id="${escapeHtml(e.name)}">\n` +
         `<p class="sub">${escapeHtml(e.name)}.ipynb · <span class="status-${e.status}">${e.status}</span> · ${e.durationSec.toFixed(0)} s</p>\n` +
-        e.notebook.cells.map((c) => cellHtml(c, o.code ?? 'collapsed')).join('\n') +
+        e.notebook.cells.map((c) => cellHtml(c, o.code ?? 'collapsed', widgetStatesOf(e.notebook))).join('\n') +
         '\n</section>',
     )
     .join('\n');

@@ -87,6 +87,26 @@ describe('paper notebooks in smoke mode (mixprec reproduce --smoke)', () => {
     });
   }
 
+  it('06-explore keeps its widgets: their state in the notebook, what interact drew inside its Output, a static view in the report', () => {
+    const nb = readNotebook(path.join(out, '06-explore.ipynb'));
+    const saved = (nb.metadata as { widgets?: Record<string, { state: Record<string, { model_name: string; state: Record<string, unknown> }> }> })
+      .widgets?.['application/vnd.jupyter.widget-state+json'];
+    assert.ok(saved, 'no widget state in the executed notebook');
+    const models = Object.values(saved.state);
+    const names = new Set(models.map((m) => m.model_name));
+    for (const name of ['ToggleButtonsModel', 'IntSliderModel', 'FloatLogSliderModel', 'HTMLModel', 'DropdownModel', 'OutputModel', 'VBoxModel'])
+      assert.ok(names.has(name), `${name} missing from the saved widget state`);
+    const drawn = models.filter((m) => m.model_name === 'OutputModel').flatMap((m) => (m.state.outputs ?? []) as Output[]);
+    assert.ok(
+      drawn.some((o) => o.data?.[VEGALITE] !== undefined),
+      'the Output of interact holds its plot',
+    );
+    const explorerPlot = models.find((m) => m.model_name === 'HTMLModel' && String(m.state.value).includes('mixprec-explorer'));
+    assert.match(String(explorerPlot?.state.value), /<svg[\s\S]*<\/svg>/);
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    assert.match(html, /<div class="widget box"/);
+  });
+
   it('writes one self-contained HTML report with every notebook and its plots', () => {
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     for (const f of NOTEBOOKS) assert.match(html, new RegExp(`<section class="nb" id="${f.replace('.ipynb', '')}">`));

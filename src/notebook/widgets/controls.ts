@@ -593,10 +593,17 @@ abstract class Selection<V = unknown> extends DescriptionWidget {
     const stops: (() => void)[] = [];
     if (direct.length > 0) stops.push(Widget.prototype.observe.call(this, direct, callback as Observer<Widget>));
     for (const name of derived) {
-      const pick = (i: unknown) =>
-        typeof i !== 'number' ? null : name === 'value' ? (self.choices[i] ?? null) : ((self.get('optionsLabels') as string[])[i] ?? null);
+      // Follows everything it derives from: new options can change the value under the same index.
+      const current = () => (name === 'value' ? self.value : self.label);
+      let last = current();
       stops.push(
-        Widget.prototype.observe.call(this, 'index', (c) => callback({ name, old: pick(c.old), new: pick(c.new), owner: this, type: 'change' })),
+        Widget.prototype.observe.call(this, ['index', 'choices', 'optionsLabels'], () => {
+          const now = current();
+          if (Object.is(now, last)) return;
+          const old = last;
+          last = now;
+          return callback({ name, old, new: now, owner: this, type: 'change' });
+        }),
       );
     }
     return () => stops.forEach((stop) => stop());

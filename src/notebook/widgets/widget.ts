@@ -437,8 +437,8 @@ export class Widget {
 
   toString(): string {
     const spec = specOf(this);
-    const shown = Object.keys(spec.traits)
-      .filter((n) => ['value', 'description', 'min', 'max', 'options', 'index'].includes(n))
+    const shown = ['value', 'min', 'max', 'index', 'description']
+      .filter((n) => spec.traits[n] !== undefined)
       .map((n) => `${n}=${JSON.stringify(spec.traits[n]!.toJson(this.traitValues.get(n)))}`);
     return `${this.constructor.name}(${shown.join(', ')})`;
   }
