@@ -227,7 +227,9 @@ describe('training kernels mixprec registers', () => {
     assert.ok(checked > 30, `only ${checked} cases`);
   });
 
-  it('DepthwiseConv2dNativeBackpropFilter', async () => {
+  it('DepthwiseConv2dNativeBackpropFilter (wasm, and webgpu where an adapter exists)', async () => {
+    const hasWebGpu = (await testBackends()).includes('webgpu');
+    let webgpuChecked = 0;
     const r = new Random(seed + 1);
     for (let t = 0; t < 60; t++) {
       const c = randomCase(r, true);
@@ -252,10 +254,19 @@ describe('training kernels mixprec registers', () => {
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad, dimRoundingMode: undefined, filterShape };
       const { cpu, wasm } = await onBoth(() => kernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs));
-      assertAllClose(wasm, filterGradRef(x, dy, info, true), `DepthwiseConv2dNativeBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      const ref = filterGradRef(x, dy, info, true);
+      assertAllClose(wasm, ref, `DepthwiseConv2dNativeBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
       if (c.dilation[0] === 1 && c.dilation[1] === 1)
         assertAllClose(wasm, cpu, `DepthwiseConv2dNativeBackpropFilter vs cpu ${JSON.stringify(c)} [seed ${seed}]`);
+      if (hasWebGpu) {
+        // The split-reduction WGSL kernel, depthwise form (src/backend/kernels/conv2d_backprop_filter_webgpu.ts).
+        await initBackend('webgpu', { allowSoftwareAdapter: true });
+        const gpu = await kernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
+        assertAllClose(gpu, ref, `webgpu DepthwiseConv2dNativeBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+        webgpuChecked++;
+      }
     }
+    if (hasWebGpu) assert.ok(webgpuChecked > 30, `only ${webgpuChecked} webgpu cases`);
   });
 
   it('DepthwiseConv2dNativeBackpropInput', async () => {

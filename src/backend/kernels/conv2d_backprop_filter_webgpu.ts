@@ -7,8 +7,20 @@
  * [E, S] tensor of partial sums that the backend's own Sum reduces along its last axis:
  *
  *   dW[i, j, ci, co] = Σ_{n, oh, ow} x[n, oh·sh + i − pT, ow·sw + j − pL, ci] · dy[n, oh, ow, co]
+ *
+ * The depthwise filter gradient (MobileNetV2) is the same reduction with dilations and a channel multiplier M:
+ *
+ *   dW[i, j, c, m] = Σ_{n, oh, ow} x[n, oh·sh + i·dh − pT, ow·sw + j·dw − pL, c] · dy[n, oh, ow, c·M + m]
  */
-import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  DepthwiseConv2dNativeBackpropFilter,
+  type Conv2DBackpropFilterAttrs,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type KernelConfig,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 import { callKernel, shape4, type BackendHandle } from './kernel_call';
 
 const WORKGROUP = 64;
@@ -28,23 +40,42 @@ export function reductionChunks(e: number, rows: number, cols: number): number {
   return Math.min(rows, byWork, byTarget);
 }
 
-function conv2DBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
+/** The geometry of one filter gradient: regular (c_in × c_out filter) or depthwise (C × M). */
+interface FilterGradGeometry {
+  n: number;
+  h: number;
+  w: number;
+  /** x's channels. */
+  ci: number;
+  kh: number;
+  kw: number;
+  /** The filter's last axis: output channels, or the depthwise multiplier M. */
+  co: number;
+  ho: number;
+  wo: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+  depthwise: boolean;
+}
+
+/** Runs the split reduction and sums its partial sums: the gradient of shape [kh, kw, ci, co]. */
+function filterGradWebGpu(args: { backend: unknown }, x: TensorInfo, dy: TensorInfo, g: FilterGradGeometry): TensorInfo {
   const backend = args.backend as WebGPUBackendLike;
   const handle: BackendHandle = { name: 'webgpu', backend: args.backend as BackendHandle['backend'] };
-  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
-  if (dataFormat === 'NCHW') throw new Error('mixprec: webgpu Conv2DBackpropFilter supports NHWC only');
-  const [n, h, w, ci] = shape4(x, 'x');
-  const info = backend_util.computeConv2DInfo([n, h, w, ci], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, outChannels: co, strideHeight: sh, strideWidth: sw } = info;
+  const { n, h, w, ci, kh, kw, co, ho, wo, sh, sw, dh, dw, pt, pl, depthwise } = g;
   const e = kh * kw * ci * co;
   const rows = n * ho;
   const chunks = reductionChunks(e, rows, wo);
   const chunk = Math.ceil(rows / chunks);
-  const { top: pt, left: pl } = info.padInfo;
+  // dy's channels and the one this element reads: co, o (regular) or C·M, c·M + m (depthwise).
+  const dyChannels = depthwise ? ci * co : co;
   const program = {
     outputShape: [e, chunks],
-    shaderKey: `mixprec_conv2d_filter_grad_${[n, h, w, ci, kh, kw, co, ho, wo, sh, sw, pt, pl, chunks].join('_')}`,
+    shaderKey: `mixprec_${depthwise ? 'depthwise_' : ''}conv2d_filter_grad_${[n, h, w, ci, kh, kw, co, ho, wo, sh, sw, dh, dw, pt, pl, chunks].join('_')}`,
     variableNames: ['x', 'dy'],
     size: true,
     dispatchLayout: { x: [0, 1] },
@@ -61,8 +92,9 @@ function conv2DBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; 
           let t2 = t1 / ${ci};
           let j = t2 % ${kw};
           let i = t2 / ${kw};
-          // The output columns whose input column ow·sw + j − pl lies in [0, w).
-          let before = ${pl} - j;
+          let dyc = ${depthwise ? `c * ${co} + o` : 'o'};
+          // The output columns whose input column ow·sw + j·dw − pl lies in [0, w).
+          let before = ${pl} - j * ${dw};
           let owLo = select(0, (before + ${sw - 1}) / ${sw}, before > 0);
           let last = ${w - 1} + before;
           let owHi = min(${wo}, select(0, last / ${sw} + 1, last >= 0));
@@ -72,12 +104,12 @@ function conv2DBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; 
           for (var q = start; q < end; q++) {
             let oh = q % ${ho};
             let b = q / ${ho};
-            let hh = oh * ${sh} + i - ${pt};
+            let hh = oh * ${sh} + i * ${dh} - ${pt};
             if (hh >= 0 && hh < ${h}) {
-              let xRow = (b * ${h} + hh) * ${w} + j - ${pl};
+              let xRow = (b * ${h} + hh) * ${w} + j * ${dw} - ${pl};
               let dyRow = q * ${wo};
               for (var ow = owLo; ow < owHi; ow++) {
-                acc = acc + x[(xRow + ow * ${sw}) * ${ci} + c] * dy[(dyRow + ow) * ${co} + o];
+                acc = acc + x[(xRow + ow * ${sw}) * ${ci} + c] * dy[(dyRow + ow) * ${dyChannels} + dyc];
               }
             }
           }
@@ -93,6 +125,63 @@ function conv2DBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; 
   backend.disposeData(summed.dataId);
   return out;
 }
+
+function conv2DBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+  if (dataFormat === 'NCHW') throw new Error('mixprec: webgpu Conv2DBackpropFilter supports NHWC only');
+  const [n, h, w, ci] = shape4(x, 'x');
+  const info = backend_util.computeConv2DInfo([n, h, w, ci], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  return filterGradWebGpu(args, x, dy, {
+    n,
+    h,
+    w,
+    ci,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    co: info.outChannels,
+    ho: info.outHeight,
+    wo: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: 1,
+    dw: 1,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    depthwise: false,
+  });
+}
+
+function depthwiseBackpropFilterWebGpu(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const [n, h, w, c] = shape4(x, 'x');
+  const info = backend_util.computeConv2DInfo([n, h, w, c], filterShape, strides, dilations, pad, dimRoundingMode, true);
+  return filterGradWebGpu(args, x, dy, {
+    n,
+    h,
+    w,
+    ci: c,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    co: filterShape[3],
+    ho: info.outHeight,
+    wo: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    depthwise: true,
+  });
+}
+
+export const depthwiseBackpropFilterWebGpuConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropFilter,
+  backendName: 'webgpu',
+  kernelFunc: depthwiseBackpropFilterWebGpu as unknown as KernelConfig['kernelFunc'],
+};
 
 export const conv2DBackpropFilterWebGpuConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,

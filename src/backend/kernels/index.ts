@@ -6,7 +6,7 @@
  */
 import { findBackend, getBackend, getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
-import { conv2DBackpropFilterWebGpuConfig } from './conv2d_backprop_filter_webgpu';
+import { conv2DBackpropFilterWebGpuConfig, depthwiseBackpropFilterWebGpuConfig } from './conv2d_backprop_filter_webgpu';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
@@ -32,6 +32,7 @@ export const replacementKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('cpu'),
   conv2DBackpropInputConfig,
   conv2DBackpropFilterWebGpuConfig,
+  depthwiseBackpropFilterWebGpuConfig,
 ];
 
 /** Registers each kernel that the installed wasm backend does not provide itself (a newer tfjs may ship them). */
