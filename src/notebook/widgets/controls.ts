@@ -360,7 +360,7 @@ export class FloatSlider extends Bounded {
 defineWidget(FloatSlider, {
   modelName: 'FloatSliderModel',
   viewName: 'FloatSliderView',
-  traits: { value: float(0), min: float(0), max: float(10), step: nullable(float(), 0.1), ...sliderTraits('.2f') },
+  traits: { value: float(0), min: float(0), max: float(100), step: nullable(float(), 0.1), ...sliderTraits('.2f') },
 });
 
 export interface FloatLogSliderOptions extends SliderOptions {
