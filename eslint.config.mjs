@@ -5,7 +5,21 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'datasets/', 'notebooks/', 'results/', 'bench-results/', 'scratch/', 'tmp/', '**/*.ipynb'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'datasets/',
+      'notebooks/',
+      'results/',
+      'bench-results/',
+      'scratch/',
+      'tmp/',
+      '**/*.ipynb',
+      'test/browser/widgets/.build/',
+      'test-artifacts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

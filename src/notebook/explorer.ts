@@ -14,7 +14,7 @@ import { renderSvg } from '../plot/render';
 import { escapeHtml } from '../util/html';
 import { display } from './display';
 import { track } from './output';
-import { FloatLogSlider, HBox, HTML, IntSlider, Label, ToggleButtons, VBox } from './widgets/controls';
+import { FloatLogSlider, HBox, HTML, IntSlider, Label, ToggleButtons, ToggleButtonsStyle, VBox } from './widgets/controls';
 import { coalesced } from './widgets/interact';
 
 export interface QuantizerExplorerOptions {
@@ -49,7 +49,12 @@ const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(Nu
 
 export function quantizerExplorer(options: QuantizerExplorerOptions = {}): QuantizerExplorer {
   const shorts = PARAMETRIZATION_TABLE.map((e) => e.short);
-  const parametrization = new ToggleButtons<ShortName>({ options: shorts, value: options.parametrization ?? 'U3', description: 'parametrization' });
+  const parametrization = new ToggleButtons<ShortName>({
+    options: shorts,
+    value: options.parametrization ?? 'U3',
+    description: 'parametrization',
+    style: new ToggleButtonsStyle({ buttonWidth: '52px' }),
+  });
   const bits = new IntSlider({ value: options.b ?? 3, min: 2, max: 8, description: 'bits b', continuousUpdate: false });
   const stepSize = new FloatLogSlider({
     value: options.d ?? 0.25,
