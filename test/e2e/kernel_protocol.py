@@ -12,7 +12,9 @@ import unittest
 import zmq
 from jupyter_client.manager import start_new_kernel
 
-TIMEOUT = 60
+import replies
+
+from replies import TIMEOUT
 
 
 class KernelProtocolTests(unittest.TestCase):
@@ -27,33 +29,10 @@ class KernelProtocolTests(unittest.TestCase):
         cls.km.shutdown_kernel(now=False)
 
     def shell_reply(self, msg_id, timeout=TIMEOUT):
-        """The shell reply to request msg_id; replies to earlier requests (wait_for_ready's kernel_info) are skipped."""
-        deadline = time.time() + timeout
-        while True:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError(f"no shell reply to {msg_id} within {timeout} s")
-            msg = self.kc.get_shell_msg(timeout=left)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
+        return replies.shell_reply(self.kc, msg_id, timeout)
 
     def iopub_until(self, msg_id, done, timeout=TIMEOUT):
-        """IOPub messages of request msg_id until done(msg) holds; fails at the deadline."""
-        deadline = time.time() + timeout
-        seen = []
-        while True:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError(f"condition not met within {timeout} s; got {[m['msg_type'] for m in seen]}")
-            try:
-                msg = self.kc.get_iopub_msg(timeout=min(left, 1))
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            seen.append(msg)
-            if done(msg):
-                return seen
+        return replies.iopub_until(self.kc, msg_id, done, timeout)
 
     def run_cell(self, code, timeout=TIMEOUT, **kw):
         outputs = []

@@ -7,14 +7,14 @@ the kernel answering.
 Run by widget_protocol.test.ts with JUPYTER_DATA_DIR holding the installed mixprec kernelspec.
 """
 import json
-import queue
 import tempfile
-import time
 import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-TIMEOUT = 60
+import replies
+
+from replies import TIMEOUT
 
 
 class WidgetProtocolTests(unittest.TestCase):
@@ -22,7 +22,6 @@ class WidgetProtocolTests(unittest.TestCase):
     def setUpClass(cls):
         cls.cwd = tempfile.mkdtemp(prefix="mixprec-widgets-cwd-")
         cls.km, cls.kc = start_new_kernel(kernel_name="mixprec", startup_timeout=TIMEOUT, cwd=cls.cwd)
-        cls.backlog = []
 
     @classmethod
     def tearDownClass(cls):
@@ -32,22 +31,7 @@ class WidgetProtocolTests(unittest.TestCase):
     # --- helpers -------------------------------------------------------------------------------------------------
 
     def iopub_until(self, msg_id, done, timeout=TIMEOUT):
-        """IOPub messages whose parent is msg_id, until done(msg) holds (idle, say); fails at the deadline."""
-        deadline = time.time() + timeout
-        seen = []
-        while True:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError(f"condition not met within {timeout} s; got {[m['msg_type'] for m in seen]}")
-            try:
-                msg = self.kc.get_iopub_msg(timeout=min(left, 1))
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            seen.append(msg)
-            if done(msg):
-                return seen
+        return replies.iopub_until(self.kc, msg_id, done, timeout)
 
     def until_idle(self, msg_id):
         return self.iopub_until(msg_id, lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")
@@ -60,14 +44,7 @@ class WidgetProtocolTests(unittest.TestCase):
         return reply["content"], messages
 
     def shell_reply(self, msg_id, timeout=TIMEOUT):
-        deadline = time.time() + timeout
-        while True:
-            left = deadline - time.time()
-            if left <= 0:
-                raise AssertionError(f"no shell reply to {msg_id} within {timeout} s")
-            msg = self.kc.get_shell_msg(timeout=left)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
+        return replies.shell_reply(self.kc, msg_id, timeout)
 
     def ok(self, code):
         reply, messages = self.execute(code)
