@@ -8,7 +8,6 @@
 import type { TrainEvent, TrainingControl } from '../train/trainer';
 import { escapeHtml } from '../util/html';
 import { display } from './display';
-import { track } from './output';
 import { trainingHtml, trainingRecorder, trainingText } from './widget';
 import { Button, FloatLogSlider, HBox, HTML, Label, VBox } from './widgets/controls';
 
@@ -39,7 +38,6 @@ export interface TrainingDashboard {
 
 /** A dashboard for one training run (shown at once unless `show: false`). */
 export function trainingDashboard(options: TrainingDashboardOptions = {}): TrainingDashboard {
-  const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
   const title = options.title ?? 'training';
   const stopper = new AbortController();
   const stopButton = new Button({ description: 'Stop', icon: 'stop', buttonStyle: 'danger', tooltip: 'end the run at the next step' });
@@ -52,24 +50,9 @@ export function trainingDashboard(options: TrainingDashboardOptions = {}): Train
 
   let paused = false;
   let wake: (() => void) | null = null;
-  let lastDraw = 0;
-  let drawing: Promise<void> = Promise.resolve();
-  const recorder = trainingRecorder(options, (force) => {
-    const now = Date.now();
-    if (!force && now - lastDraw < interval) return;
-    lastDraw = now;
-    const snapshot = recorder.snapshot();
-    const work = drawing.then(async () => {
-      view.value = await trainingHtml(snapshot);
-      status.value = trainingText(snapshot);
-    });
-    drawing = work.catch(() => undefined);
-    // Inside a cell, the cell stays open until the last redraw is out; in a button handler there is no cell.
-    try {
-      track(work);
-    } catch {
-      // no display sink (outside a kernel): the redraw still runs
-    }
+  const recorder = trainingRecorder(options, async (snapshot) => {
+    view.value = await trainingHtml(snapshot);
+    status.value = trainingText(snapshot);
   });
 
   const setPaused = (p: boolean) => {

@@ -91,3 +91,9 @@ export function track<T>(work: Promise<T>): Promise<T> {
   requireSink().track(work);
   return work;
 }
+
+/** {@link track} inside a kernel; outside one (no sink installed) the work just runs. */
+export function trackIfInKernel<T>(work: Promise<T>): Promise<T> {
+  if (sink !== null) sink.track(work);
+  return work;
+}

@@ -9,7 +9,7 @@ import { renderSvg, type VegaLiteSpec } from '../plot/render';
 import { curveRecorder, layerBitsRows, layerBitwidthPlot, trainingCurvesPlot, type TrainingCurveRow } from '../plot/training';
 import type { EpochMetrics, TrainEvent } from '../train/trainer';
 import { escapeHtml } from '../util/html';
-import { show, track, type DisplayHandle } from './output';
+import { show, trackIfInKernel, type DisplayHandle } from './output';
 
 export interface TrainingWidgetOptions {
   title?: string;
@@ -96,11 +96,18 @@ function text(s: State): string {
   );
 }
 
-/** A training run's state as the events of `train` update it; `redraw(force)` is called after each (force: epoch ends, start, end). */
+/**
+ * A training run's state as the events of `train` update it, drawn by `draw` at most `maxUpdatesPerSecond` times a
+ * second (default 2; the start, epoch ends, the end and status changes always draw). Draws run one after another; a
+ * cell stays open until the last one is out, and one that fails is reported there without stopping later ones.
+ */
 export function trainingRecorder(
-  options: { title?: string },
-  redraw: (force: boolean) => void,
-): { handle(event: TrainEvent): void; snapshot(): State; setStatus(status: string): void } {
+  options: { title?: string; maxUpdatesPerSecond?: number },
+  draw: (state: State) => Promise<void>,
+): { handle(event: TrainEvent): void; setStatus(status: string): void } {
+  const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
+  let lastDraw = 0;
+  let drawing: Promise<void> = Promise.resolve();
   const state: State = {
     title: options.title ?? 'training',
     epochs: 0,
@@ -117,11 +124,16 @@ export function trainingRecorder(
     history: [],
   };
   const curves = curveRecorder();
+  const redraw = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastDraw < interval) return;
+    lastDraw = now;
+    thin(curves.rows);
+    const snapshot: State = { ...state, curves: [...curves.rows], history: [...state.history] };
+    const work = trackIfInKernel(drawing.then(() => draw(snapshot)));
+    drawing = work.catch(() => undefined); // reported through the cell; the next draw goes on
+  };
   return {
-    snapshot() {
-      thin(curves.rows);
-      return { ...state, curves: [...curves.rows], history: [...state.history] };
-    },
     setStatus(status) {
       state.status = status;
       redraw(true);
@@ -175,18 +187,11 @@ export type TrainingState = State;
 
 /** An event handler for `train({ onEvent })` that draws the run into one live display. */
 export function trainingWidget(options: TrainingWidgetOptions = {}): (event: TrainEvent) => void {
-  const interval = 1000 / (options.maxUpdatesPerSecond ?? 2);
   const title = options.title ?? 'training';
   const starting = `<div>${escapeHtml(title)} — starting</div>`;
   const handle: DisplayHandle = show({ 'text/html': starting, 'text/plain': `${title} — starting` });
-  let lastDraw = 0;
-  let drawing: Promise<void> = Promise.resolve();
-  const recorder = trainingRecorder(options, (force) => {
-    const now = Date.now();
-    if (!force && now - lastDraw < interval) return;
-    lastDraw = now;
-    const snapshot = recorder.snapshot();
-    drawing = track(drawing.then(async () => handle.updateBundle({ 'text/html': await html(snapshot), 'text/plain': text(snapshot) })));
-  });
+  const recorder = trainingRecorder(options, async (snapshot) =>
+    handle.updateBundle({ 'text/html': await html(snapshot), 'text/plain': text(snapshot) }),
+  );
   return (e) => recorder.handle(e);
 }

@@ -310,14 +310,8 @@ const sliderTraits = (format: string) => ({
   style: ref(SliderStyle, () => new SliderStyle()),
 });
 
-export interface IntSliderOptions extends SliderOptions {
-  value: number;
-  min: number;
-  max: number;
-  step: number;
-}
-/** An integer slider: `new widgets.IntSlider({ value: 3, min: 2, max: 8, description: 'bits' })`. */
-export class IntSlider extends Bounded {
+/** The traits every slider has (sliderTraits), as typed properties. */
+abstract class Slider extends Bounded {
   declare orientation: 'horizontal' | 'vertical';
   declare readout: boolean;
   declare readoutFormat: string;
@@ -325,6 +319,16 @@ export class IntSlider extends Bounded {
   declare disabled: boolean;
   declare behavior: SliderOptions['behavior'];
   declare style: SliderStyle;
+}
+
+export interface IntSliderOptions extends SliderOptions {
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+}
+/** An integer slider: `new widgets.IntSlider({ value: 3, min: 2, max: 8, description: 'bits' })`. */
+export class IntSlider extends Slider {
   declare value: number;
   declare step: number;
   constructor(options: Partial<IntSliderOptions> = {}) {
@@ -343,14 +347,7 @@ export interface FloatSliderOptions extends SliderOptions {
   max: number;
   step: number | null;
 }
-export class FloatSlider extends Bounded {
-  declare orientation: 'horizontal' | 'vertical';
-  declare readout: boolean;
-  declare readoutFormat: string;
-  declare continuousUpdate: boolean;
-  declare disabled: boolean;
-  declare behavior: SliderOptions['behavior'];
-  declare style: SliderStyle;
+export class FloatSlider extends Slider {
   declare value: number;
   declare step: number | null;
   constructor(options: Partial<FloatSliderOptions> = {}) {
@@ -372,14 +369,7 @@ export interface FloatLogSliderOptions extends SliderOptions {
   base: number;
 }
 /** A slider on a log scale: value in [base^min, base^max], moved in steps of the exponent. */
-export class FloatLogSlider extends Bounded {
-  declare orientation: 'horizontal' | 'vertical';
-  declare readout: boolean;
-  declare readoutFormat: string;
-  declare continuousUpdate: boolean;
-  declare disabled: boolean;
-  declare behavior: SliderOptions['behavior'];
-  declare style: SliderStyle;
+export class FloatLogSlider extends Slider {
   declare value: number;
   declare step: number | null;
   declare base: number;
@@ -406,14 +396,7 @@ export interface IntRangeSliderOptions extends SliderOptions {
   step: number;
 }
 /** A slider with two handles: value is [lower, upper]. */
-export class IntRangeSlider extends Bounded {
-  declare orientation: 'horizontal' | 'vertical';
-  declare readout: boolean;
-  declare readoutFormat: string;
-  declare continuousUpdate: boolean;
-  declare disabled: boolean;
-  declare behavior: SliderOptions['behavior'];
-  declare style: SliderStyle;
+export class IntRangeSlider extends Slider {
   declare value: [number, number];
   declare step: number;
   constructor(options: Partial<IntRangeSliderOptions> = {}) {
