@@ -205,7 +205,8 @@ console.log('interrupted', run.interrupted);
 
     def test_heartbeat_answers_while_a_cell_blocks(self):
         msg_id = self.kc.execute("const t0 = Date.now(); while (Date.now() - t0 < 3000) {}")
-        time.sleep(0.5)
+        # The cell has started (its input is announced just before it runs), not a fixed sleep.
+        self.iopub_until(msg_id, lambda m: m["msg_type"] == "execute_input")
         ctx = zmq.Context.instance()
         hb = ctx.socket(zmq.REQ)
         hb.connect(f"tcp://127.0.0.1:{self.km.hb_port}")
