@@ -17,7 +17,7 @@ interface SpecEntry {
 }
 
 const manager = path.dirname(require.resolve('@jupyter-widgets/html-manager/package.json'));
-const SPEC = JSON.parse(
+const PUBLISHED_MODELS = JSON.parse(
   fs.readFileSync(require.resolve('@jupyter-widgets/schema/jupyterwidgetmodels.latest.json', { paths: [manager] }), 'utf8'),
 ) as SpecEntry[];
 
@@ -59,7 +59,7 @@ describe('widget models against the ipywidgets 8 widget spec', () => {
   for (const [name, make] of MODELS) {
     it(`${name}: the spec's model, view and attributes, with its defaults`, () => {
       const state = make().state();
-      const entry = SPEC.find((m) => m.model.name === state._model_name && m.model.module === state._model_module);
+      const entry = PUBLISHED_MODELS.find((m) => m.model.name === state._model_name && m.model.module === state._model_module);
       assert.ok(entry, `${String(state._model_name)} of ${String(state._model_module)} is in the spec`);
       assert.equal(state._model_module_version, entry.model.version);
       assert.deepEqual(
