@@ -18,7 +18,33 @@ import { trainConfigOverrides } from './train/cli_overrides';
 import * as path from 'node:path';
 import { installKernel, uninstallKernel, DEFAULT_KERNEL_NAME } from './kernel/install';
 import type { InstallTarget } from './jupyter/kernelspec';
-import { collectParameters, readGridFile, runNotebook, runSweep, terminalRunReporter, terminalSweepReporter, type RunOptions } from './run';
+import {
+  collectParameters,
+  expandGrid,
+  readGridFile,
+  readSweepIndex,
+  runNotebook,
+  runSweep,
+  terminalRunReporter,
+  terminalSweepReporter,
+  type RunOptions,
+} from './run';
+import {
+  batchSweepEnded,
+  cancelBatchSweep,
+  describeBatchRows,
+  readBatchIndex,
+  refreshBatchSweep,
+  resumeBatchSweep,
+  runTrainSweepLocally,
+  submitNotebookSweep,
+  submitTrainSweep,
+  waitBatchSweep,
+  type BatchSweepIndex,
+} from './run/batch_sweep';
+import type { SlurmOptions } from './run/executors/slurm';
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
 import { stripAnsi, terminalReproduceReporter } from './run/terminal';
 import { reproduce } from './run/reproduce';
 import { UsageError } from './util/errors';
@@ -33,6 +59,8 @@ interface OptionSpec {
   type: OptionType;
   description: string;
   default?: string;
+  /** Its value may start with `--` (it is an option for another program: `--sbatch-arg --account=lab`). */
+  dashValue?: boolean;
 }
 interface Command {
   name: string;
@@ -98,7 +126,8 @@ function parseOptions(command: Command, argv: string[]): Record<string, unknown>
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${key} needs a value`);
+    if (value === undefined || (inline === undefined && value.startsWith('--') && spec.dashValue !== true))
+      throw new UsageError(`--${key} needs a value`);
     if (spec.type === 'number') {
       const n = Number(value);
       if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got "${value}"`);
@@ -186,6 +215,159 @@ async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The checks `mixprec train` makes on its flags before anything starts (also each row of a training grid). */
+function checkTrainFlags(opts: Record<string, unknown>) {
+  if (opts.resume === true && opts.overwrite === true) {
+    throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
+  }
+  // --seed is checked as a flag here; the other field flags by the TrainConfig schema, naming flag and field.
+  const seed = opts.seed as number | undefined;
+  if (seed !== undefined && !isSeed(seed)) throw new UsageError(`--seed must be an integer from 0 to ${MAX_SEED}, got ${String(seed)}`);
+  const overrides = trainConfigOverrides({ ...opts, seed }, opts.config as string | undefined);
+  const maxSteps = opts['max-steps'] !== undefined ? positiveInteger(opts, 'max-steps', 1) : undefined;
+  const backend = backendFlag(opts);
+  const preset = (opts.preset as string | undefined) ?? 'DEFAULT';
+  // The preset name and the output folder, before a dataset is built or a backend starts.
+  checkTrainingSession({ preset, overrides, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) });
+  return { preset, overrides, maxSteps, backend };
+}
+
+/** Flags a training-grid row may not set: the sweep owns the run folder and how a row is continued. */
+const TRAIN_ROW_RESERVED = new Set(['out', 'resume', 'overwrite', 'list-presets', 'help']);
+
+/**
+ * A training-grid row as `mixprec train` flags (`weights: U3` → `--weights U3`, `no-pretrain: true` → `--no-pretrain`),
+ * checked as `mixprec train` checks them; an error names the row and the flag.
+ */
+function trainRowArgs(parameters: Record<string, unknown>, runDir: string, row: number): string[] {
+  const train = commands.find((c) => c.name === 'train')!;
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(parameters)) {
+    const spec = train.options.find((o) => o.name === name);
+    const where = `training grid row ${row}`;
+    if (spec === undefined || TRAIN_ROW_RESERVED.has(name)) {
+      const allowed = train.options.filter((o) => !TRAIN_ROW_RESERVED.has(o.name)).map((o) => o.name);
+      throw new UsageError(`${where}: ${JSON.stringify(name)} is not a flag a row may set; expected one of ${allowed.join(', ')}`);
+    }
+    if (spec.type === 'boolean') {
+      if (typeof value !== 'boolean') throw new UsageError(`${where}: ${name} takes true or false, got ${JSON.stringify(value)}`);
+      if (value) args.push(`--${name}`);
+      continue;
+    }
+    if (typeof value === 'object' && value !== null) throw new UsageError(`${where}: ${name} takes one value, got ${JSON.stringify(value)}`);
+    // Paths as the submitting shell meant them, wherever the task starts.
+    args.push(`--${name}`, ['dataset', 'test-dataset', 'config', 'init'].includes(name) ? path.resolve(String(value)) : String(value));
+  }
+  const out = path.resolve(runDir);
+  args.push('--out', out);
+  try {
+    checkTrainFlags(parseOptions(train, args));
+  } catch (err) {
+    throw new UsageError(`training grid row ${row}: ${(err as Error).message}`);
+  }
+  return args;
+}
+
+/** Whether `dir` holds a sweep submitted to a batch executor. */
+function isBatchSweepFolder(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory() && (readSweepIndex(dir) as { executor?: unknown } | null)?.executor !== undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Prints a batch sweep's rows as a table; with `strict`, throws (exit 1) when it has ended with rows not completed. */
+function printBatchSweep(index: BatchSweepIndex, dir: string, out: (s: string) => void, strict = false): void {
+  const names = [...new Set(index.runs.flatMap((r) => Object.keys(r.parameters)))];
+  const show = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const train = index.kind === 'train';
+  const rows = index.runs.map((r) => [
+    String(r.row),
+    ...names.map((n) => show(r.parameters[n])),
+    r.status + (r.reason && (r.status === 'pending' || r.status === 'running') ? ` (${r.reason})` : ''),
+    r.attempts !== undefined ? String(r.attempts) : '',
+    ...(train ? [r.epochs ?? '', r.testError !== undefined ? (100 * r.testError).toFixed(2) : ''] : []),
+    r.durationSec !== undefined ? r.durationSec.toFixed(1) : '',
+    r.jobId ? `${r.jobId}_${r.row}` : '',
+    r.failure ?? '',
+  ]);
+  const header = ['row', ...names, 'status', 'attempts', ...(train ? ['epochs done', 'test err %'] : []), 'seconds', 'job', 'failure'];
+  out(
+    formatTable(
+      header,
+      rows,
+      header.map(() => 'l' as const),
+    ),
+  );
+  out(`${describeBatchRows(index.runs)}; index: ${path.join(dir, 'index.html')}`);
+  const notDone = index.runs.filter((r) => r.status !== 'completed');
+  if (strict && batchSweepEnded(index) && notDone.length > 0) {
+    throw new Error(
+      `${notDone.length} row(s) did not complete (${notDone.map((r) => r.row).join(', ')}); rerun them with: mixprec sweep ${dir} --resume`,
+    );
+  }
+}
+
+/** Asks a yes/no question on the terminal; false when stdin is not one. */
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * `--wait`: a progress bar over the rows until every one has ended. Ctrl-C stops following; on a terminal it first
+ * asks whether to cancel the jobs (the sweep goes on in Slurm either way unless cancelled).
+ */
+async function followBatchSweep(dir: string, progress: boolean, pollSec: number | undefined, out: (s: string) => void): Promise<void> {
+  const first = readBatchIndex(dir);
+  const bar = progress ? progressBar('sweep', first.runs.length) : undefined;
+  const controller = new AbortController();
+  let lastLine = '';
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let index: BatchSweepIndex;
+  let ended = 0;
+  try {
+    index = await waitBatchSweep(dir, {
+      ...(pollSec !== undefined ? { pollSec } : {}),
+      signal: controller.signal,
+      onUpdate: (i) => {
+        ended = i.runs.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
+        const line = describeBatchRows(i.runs);
+        if (bar) bar.update(ended, line);
+        else if (line !== lastLine) out(line);
+        lastLine = line;
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (controller.signal.aborted) bar?.finish('stopped following', ended);
+    else bar?.finish();
+  }
+  if (controller.signal.aborted && !batchSweepEnded(index)) {
+    if (await confirm(`cancel the sweep's Slurm job(s) ${index.jobs.map((j) => j.id).join(', ')}? [y/N] `)) {
+      const { index: after, cancelled } = cancelBatchSweep(dir);
+      index = after;
+      out(`cancelled job${cancelled.length === 1 ? '' : 's'} ${cancelled.join(', ')}`);
+    } else {
+      out(`stopped following; the sweep goes on in Slurm: mixprec sweep ${dir} --wait, --status ${dir}, --cancel ${dir}`);
+      printBatchSweep(index, dir, out);
+      throw new TrainingInterrupted('stopped following the sweep', 130);
+    }
+  }
+  printBatchSweep(index, dir, out, true);
 }
 
 const commands: Command[] = [
@@ -283,18 +465,7 @@ const commands: Command[] = [
         for (const p of listPresets()) out(`${p.lookupName.padEnd(48)} ${p.description}`);
         return;
       }
-      if (opts.resume === true && opts.overwrite === true) {
-        throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in the folder, --overwrite replaces it');
-      }
-      // --seed is checked as a flag here; the other field flags by the TrainConfig schema, naming flag and field.
-      const seed = opts.seed as number | undefined;
-      if (seed !== undefined && !isSeed(seed)) throw new UsageError(`--seed must be an integer from 0 to ${MAX_SEED}, got ${String(seed)}`);
-      const overrides = trainConfigOverrides({ ...opts, seed }, opts.config as string | undefined);
-      const maxSteps = opts['max-steps'] !== undefined ? positiveInteger(opts, 'max-steps', 1) : undefined;
-      const backend = backendFlag(opts);
-      const preset = (opts.preset as string | undefined) ?? 'DEFAULT';
-      // The preset name and the output folder, before a dataset is built or a backend starts.
-      checkTrainingSession({ preset, overrides, ...(opts.out !== undefined ? { outDir: opts.out as string } : {}) });
+      const { preset, overrides, maxSteps, backend } = checkTrainFlags(opts);
       const dataset = (opts.dataset as string | undefined) ?? path.join(DEFAULT_DATASET_DIR, 'mnist-train.arrow');
       if (opts.dataset === undefined) await ensureDefaultDatasets();
       const report = await initBackend(backend);
@@ -485,25 +656,134 @@ const commands: Command[] = [
   },
   {
     name: 'sweep',
-    summary: 'run a notebook once per parameter set of a grid, N kernels at once, with an index (JSON + HTML)',
-    positionals: [{ name: 'input', description: 'the notebook to run' }],
+    summary:
+      'run a notebook (or `mixprec train`) once per parameter set of a grid: N kernels here, or a Slurm job array; with an index (JSON + HTML)',
+    positionals: [{ name: 'input', description: 'the notebook to run, or the folder of a Slurm sweep (with --wait, --resume)', optional: true }],
     options: [
       { name: 'grid', type: 'string', description: 'YAML/JSON grid: name → list of values (cartesian product), or a list of runs' },
       { name: 'out', type: 'string', description: 'folder for the run notebooks, index.json and index.html', default: '<input>-sweep' },
-      { name: 'parallel', type: 'number', description: 'kernels at once', default: '1' },
-      { name: 'resume', type: 'boolean', description: 'rerun only the runs of the sweep in <out> that did not complete (the grid must be the same)' },
+      { name: 'parallel', type: 'number', description: 'kernels (or training processes) at once, local executor', default: '1' },
+      { name: 'resume', type: 'boolean', description: 'rerun only the runs of the sweep in <out> (or INPUT) that did not complete' },
       { name: 'overwrite', type: 'boolean', description: 'remove the sweep in <out> (its index and run notebooks) and start over' },
+      { name: 'train', type: 'boolean', description: 'a training grid: each row is `mixprec train` with the row as its flags' },
+      { name: 'executor', type: 'string', description: 'local (kernels in this process) or slurm (one job array, a task per row)', default: 'local' },
+      { name: 'partition', type: 'string', description: 'slurm: partition' },
+      { name: 'gpus-per-task', type: 'number', description: 'slurm: GPUs per task' },
+      { name: 'cpus-per-task', type: 'number', description: 'slurm: CPUs per task' },
+      { name: 'mem', type: 'string', description: 'slurm: memory per task (4G)' },
+      { name: 'time', type: 'string', description: 'slurm: time limit per task (minutes, H:MM:SS, D-HH:MM:SS)' },
+      { name: 'max-parallel', type: 'number', description: 'slurm: tasks running at once (the %K of --array)', default: "the cluster's limit" },
+      { name: 'sbatch-arg', type: 'strings', description: 'slurm: one more sbatch option, e.g. --account=lab (repeatable)', dashValue: true },
+      { name: 'retries', type: 'number', description: 'slurm: requeue a failed task this many times', default: '0' },
+      { name: 'status', type: 'string', description: 'print the state of the Slurm sweep in DIR (and rewrite its index)' },
+      { name: 'wait', type: 'boolean', description: 'follow the Slurm sweep with a progress bar until every row has ended' },
+      { name: 'cancel', type: 'string', description: 'cancel the Slurm sweep in DIR (scancel of its jobs)' },
+      { name: 'poll', type: 'number', description: 'seconds between reads of Slurm while waiting', default: '5' },
       ...RUN_OPTIONS,
     ],
     async run(opts, out) {
-      const input = opts.input as string;
-      if (opts.grid === undefined) throw new UsageError('sweep needs --grid FILE');
       if (opts.resume === true && opts.overwrite === true) {
         throw new UsageError(
           '--resume and --overwrite exclude each other: --resume reruns the runs that did not complete, --overwrite starts the sweep over',
         );
       }
+      const input = opts.input as string | undefined;
+      const pollSec = opts.poll !== undefined ? positiveSeconds(opts, 'poll') : undefined;
+      if (typeof opts.status === 'string') return printBatchSweep(refreshBatchSweep(opts.status), opts.status, out);
+      if (typeof opts.cancel === 'string') {
+        const { index, cancelled } = cancelBatchSweep(opts.cancel);
+        out(
+          cancelled.length ? `cancelled job${cancelled.length === 1 ? '' : 's'} ${cancelled.join(', ')}` : 'every row had ended; nothing to cancel',
+        );
+        return printBatchSweep(index, opts.cancel, out);
+      }
+      // A Slurm sweep's folder: follow it, or resubmit what did not complete.
+      if (input !== undefined && opts.grid === undefined && isBatchSweepFolder(input)) {
+        if (opts.resume === true) {
+          const retries = opts.retries !== undefined ? (opts.retries as number) : undefined;
+          const { index, rows } = resumeBatchSweep(input, retries !== undefined ? { retries } : {});
+          if (rows.length === 0) out(`every row of ${input} completed; nothing to resume`);
+          else out(`resubmitted ${rows.length} row(s) (${rows.join(', ')}) as job ${index.jobs.at(-1)!.id}`);
+          if (opts.wait !== true || rows.length === 0) return printBatchSweep(index, input, out);
+        }
+        return followBatchSweep(input, opts['no-progress'] !== true, pollSec, out);
+      }
+      const executor = (opts.executor as string | undefined) ?? 'local';
+      if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`--executor must be local or slurm, got ${JSON.stringify(executor)}`);
+      if (opts.grid === undefined)
+        throw new UsageError('sweep needs --grid FILE (or --status DIR, --cancel DIR, or a Slurm sweep folder to --wait on or --resume)');
       const fixed = collectParameters(opts['parameters-file'] as string[] | undefined, opts.parameters as [string, string][] | undefined);
+      const grid = readGridFile(opts.grid as string);
+      if (executor === 'slurm') {
+        const slurmOptions: SlurmOptions = {
+          ...(opts.partition !== undefined ? { partition: opts.partition as string } : {}),
+          ...(opts['gpus-per-task'] !== undefined ? { gpusPerTask: opts['gpus-per-task'] as number } : {}),
+          ...(opts['cpus-per-task'] !== undefined ? { cpusPerTask: opts['cpus-per-task'] as number } : {}),
+          ...(opts.mem !== undefined ? { mem: opts.mem as string } : {}),
+          ...(opts.time !== undefined ? { time: opts.time as string } : {}),
+          ...(opts['max-parallel'] !== undefined ? { maxParallel: opts['max-parallel'] as number } : {}),
+          ...(opts['sbatch-arg'] !== undefined ? { sbatchArgs: opts['sbatch-arg'] as string[] } : {}),
+        };
+        if (opts.resume === true) throw new UsageError('to resume a Slurm sweep, pass its folder: mixprec sweep DIR --resume');
+        if (opts.parallel !== undefined) throw new UsageError('--parallel is for the local executor; with --executor slurm use --max-parallel');
+        const common = {
+          grid,
+          fixed,
+          executor: 'slurm' as const,
+          slurm: slurmOptions,
+          overwrite: opts.overwrite === true,
+          ...(opts.retries !== undefined ? { retries: opts.retries as number } : {}),
+          warn: (w: string) => process.stderr.write(`warning: ${w}\n`),
+        };
+        let outDir: string;
+        let index;
+        if (opts.train === true) {
+          if (input !== undefined) throw new UsageError('--train runs `mixprec train` per row and takes no notebook');
+          outDir = (opts.out as string | undefined) ?? 'train-sweep';
+          // The default dataset is built once here, not by every task at once.
+          if (expandGrid(grid, fixed).some((r) => r.dataset === undefined)) await ensureDefaultDatasets();
+          index = submitTrainSweep(trainRowArgs, { ...common, out: outDir });
+        } else {
+          if (input === undefined) throw new UsageError('sweep needs a NOTEBOOK (or --train for a training grid)');
+          outDir = (opts.out as string | undefined) ?? input.replace(/(\.ipynb)?$/, '-sweep');
+          index = submitNotebookSweep(input, { ...common, ...runOptions(opts), out: outDir });
+        }
+        out(`submitted ${index.runs.length} rows as Slurm job ${index.jobs[0]!.id} (script: ${path.join(outDir, index.script)})`);
+        if (opts.wait === true) return followBatchSweep(outDir, opts['no-progress'] !== true, pollSec, out);
+        out(`follow it with: mixprec sweep ${outDir} --wait   (or --status ${outDir}; --cancel ${outDir} stops it)`);
+        return;
+      }
+      for (const flag of ['partition', 'gpus-per-task', 'cpus-per-task', 'mem', 'time', 'max-parallel', 'sbatch-arg', 'retries', 'wait']) {
+        if (opts[flag] !== undefined) throw new UsageError(`--${flag} needs --executor slurm`);
+      }
+      if (opts.train === true) {
+        if (input !== undefined) throw new UsageError('--train runs `mixprec train` per row and takes no notebook');
+        const outDir = (opts.out as string | undefined) ?? 'train-sweep';
+        if (expandGrid(grid, fixed).some((r) => r.dataset === undefined)) await ensureDefaultDatasets();
+        const total = expandGrid(grid, fixed).length;
+        const bar = opts['no-progress'] !== true ? progressBar('train grid', total) : undefined;
+        let ended = 0;
+        const index = await withInterrupt((signal) =>
+          runTrainSweepLocally(trainRowArgs, {
+            out: outDir,
+            grid,
+            fixed,
+            parallel: positiveInteger(opts, 'parallel', 1),
+            resume: opts.resume === true,
+            overwrite: opts.overwrite === true,
+            signal,
+            onRowStart: (run) => bar?.update(ended, `row ${run.row} started`),
+            onRowEnd: (run) => {
+              ended++;
+              const line = `row ${run.row}: ${run.status}${run.failure ? ` (${run.failure})` : ''}`;
+              if (bar) bar.update(ended, line);
+              else out(line);
+            },
+          }),
+        ).finally(() => bar?.finish());
+        return printBatchSweep(index, outDir, out, true);
+      }
+      if (input === undefined) throw new UsageError('sweep needs a NOTEBOOK');
       const outDir = (opts.out as string | undefined) ?? input.replace(/(\.ipynb)?$/, '-sweep');
       const reporter = terminalSweepReporter({ progress: opts['no-progress'] !== true, logOutput: opts['log-output'] === true });
       const logOutput = opts['log-output'] === true;
@@ -511,7 +791,7 @@ const commands: Command[] = [
         runSweep(input, {
           ...runOptions(opts),
           out: outDir,
-          grid: readGridFile(opts.grid as string),
+          grid,
           fixed,
           parallel: positiveInteger(opts, 'parallel', 1),
           reporter,

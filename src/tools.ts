@@ -39,6 +39,34 @@ export {
   type SweepResult,
   type SweepIndex,
   type SweepRun,
+  /**
+   * Sweeps on a cluster: a grid's rows as one Slurm job array (notebook rows run `mixprec run`, training rows
+   * `mixprec train`); the state lives in the sweep folder and in Slurm, read back by refresh / wait.
+   */
+  submitNotebookSweep,
+  submitTrainSweep,
+  refreshBatchSweep,
+  waitBatchSweep,
+  cancelBatchSweep,
+  resumeBatchSweep,
+  readBatchIndex,
+  batchSweepEnded,
+  describeBatchRows,
+  type BatchSweepIndex,
+  type BatchSweepRow,
+  type BatchRowStatus,
+  type BatchSweepOptions,
+  type NotebookRowOptions,
+  type WaitOptions,
+  type ResumeOptions,
+  /** The Slurm engine, and the interface another engine (Kubernetes Jobs) would implement. */
+  slurmExecutor,
+  SlurmError,
+  type SlurmOptions,
+  type BatchExecutor,
+  type BatchScript,
+  type EngineRowState,
+  type SubmittedJob,
   /** Notebook files: read with one clear error per problem, written the way nbformat writes them. */
   readNotebookFile,
   writeNotebookFile,

@@ -48,6 +48,30 @@ export {
   type SweepIndex,
   type SweepRun,
 } from './sweep';
+export {
+  submitNotebookSweep,
+  submitTrainSweep,
+  refreshBatchSweep,
+  waitBatchSweep,
+  cancelBatchSweep,
+  resumeBatchSweep,
+  readBatchIndex,
+  batchSweepEnded,
+  batchSweepHtml,
+  describeBatchRows,
+  notebookRowCommand,
+  BATCH_ROW_STATUSES,
+  type BatchSweepIndex,
+  type BatchSweepRow,
+  type BatchRowStatus,
+  type BatchSweepOptions,
+  type NotebookRowOptions,
+  type TrainRowCheck,
+  type WaitOptions,
+  type ResumeOptions,
+} from './batch_sweep';
+export { slurmExecutor, arraySpec, checkSlurmOptions, SlurmError, type SlurmOptions } from './executors/slurm';
+export type { BatchExecutor, BatchScript, EngineRowState, SubmittedJob } from './executors/executor';
 export { terminalRunReporter, terminalSweepReporter, terminalReproduceReporter } from './terminal';
 export { reproduce, listNotebooks, NOTEBOOK_DIR, type ReproduceOptions, type ReproduceResult, type ReproduceReporter } from './reproduce';
 export { notebooksHtml, outputHtml, type ReportEntry, type ReportOptions } from './report';

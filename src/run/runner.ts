@@ -164,6 +164,7 @@ export function prepareNotebook(
     end_time: null,
     duration: null,
     exception: null,
+    failure: null,
   };
   for (const cell of nb.cells) {
     if (cell.cell_type === 'code') {
@@ -213,6 +214,8 @@ export async function executePrepared(nb: Notebook, spec: FoundKernelSpec, input
     summary.status = 'failed';
     summary.failure = failure;
     pm.exception = true;
+    // What ended the run, for readers of the saved notebook alone (a sweep's status on a cluster).
+    pm.failure = { kind: failure.kind, cell: failure.cellIndex >= 0 ? failure.cellIndex + 1 : null, message: failure.message.split('\n')[0]! };
   };
 
   let kernel: RunningKernel | undefined;

@@ -281,6 +281,14 @@ export async function runSweep(input: string, o: SweepOptions): Promise<SweepRes
     if (!(o.overwrite && err instanceof SweepFolderError)) throw err;
     earlier = null; // an index that does not parse is replaced
   }
+  if (earlier !== null && (earlier as { executor?: string }).executor !== undefined) {
+    const engine = (earlier as { executor?: string }).executor!;
+    throw new SweepFolderError(
+      o.out,
+      `${o.out} holds a sweep run with --executor ${engine}: see it with mixprec sweep --status ${o.out}, resume it with ` +
+        `mixprec sweep ${o.out} --resume, or replace it with --executor ${engine} --overwrite`,
+    );
+  }
   if (earlier !== null) {
     const writer = earlier.pid;
     if (earlier.finished === null && writer !== undefined && writer !== process.pid && processAlive(writer)) {

@@ -29,11 +29,15 @@ file('list.json', '[1]');
 file('grid.yaml', 'n: [1, 2]\n');
 file('bad-grid.yaml', 'n: [1, 2\n');
 file('somefile.txt', 'not a folder');
+file('train-grid.yaml', 'weights: [U3, U9]\nepochs: 1\ndataset: none-train.arrow\n');
+file('colour-grid.yaml', 'colour: [red]\n');
+file('out-grid.yaml', 'out: [somewhere]\n');
 fs.mkdirSync(path.join(work, 'idx'));
 writeNotebook(path.join(work, 'ok.ipynb'), codeNotebook([{ source: 'const n = 0;', tags: ['parameters'] }, 'n']));
 
 describe('bad arguments exit 2, naming the flag or field and the value', () => {
   const train = ['train', '--dataset', 'none-train.arrow'];
+  const slurm = ['--executor', 'slurm', '--out', 'never-written'];
   const cases: [string[], RegExp][] = [
     [[...train, '--lr', 'NaN'], /^mixprec train: --lr must be a number, got "NaN"$/],
     [[...train, '--lr', '-1'], /^mixprec train: command line: field "learningRate" \(--lr\) must be a positive number, got -1$/],
@@ -56,6 +60,43 @@ describe('bad arguments exit 2, naming the flag or field and the value', () => {
     [['sweep', 'ok.ipynb', '--grid', 'bad-grid.yaml'], /^mixprec sweep: grid file bad-grid\.yaml: not valid YAML or JSON/],
     [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--parallel', '0'], /^mixprec sweep: --parallel must be a positive integer, got 0$/],
     [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--resume', '--overwrite'], /^mixprec sweep: --resume and --overwrite exclude each other: /],
+    [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--partition', 'gpu'], /^mixprec sweep: --partition needs --executor slurm$/],
+    [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', '--executor', 'pbs'], /^mixprec sweep: --executor must be local or slurm, got "pbs"$/],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--max-parallel', '0'],
+      /^mixprec sweep: --max-parallel must be a positive integer, got 0$/,
+    ],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--gpus-per-task', '1.5'],
+      /^mixprec sweep: --gpus-per-task must be a positive integer, got 1\.5$/,
+    ],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--time', '1h'],
+      /^mixprec sweep: --time must be a time limit as sbatch takes it .*, got "1h"$/,
+    ],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--mem', 'lots'],
+      /^mixprec sweep: --mem must be a size as sbatch takes it .*, got "lots"$/,
+    ],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--sbatch-arg', '--array=1-3'],
+      /^mixprec sweep: --sbatch-arg --array=1-3: the sweep sets this itself/,
+    ],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--sbatch-arg', 'account'],
+      /^mixprec sweep: --sbatch-arg takes one sbatch option such as --account=lab, got "account"$/,
+    ],
+    [['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--retries', '-1'], /^mixprec sweep: --retries must be a whole number, got -1$/],
+    [
+      ['sweep', 'ok.ipynb', '--grid', 'grid.yaml', ...slurm, '--parallel', '2'],
+      /^mixprec sweep: --parallel is for the local executor; with --executor slurm use --max-parallel$/,
+    ],
+    [['sweep', '--train', '--grid', 'train-grid.yaml', ...slurm], /^mixprec sweep: training grid row 2: .*"U9"/],
+    [
+      ['sweep', '--train', '--grid', 'colour-grid.yaml', ...slurm],
+      /^mixprec sweep: training grid row 1: "colour" is not a flag a row may set; expected one of preset, dataset, /,
+    ],
+    [['sweep', '--train', '--grid', 'out-grid.yaml', ...slurm], /^mixprec sweep: training grid row 1: "out" is not a flag a row may set/],
     [['bench', '--batch', 'x'], /^mixprec bench: --batch takes positive integers, got "x"$/],
     [['backend', '--backend', 'gpu9000'], /^mixprec backend: --backend must be one of .*, got "gpu9000"$/],
   ];
@@ -67,6 +108,7 @@ describe('bad arguments exit 2, naming the flag or field and the value', () => {
       assert.match(r.stderr.trimEnd(), message);
     });
   }
+  it('wrote nothing for the refused Slurm sweeps', () => assert.equal(fs.existsSync(path.join(work, 'never-written')), false));
 });
 
 describe('an output folder under a file is one clear error, for every command that writes one', () => {

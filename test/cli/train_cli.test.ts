@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCheckpoint } from '../../src/train/checkpoint';
+import { writeIdxFiles as idxFiles } from '../helpers/idx';
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'mixprec.js');
@@ -57,27 +58,6 @@ async function interrupted(args: string[], ready: () => boolean, times = 1) {
   await waitFor(() => code !== undefined, 'it had exited');
   await exited;
   return { code, stdout, stderr };
-}
-
-function idxFiles(dir: string, n: number) {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [prefix, count] of [
-    ['train', n],
-    ['t10k', Math.ceil(n / 2)],
-  ] as const) {
-    const images = Buffer.alloc(16 + count * 784);
-    images.writeUInt32BE(2051, 0);
-    images.writeUInt32BE(count, 4);
-    images.writeUInt32BE(28, 8);
-    images.writeUInt32BE(28, 12);
-    for (let i = 16; i < images.length; i++) images[i] = (i * 31) % 256;
-    const labels = Buffer.alloc(8 + count);
-    labels.writeUInt32BE(2049, 0);
-    labels.writeUInt32BE(count, 4);
-    for (let i = 0; i < count; i++) labels[8 + i] = i % 10;
-    fs.writeFileSync(path.join(dir, `${prefix}-images-idx3-ubyte`), images);
-    fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
 }
 
 describe('mixprec train and data', () => {
