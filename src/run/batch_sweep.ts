@@ -173,7 +173,7 @@ export function notebookRowCommand(input: string, o: NotebookRowOptions): string
   ];
 }
 
-/** What a training grid row may set: `mixprec train`'s flags (and `config`, an object of TrainConfig fields). */
+/** Checks a training grid row (`mixprec train`'s flags and their values) and returns its `mixprec train` arguments. */
 export type TrainRowCheck = (parameters: Parameters, runDir: string, row: number) => string[];
 
 /**
@@ -197,7 +197,6 @@ export function submitNotebookSweep(input: string, o: BatchSweepOptions & Notebo
     kind: 'notebook',
     title: path.resolve(input),
     kernel,
-    jobName: `mixprec-${stem}`,
     sets,
     width,
     command: notebookRowCommand(input, o),
@@ -214,7 +213,6 @@ export function submitTrainSweep(check: TrainRowCheck, o: BatchSweepOptions): Ba
     kind: 'train',
     title: 'mixprec train',
     kernel: '',
-    jobName: 'mixprec-train',
     sets,
     width,
     // Each row's flags are in runs/<row>/args, which the script reads into an array.
@@ -228,7 +226,6 @@ interface RowsPlan {
   kind: 'notebook' | 'train';
   title: string;
   kernel: string;
-  jobName: string;
   sets: Parameters[];
   width: number;
   command: string[];

@@ -86,7 +86,8 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     conf,
     [
       'ClusterName=mixprec-test',
-      `SlurmctldHost=${host}`,
+      // Addresses given, so that nothing depends on the machine's name resolving.
+      `SlurmctldHost=${host}(127.0.0.1)`,
       'SlurmUser=root',
       `SlurmctldPort=${ctlPort}`,
       `SlurmdPort=${dPort}`,
@@ -114,7 +115,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       // The node as `slurmd -C` describes it, with 8 CPUs instead of this VM's 2 (config_overrides lets slurmd accept
       // that): so a sweep's --max-parallel, not the node's size, is what holds tasks back.
       'SlurmdParameters=config_overrides',
-      `${node.replace(/CPUs=\d+ Boards=\d+ SocketsPerBoard=\d+ CoresPerSocket=\d+ ThreadsPerCore=\d+/, 'CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1')} State=UNKNOWN`,
+      `${node.replace(/CPUs=\d+ Boards=\d+ SocketsPerBoard=\d+ CoresPerSocket=\d+ ThreadsPerCore=\d+/, 'CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1')} NodeAddr=127.0.0.1 State=UNKNOWN`,
       `PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
       '',
     ].join('\n'),
