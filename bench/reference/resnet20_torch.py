@@ -4,10 +4,16 @@ ResNet-20 on CIFAR-shaped random data, float and naive U3 quantization-aware tra
 quantized with learnable step d and range qmax, straight-through rounding, as a typical PyTorch user would write it).
 
 Prints one JSON object per line: {"quantization", "batch", "medianMs", "imagesPerSecond", "device", "threads", "torch"}.
-Usage: resnet20_torch.py --batch 32 128 --quant float U3 [--device cpu|cuda] [--budget-s 20]
+Usage: resnet20_torch.py --batch 32 128 --quant float U3 [--device cpu|cuda] [--budget-s 20] [--threads N]
+
+With --serve it instead answers rounds on demand, so the caller can interleave them with its own (the machine's speed
+drifts over minutes; alternating rounds gives both sides the same conditions): each stdin line
+{"quantization": "U3", "batch": 128, "steps": 3} is answered by one stdout line {"samplesMs": [...], ...}. A model is
+built and warmed up (2 steps) the first time its (quantization, batch) is asked for. EOF ends the process.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -93,7 +99,8 @@ class ResNet20(nn.Module):
         return F.linear(h, w, self.fc.bias)
 
 
-def bench(quant, batch, device, budget_s):
+def make_step(quant, batch, device):
+    """A closure running one training step of a fresh, warmed-up model (2 steps) on one fixed random batch."""
     torch.manual_seed(313)
     model = ResNet20(quant == "U3").to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
@@ -109,15 +116,43 @@ def bench(quant, batch, device, budget_s):
 
     for _ in range(2):
         step()
+    return step
+
+
+def timed(step):
+    t = time.perf_counter()
+    step()
+    return (time.perf_counter() - t) * 1000
+
+
+def bench(quant, batch, device, budget_s):
+    step = make_step(quant, batch, device)
     times = []
     start = time.perf_counter()
     while len(times) < 3 or (time.perf_counter() - start < budget_s and len(times) < 200):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1000)
+        times.append(timed(step))
     ms = statistics.median(times)
     return {"quantization": quant, "batch": batch, "medianMs": ms, "imagesPerSecond": batch / (ms / 1000), "iterations": len(times),
-            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__}
+            **about(device)}
+
+
+def about(device):
+    return {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def serve(device):
+    steps = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        quant, batch, n = req["quantization"], int(req["batch"]), int(req["steps"])
+        if quant not in ("float", "U3") or batch < 1 or n < 1:
+            sys.exit(f"resnet20_torch.py --serve: bad request {line.strip()!r} (quantization float or U3, batch and steps >= 1)")
+        key = (quant, batch)
+        if key not in steps:
+            steps[key] = make_step(quant, batch, device)
+        print(json.dumps({"quantization": quant, "batch": batch, "samplesMs": [timed(steps[key]) for _ in range(n)], **about(device)}), flush=True)
 
 
 def main():
@@ -126,9 +161,16 @@ def main():
     p.add_argument("--quant", nargs="+", default=["float", "U3"], choices=["float", "U3"])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--budget-s", type=float, default=20)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="intra-op threads (default: every CPU this process may use; PyTorch's own default can be fewer)")
+    p.add_argument("--serve", action="store_true", help="answer timing rounds requested on stdin (see the module doc)")
     a = p.parse_args()
     if a.device == "cuda" and not torch.cuda.is_available():
         sys.exit("resnet20_torch.py: CUDA is not available to this PyTorch")
+    torch.set_num_threads(a.threads)
+    if a.serve:
+        serve(a.device)
+        return
     for batch in a.batch:
         for quant in a.quant:
             print(json.dumps(bench(quant, batch, a.device, a.budget_s)), flush=True)

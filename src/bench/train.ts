@@ -15,7 +15,8 @@ import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig } from '../train/config';
 import { createSolver } from '../train/optimizer';
 import { createTrainingStep } from '../train/step';
 import { formatTable } from '../util/table';
-import { timeIt } from './harness';
+import { median, timeIt } from './harness';
+import { TorchReference, torchDevices, type TorchDevice, type TorchRound } from './torch_reference';
 import { useProgress, type BenchSuite } from './suite';
 
 export const QUANTIZATIONS = ['float', 'U3', 'P3'] as const;
@@ -33,42 +34,101 @@ export interface TrainBenchRow {
   batch: number;
   medianMs: number;
   imagesPerSecond: number;
+  /** PyTorch rows: its intra-op threads (set to every CPU, as mixprec's wasm uses) and device name. */
+  threads?: number;
+  device?: string;
+  /**
+   * Set on a mixprec row timed in alternating rounds with PyTorch: each round's images/s ratio (mixprec / PyTorch), so
+   * the spread of the comparison is on record and not only its median.
+   */
+  interleaved?: { with: string; rounds: number; roundRatios: number[] };
 }
 
-/** The PyTorch reference script (kept in the repository; run with Debian's python3 and python3-torch). */
-export const TORCH_REFERENCE = path.join(PACKAGE_ROOT, 'bench', 'reference', 'resnet20_torch.py');
-const PYTHON = process.env.MIXPREC_PYTHON ?? '/usr/bin/python3';
-
-/** Whether PyTorch is importable, and which devices it has. */
-function torchDevices(): ('cpu' | 'cuda')[] {
-  const r = spawnSync(PYTHON, ['-c', 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")'], { encoding: 'utf8' });
-  if (r.status !== 0) return [];
-  return r.stdout.trim() === 'cuda' ? ['cpu', 'cuda'] : ['cpu'];
+/** PyTorch's rows for one device, each configuration timed alone (used for CUDA, which shares nothing with the tfjs backends). */
+async function torchRows(device: TorchDevice, batches: number[], budgetMs: number): Promise<TrainBenchRow[]> {
+  const torch = new TorchReference(device);
+  const rows: TrainBenchRow[] = [];
+  try {
+    for (const batch of batches) {
+      for (const quantization of ['float', 'U3'] as const) {
+        await torch.round(quantization, batch, 1);
+        const samples: number[] = [];
+        const start = performance.now();
+        let about: TorchRound | undefined;
+        while (samples.length < 3 || (samples.length < 200 && performance.now() - start < budgetMs)) {
+          about = await torch.round(quantization, batch, 1);
+          samples.push(...about.samplesMs);
+        }
+        rows.push(torchRow(device, quantization, batch, samples, about!));
+      }
+    }
+  } finally {
+    await torch.close();
+  }
+  return rows;
 }
 
-function torchRows(device: 'cpu' | 'cuda', batches: number[], budgetS: number): TrainBenchRow[] {
-  const r = spawnSync(
-    PYTHON,
-    [TORCH_REFERENCE, '--device', device, '--budget-s', String(budgetS), '--quant', 'float', 'U3', '--batch', ...batches.map(String)],
-    { encoding: 'utf8', timeout: 1_800_000 },
-  );
-  if (r.status !== 0) throw new Error(`${TORCH_REFERENCE} (${device}) failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const o = JSON.parse(line) as { quantization: 'float' | 'U3'; batch: number; medianMs: number; imagesPerSecond: number; threads: number };
-      return {
-        backend: `pytorch-${device}`,
-        path: 'reference' as const,
+function torchRow(device: TorchDevice, quantization: 'float' | 'U3', batch: number, samplesMs: number[], about: TorchRound): TrainBenchRow {
+  const medianMs = median(samplesMs);
+  return {
+    backend: `pytorch-${device}`,
+    path: 'reference',
+    model: 'resnet20',
+    quantization,
+    batch,
+    medianMs,
+    imagesPerSecond: batch / (medianMs / 1000),
+    threads: about.threads,
+    device: about.device,
+  };
+}
+
+/** Rounds of the interleaved comparison, and the time each side's round aims at. */
+const ROUNDS = 5;
+const ROUND_MS = 2500;
+
+/**
+ * mixprec's step and PyTorch's (same model, batch and quantization) timed in alternating rounds, so that both see the
+ * same machine: a ratio of two medians taken minutes apart on a shared VM measures the VM as much as the code.
+ */
+async function measureInterleaved(name: string, quantization: 'float' | 'U3', batch: number, torch: TorchReference): Promise<TrainBenchRow[]> {
+  const fixture = resnet20Step(quantization, batch);
+  try {
+    await fixture.step(); // warm-up (kernels compiled, buffers sized)
+    const t0 = performance.now();
+    await fixture.step();
+    const ownSteps = Math.max(1, Math.min(20, Math.round(ROUND_MS / (performance.now() - t0))));
+    const probe = await torch.round(quantization, batch, 1); // builds and warms PyTorch's model too
+    const torchSteps = Math.max(1, Math.min(20, Math.round(ROUND_MS / probe.samplesMs[0]!)));
+    const own: number[] = [];
+    const theirs: number[] = [];
+    const roundRatios: number[] = [];
+    let about = probe;
+    for (let r = 0; r < ROUNDS; r++) {
+      const mine = (await timeIt(fixture.step, { warmup: 0, minIterations: ownSteps, maxIterations: ownSteps, budgetMs: 0 })).samplesMs;
+      about = await torch.round(quantization, batch, torchSteps);
+      own.push(...mine);
+      theirs.push(...about.samplesMs);
+      // images/s ratio of this round: PyTorch's median time over mixprec's
+      roundRatios.push(median(about.samplesMs) / median(mine));
+    }
+    const medianMs = median(own);
+    return [
+      {
+        backend: name,
+        path: 'mixprec',
         model: 'resnet20',
-        quantization: o.quantization,
-        batch: o.batch,
-        medianMs: o.medianMs,
-        imagesPerSecond: o.imagesPerSecond,
-      };
-    });
+        quantization,
+        batch,
+        medianMs,
+        imagesPerSecond: batch / (medianMs / 1000),
+        interleaved: { with: `pytorch-${torch.device}`, rounds: ROUNDS, roundRatios },
+      },
+      torchRow(torch.device, quantization, batch, theirs, about),
+    ];
+  } finally {
+    fixture.dispose();
+  }
 }
 
 /**
@@ -154,10 +214,17 @@ async function measureStep(
   };
 }
 
+/** ", interleaved, 5 rounds 0.91–1.10×" for a row timed in alternating rounds. */
+function spread(r: TrainBenchRow): string {
+  if (!r.interleaved) return ', timed separately';
+  const ratios = r.interleaved.roundRatios;
+  return `, ${r.interleaved.rounds} alternating rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
+}
+
 export const trainSuite: BenchSuite<TrainBenchRow> = {
   name: 'train',
   description:
-    "ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128; the path before mixprec's kernels (wasm, one thread, child process) and PyTorch (when installed) in the same run",
+    "ResNet-20 training step (forward, backward, update, projection), images/s, float vs U3 vs P3, batch 32 and 128; the path before mixprec's kernels (wasm, one thread, child process) and PyTorch (when installed) in the same run, on the CPU in rounds alternating with mixprec's",
   async run(ctx) {
     const batches = ctx.options.batches ?? (ctx.quick ? [4] : [32, 128]);
     const rows: TrainBenchRow[] = [];
@@ -174,24 +241,37 @@ export const trainSuite: BenchSuite<TrainBenchRow> = {
     }
     const devices = ctx.quick ? [] : torchDevices();
     const hasWasm = ctx.backends.some((b) => b.name === 'wasm');
-    const progress = useProgress(ctx, 'train', ctx.backends.length * batches.length * QUANTIZATIONS.length + (hasWasm ? 1 : 0) + devices.length);
+    // PyTorch on the CPU is timed interleaved with one backend: wasm (the CPU path) when it is benchmarked, else the first.
+    const interleaveWith = devices.includes('cpu') ? (ctx.backends.find((b) => b.name === 'wasm') ?? ctx.backends[0])?.name : undefined;
+    const alone = devices.filter((d) => d !== 'cpu' || interleaveWith === undefined);
+    const progress = useProgress(ctx, 'train', ctx.backends.length * batches.length * QUANTIZATIONS.length + (hasWasm ? 1 : 0) + alone.length);
     let done = 0;
-    for (const { name } of ctx.backends) {
-      await ctx.switchTo(name);
-      for (const batch of batches) {
-        for (const quantization of QUANTIZATIONS) {
-          progress.update(done++, `${name} batch ${batch} ${quantization}`);
-          rows.push(await measureStep(name, 'mixprec', quantization, batch, ctx.quick));
+    const torch = interleaveWith !== undefined ? new TorchReference('cpu') : undefined;
+    try {
+      for (const { name } of ctx.backends) {
+        await ctx.switchTo(name);
+        for (const batch of batches) {
+          for (const quantization of QUANTIZATIONS) {
+            if (torch && name === interleaveWith && quantization !== 'P3') {
+              progress.update(done++, `${name} batch ${batch} ${quantization}, rounds alternating with PyTorch cpu`);
+              rows.push(...(await measureInterleaved(name, quantization, batch, torch)));
+            } else {
+              progress.update(done++, `${name} batch ${batch} ${quantization}`);
+              rows.push(await measureStep(name, 'mixprec', quantization, batch, ctx.quick));
+            }
+          }
         }
       }
+    } finally {
+      await torch?.close();
     }
     if (hasWasm) {
       progress.update(done++, 'wasm, the path before (child process)');
       rows.push(...beforeRows(batches, ctx.quick));
     }
-    for (const device of devices) {
+    for (const device of alone) {
       progress.update(done++, `PyTorch ${device}`);
-      rows.push(...torchRows(device, batches, 20));
+      rows.push(...(await torchRows(device, batches, 20_000)));
     }
     progress.finish();
     return rows;
@@ -219,7 +299,9 @@ export const trainSuite: BenchSuite<TrainBenchRow> = {
         );
         const parts = [
           before ? `${(r.imagesPerSecond / before.imagesPerSecond).toFixed(2)}× the path before` : '',
-          torch && r.quantization !== 'P3' ? `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}× PyTorch cpu` : '',
+          torch && r.quantization !== 'P3'
+            ? `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}× PyTorch cpu (${torch.threads ?? '?'} threads${spread(r)})`
+            : '',
         ].filter(Boolean);
         return parts.length ? [`${r.backend} ${r.quantization} b${r.batch}: ${parts.join(', ')}`] : [];
       });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
+import { transposeJs } from '../../src/backend/kernels/transpose_js';
 import { Random, testSeed } from '../helpers/random';
 import { testBackends } from '../helpers/backends';
 
@@ -356,5 +357,58 @@ describe('training kernels mixprec registers', () => {
       const wasm = await read();
       cpu.forEach((c, k) => assertAllClose(wasm[k]!, c, `${what} output ${k}`));
     }
+  });
+
+  it("the filter gradient's JavaScript transposes move every element where tf.transpose (cpu) does", async () => {
+    const r = new Random(seed + 7);
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      for (let t = 0; t < 12; t++) {
+        const shape: [number, number, number, number] = [r.int(1, 9), r.int(1, 6), r.int(1, 6), r.int(1, 17)];
+        const values = data(r, shape);
+        for (const perm of [
+          [3, 1, 2, 0],
+          [1, 2, 0, 3],
+        ] as const) {
+          const x = tf.tensor4d(values, shape);
+          const info = tf.engine().makeTensorFromTensorInfo(transposeJs(backend, tf.backend(), x, perm));
+          const got = { shape: info.shape, values: await info.data() };
+          tf.dispose([x, info]);
+          await initBackend('cpu');
+          const ref = tf.transpose(tf.tensor4d(values, shape), [...perm]);
+          const want = { shape: ref.shape, values: await ref.data() };
+          tf.dispose(ref);
+          await initBackend(backend);
+          assert.deepEqual(got.shape, want.shape, `${backend} [${shape}] perm [${perm}]`);
+          assert.ok(
+            got.values.every((v, i) => Object.is(v, want.values[i])),
+            `${backend} [${shape}] perm [${perm}]: values differ [seed ${seed}]`,
+          );
+        }
+      }
+    }
+  });
+
+  it('wasm Identity shares the buffer and counts the reference: a clone outlives its source and frees with it', async () => {
+    await initBackend('wasm');
+    const before = tf.memory();
+    const x = tf.tensor1d([1, -2, 3.5]);
+    const y = tf.clone(x);
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers + 1, 'the clone shares the buffer');
+    x.dispose();
+    assert.deepEqual(Array.from(await y.data()), [1, -2, 3.5], 'the clone still reads its values');
+    y.dispose();
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers, 'the buffer is released with the last reference');
+    assert.equal(tf.memory().numBytes, before.numBytes);
+    // A gradient through the tape (which clones saved tensors) still matches cpu.
+    const grad = async () => {
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.clone(v), tf.clone(v))))(tf.tensor1d([0.5, -1.5, 2]));
+      const out = Array.from(await g.data());
+      g.dispose();
+      return out;
+    };
+    const wasm = await grad();
+    await initBackend('cpu');
+    assert.deepEqual(wasm, await grad());
   });
 });

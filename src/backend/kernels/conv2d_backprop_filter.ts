@@ -5,10 +5,12 @@
  * The filter gradient dW[i,j,ci,co] = Σ_{n,oh,ow} x[n, oh·s + i − pT, ow·s + j − pL, ci] · dy[n, oh, ow, co]
  * is itself a convolution once batch and channels swap roles: x as [Ci, H, W, N] (batch Ci, channels N) convolved
  * with dy as a [Ho, Wo, N, Co] filter dilated by the forward stride gives [Ci, kh, kw, Co]. That runs on the
- * backend's XNNPACK convolution instead of a scalar loop.
+ * backend's XNNPACK convolution instead of a scalar loop. The two transposes are JavaScript loops (transpose_js.ts):
+ * tfjs-wasm's own Transpose cost as much as the convolution.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, withScratch, type BackendHandle } from './kernel_call';
+import { transposeJs } from './transpose_js';
 
 function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendHandle['backend'];
@@ -30,13 +32,17 @@ function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string
   const rows = fitExtent(h, info.padInfo.top, info.filterHeight - 1 + (info.outHeight - 1) * info.strideHeight + 1);
   const cols = fitExtent(w, info.padInfo.left, info.filterWidth - 1 + (info.outWidth - 1) * info.strideWidth + 1);
 
+  const transpose = (t: TensorInfo, perm: [3, 1, 2, 0] | [1, 2, 0, 3]) =>
+    backendName === 'cpu' || backendName === 'wasm'
+      ? transposeJs(backendName, backend, t, perm)
+      : callKernel(handle, 'Transpose', { x: t }, { perm });
   return withScratch(backend, (track) => {
     let input = x;
     if (rows.keep !== h || cols.keep !== w) {
       input = track(callKernel(handle, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [n, rows.keep, cols.keep, ci] }));
     }
-    const xT = track(callKernel(handle, 'Transpose', { x: input }, { perm: [3, 1, 2, 0] }));
-    const dyT = track(callKernel(handle, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }));
+    const xT = track(transpose(input, [3, 1, 2, 0]));
+    const dyT = track(transpose(dy, [1, 2, 0, 3]));
     const swapped = track(
       callKernel(
         handle,

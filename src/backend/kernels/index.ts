@@ -11,6 +11,7 @@ import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
 import { registerWasmEmptyGuards } from './empty_guards';
+import { wasmIdentityConfig } from './identity';
 import { FUSED_QUANTIZER_KERNELS, fusedQuantizerKernels as jsQuantizerKernels } from './quantize';
 import { webgpuQuantizerKernels } from './quantize_webgpu';
 import { MOMENTUM_UPDATE_KERNEL, momentumKernels } from './momentum';
@@ -31,6 +32,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
 export const replacementKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('cpu'),
   conv2DBackpropInputConfig,
+  wasmIdentityConfig,
   conv2DBackpropFilterWebGpuConfig,
   depthwiseBackpropFilterWebGpuConfig,
 ];
