@@ -14,7 +14,10 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { MEMORY, requireFloat32, type Memory } from './memory';
 import { parametrizationInfo, type LearnedKind } from '../../quant/parametrizations';
 import { chainRule, parametricGrid, projectPair, type GridJacobian, type ParametricAttrs } from './parametric_math';
-import { pow2Backward, pow2Forward, uniformBackward, uniformForward } from './quantize_math';
+import { pow2Backward, pow2Finish, pow2Forward, uniformBackward, uniformFinish, uniformForward } from './quantize_math';
+import { jsPool } from './js_pool';
+import { TASK, type QuantizerParams } from './js_pool_tasks';
+import { wasmThreadCount } from '../wasm_threads';
 
 export type { ParametricAttrs };
 
@@ -42,6 +45,37 @@ function backwardInto(dy: Float32Array, x: Float32Array, dx: Float32Array, g: Gr
 
 type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: ParametricAttrs };
 
+/** The task parameters of js_pool_tasks.ts for a grid. */
+const taskParams = (g: GridJacobian, attrs: ParametricAttrs): QuantizerParams => [
+  familyOf(attrs) === 'uniform' ? 0 : 1,
+  +attrs.signed,
+  +attrs.withZero,
+  g.g0,
+  g.g1,
+];
+
+/**
+ * The elementwise passes, on wasm split among the threads of the backend's build (js_pool.ts); on cpu, whose arrays
+ * are not shared, inline.
+ */
+function quantizeOn(backendName: 'cpu' | 'wasm', x: Float32Array, out: Float32Array, g: GridJacobian, attrs: ParametricAttrs): void {
+  if (backendName === 'cpu') quantizeInto(x, out, g, attrs);
+  else jsPool(wasmThreadCount()).run(TASK.quantize, [x, out], taskParams(g, attrs));
+}
+
+function backwardOn(
+  backendName: 'cpu' | 'wasm',
+  dy: Float32Array,
+  x: Float32Array,
+  dx: Float32Array,
+  g: GridJacobian,
+  attrs: ParametricAttrs,
+): [number, number] {
+  if (backendName === 'cpu') return backwardInto(dy, x, dx, g, attrs);
+  const sums = jsPool(wasmThreadCount()).run(TASK.quantizeGrad, [dy, x, dx], taskParams(g, attrs));
+  return familyOf(attrs) === 'uniform' ? uniformFinish(sums, { step: g.g0, X: g.g1, signed: attrs.signed }) : pow2Finish(sums);
+}
+
 function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
   const memoryOf = MEMORY[backendName];
   const scalar = (m: Memory, t: TensorInfo) => m.read(t)[0]!;
@@ -50,7 +84,7 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const { x, p0, p1 } = inputs as { x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
     requireFloat32(FUSED_QUANTIZER_KERNELS.quantize, x, 'x');
     const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
-    return m.outputs([x.shape], ([out]) => quantizeInto(m.read(x), out!, g, attrs))[0]!;
+    return m.outputs([x.shape], ([out]) => quantizeOn(backendName, m.read(x), out!, g, attrs))[0]!;
   }) as unknown as KernelFunc;
   const quantizeGrad = (({ inputs, backend, attrs }: Args) => {
     const m = memoryOf(backend);
@@ -59,7 +93,7 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     requireFloat32(FUSED_QUANTIZER_KERNELS.quantizeGrad, dy, 'dy');
     const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
     return m.outputs([x.shape, [], []], ([dx, d0, d1]) => {
-      const [dg0, dg1] = backwardInto(m.read(dy), m.read(x), dx!, g, attrs);
+      const [dg0, dg1] = backwardOn(backendName, m.read(dy), m.read(x), dx!, g, attrs);
       [d0![0], d1![0]] = chainRule(g, dg0, dg1);
     });
   }) as unknown as KernelFunc;

@@ -63,12 +63,23 @@ export function uniformForward(x: Float32Array, out: Float32Array, g: UniformGri
 
 /** ∂x = dy·1[lo < x < X]; sums Σ dy·(q − c)/d and Σ dy·out(x). Returns [∂d_q, ∂X]. */
 export function uniformBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, g: UniformGrid): [number, number] {
+  return uniformFinish(uniformBackwardSums(dy, x, dx, g), g);
+}
+
+/**
+ * uniformBackward in two parts, so that the elements can be split among threads: ∂x and the float64 sums of a range
+ * (sums of parts add up to the whole's), then the gradients from the sums.
+ */
+export function uniformBackwardSums(dy: Float32Array, x: Float32Array, dx: Float32Array, g: UniformGrid): [number, number] {
   const { step, X } = g;
   const lo = g.signed ? -X : 0;
-  const [sStep, sX] = isPowerOfTwo(step)
+  return isPowerOfTwo(step)
     ? (g.signed ? uniformBackwardSigned : uniformBackwardUnsigned)(dy, x, dx, step, X)
     : uniformBackwardGeneral(dy, x, dx, step, X, lo, g.signed);
-  return [f(f(sStep) / step), f(sX)];
+}
+
+export function uniformFinish([sStep, sX]: [number, number], g: UniformGrid): [number, number] {
+  return [f(f(sStep) / g.step), f(sX)];
 }
 
 /** Any step: the literal clip and rounding (and the path for NaN / ±∞ elements). */
@@ -198,6 +209,15 @@ export function pow2Forward(x: Float32Array, out: Float32Array, g: Pow2Grid): vo
 
 /** ∂x = dy·2^round(log2|x|)/|x| on idx2; sums Σ dy·s·idx1 and Σ dy·s·idx3. Returns [∂a, ∂b]. */
 export function pow2Backward(dy: Float32Array, x: Float32Array, dx: Float32Array, g: Pow2Grid): [number, number] {
+  return pow2Finish(pow2BackwardSums(dy, x, dx, g));
+}
+
+export function pow2Finish([sa, sb]: [number, number]): [number, number] {
+  return [f(sa), f(sb)];
+}
+
+/** pow2Backward's ∂x and float64 sums of a range (see uniformBackwardSums). */
+export function pow2BackwardSums(dy: Float32Array, x: Float32Array, dx: Float32Array, g: Pow2Grid): [number, number] {
   const bits = bitsOf(x);
   const threshold = f(g.a * SQRT1_2_F32);
   let sa = 0;
@@ -215,5 +235,5 @@ export function pow2Backward(dy: Float32Array, x: Float32Array, dx: Float32Array
       if (r & 2) sb += sd;
     }
   }
-  return [f(sa), f(sb)];
+  return [sa, sb];
 }

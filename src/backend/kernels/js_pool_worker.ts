@@ -1,0 +1,36 @@
+/**
+ * A {@link JsPool} helper thread: waits on its control block, runs its range of a task on the shared wasm heap, and
+ * reports done. The heap's SharedArrayBuffer arrives on a port (again after the heap grows), read synchronously
+ * after each wake-up, since this thread never returns to its event loop.
+ */
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { CTRL, IO, controlViews } from './js_pool_layout';
+import { runTask, type TaskId } from './js_pool_tasks';
+
+const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
+const { ctrl, io } = controlViews(control);
+let heap: SharedArrayBuffer | undefined;
+let seen = 0;
+
+for (;;) {
+  Atomics.wait(ctrl, CTRL.request, seen);
+  const request = Atomics.load(ctrl, CTRL.request);
+  if (request < 0) break;
+  seen = request;
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) heap = m.message as SharedArrayBuffer;
+  try {
+    if (heap === undefined) throw new Error('no heap was sent');
+    const start = io[IO.start]!;
+    const length = io[IO.end]! - start;
+    const arrays = Array.from({ length: io[IO.arrays]! }, (_, k) => new Float32Array(heap!, io[IO.offsets + k]! + start * 4, length));
+    const [s0, s1] = runTask(io[IO.task] as TaskId, arrays, io.subarray(IO.params));
+    io[IO.sums] = s0;
+    io[IO.sums + 1] = s1;
+    Atomics.store(ctrl, CTRL.failed, 0);
+  } catch (err) {
+    port.postMessage(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    Atomics.store(ctrl, CTRL.failed, 1);
+  }
+  Atomics.store(ctrl, CTRL.done, request);
+  Atomics.notify(ctrl, CTRL.done);
+}
