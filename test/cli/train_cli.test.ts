@@ -291,7 +291,11 @@ describe('mixprec train and data', () => {
     ];
     const metrics = path.join(work, 'runs/sigint2/metrics.jsonl');
     const r = await interrupted(args, () => fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').includes('\n'), 2);
-    assert.equal(r.code, 130, r.stderr);
+    // A small model finishes its stop within milliseconds, so the second signal can land after the process has printed
+    // its last line and is already exiting with 130, when Node has closed its signal handlers: then the signal ends it,
+    // which a shell also reports as 130 (128 + SIGINT). Either way nothing is torn (checked below).
+    const finishedFirst = /mixprec train: interrupted at epoch \d+ step \d+/.test(r.stderr);
+    assert.ok(r.code === 130 || (finishedFirst && r.code === 'signal SIGINT'), `exit ${r.code}: ${r.stderr}`);
     readCheckpoint(path.join(work, 'runs/sigint2/checkpoint.safetensors'));
   });
 
