@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { JsPool, jsPool } from '../../src/backend/kernels/js_pool';
 import { wasmThreadCount } from '../../src/backend';
 import { TASK, runTask, type QuantizerParams } from '../../src/backend/kernels/js_pool_tasks';
+import { INLINE_PASSES } from '../../src/backend/kernels/batch_norm_math';
+import { BATCH_NORM_KERNELS } from '../../src/backend/kernels';
 import { useBackend } from '../helpers/backends';
 import { quantize } from '../../src/quant';
 import { configurations, makeCase } from '../quant/cases';
@@ -78,6 +80,26 @@ describe('JavaScript kernels on several threads', () => {
     assert.ok(sameBits(a, b));
   });
 
+  it('no answer is missed: thousands of short split tasks, each helper answering about when the main thread ends', () => {
+    // A helper that answers between the main thread's check and its wait would leave the main thread asleep until
+    // the deadline; the deadline is short here, and running out of it throws.
+    const quick = new JsPool(3, 10_000);
+    try {
+      const r = new Random(seed + 2);
+      const n = 1 << 16; // the smallest split size: helpers and main thread end within microseconds of each other
+      const heap = new SharedArrayBuffer(2 * n * 4);
+      const [x, out] = [new Float32Array(heap, 0, n), new Float32Array(heap, n * 4, n)];
+      for (let i = 0; i < n; i++) x[i] = Math.fround(r.normal());
+      const expected = new Float32Array(n);
+      runTask(TASK.quantize, [x, expected], [0, 1, 1, 0.25, 1]);
+      for (let k = 0; k < 12_000; k++) quick.run(TASK.quantize, [x, out], [0, 1, 1, 0.25, 1]);
+      assert.equal(quick.splitRuns, 12_000);
+      assert.ok(sameBits(out, expected));
+    } finally {
+      void quick.close();
+    }
+  });
+
   it('wasm quantizer kernels on tensors split among threads = the cpu kernels', async () => {
     const r = new Random(seed + 2);
     await useBackend('wasm');
@@ -115,5 +137,63 @@ describe('JavaScript kernels on several threads', () => {
     }
     // Each configuration's forward and backward ran split (when the build has more than one thread).
     if (wasmThreadCount() > 1) assert.ok(jsPool(wasmThreadCount()).splitRuns - splitBefore >= 2 * configurations().length, 'the kernels ran split');
+  });
+
+  it("batch norm's passes split by rows = inline: sums to float64 rounding, the affine pass bit for bit", () => {
+    const r = new Random(seed + 3);
+    for (const c of [3, 16, 64]) {
+      const rows = 70_001; // an odd row count: the ranges end on whole rows
+      const [x, dy] = [shared(r, rows * c, 1.5), shared(r, rows * c, 1)];
+      const mean = Float64Array.from({ length: c }, () => r.normal() * 0.1);
+      const close = (a: Float64Array, b: Float64Array, what: string) =>
+        a.forEach((v, k) => assert.ok(Math.abs(v - b[k]!) <= 1e-9 * (1 + Math.abs(b[k]!)), `c ${c} ${what}[${k}]: split ${v} inline ${b[k]}`));
+      const split = pool.channelPasses();
+      close(split.sums(x, c), INLINE_PASSES.sums(x, c), 'Σx');
+      close(split.squaredDeviations(x, c, mean), INLINE_PASSES.squaredDeviations(x, c, mean), 'Σ(x−μ)²');
+      close(split.gradSums(dy, x, c, mean), INLINE_PASSES.gradSums(dy, x, c, mean), 'Σdy, Σdy(x−μ)');
+      const [a, b, c0] = [0, 1, 2].map(() => Float64Array.from({ length: c }, () => r.normal()));
+      const [outSplit, outInline] = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(rows * c * 4)));
+      split.affine(dy, x, a!, b!, c0!, outSplit!);
+      INLINE_PASSES.affine(dy, x, a!, b!, c0!, outInline!);
+      assert.ok(sameBits(outSplit!, outInline!), `c ${c}: affine`);
+    }
+  });
+
+  it('wasm batch-norm kernels on tensors split among threads = the cpu kernels', async () => {
+    const r = new Random(seed + 4);
+    const shape = [8, 32, 32, 16];
+    const size = 8 * 32 * 32 * 16;
+    const [xs, dys] = [0, 1].map(() => Float32Array.from({ length: size }, () => Math.fround(r.normal() * 2 + 0.3)));
+    const gamma = Float32Array.from({ length: 16 }, () => Math.fround(1 + 0.2 * r.normal()));
+    const beta = Float32Array.from({ length: 16 }, () => Math.fround(0.1 * r.normal()));
+    const run = async () => {
+      const x = tf.tensor(xs!, shape);
+      const dy = tf.tensor(dys!, shape);
+      const [g, b, rm, rv] = [gamma, beta, new Float32Array(16), new Float32Array(16).fill(1)].map((v) => tf.tensor1d(v));
+      const e = tf.engine();
+      const [mean, variance, runMean, runVar] = e.runKernel(
+        BATCH_NORM_KERNELS.moments,
+        { x, runMean: rm!, runVar: rv! },
+        { decay: 0.9 },
+      ) as tf.Tensor[];
+      const y = e.runKernel(BATCH_NORM_KERNELS.normalize, { x, mean: mean!, variance: variance!, gamma: g!, beta: b! }, { eps: 1e-5 }) as tf.Tensor;
+      const grads = e.runKernel(BATCH_NORM_KERNELS.grad, { dy, x, gamma: g!, mean: mean!, variance: variance! }, { eps: 1e-5 }) as tf.Tensor[];
+      const all = [mean!, variance!, runMean!, runVar!, y, ...grads];
+      const values = await Promise.all(all.map((t) => t.data() as Promise<Float32Array>));
+      tf.dispose([x, dy, g!, b!, rm!, rv!, ...all]);
+      return values;
+    };
+    await useBackend('cpu');
+    const cpu = await run();
+    await useBackend('wasm');
+    const splitBefore = jsPool(wasmThreadCount()).splitRuns;
+    const wasm = await run();
+    const names = ['mean', 'variance', 'running mean', 'running variance', 'y', '∂x', '∂γ', '∂β'];
+    cpu.forEach((want, k) => {
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      wasm[k]!.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= 1e-5 * scale, `${names[k]}[${i}]: wasm ${v} cpu ${want[i]} [seed ${seed}]`));
+    });
+    // normalize (1 pass) and grad (2) ran split; moments runs on one thread (batch_norm.ts says why)
+    if (wasmThreadCount() > 1) assert.equal(jsPool(wasmThreadCount()).splitRuns - splitBefore, 3, 'the batch-norm passes ran split');
   });
 });

@@ -10,7 +10,8 @@
  * runMean' = runMean·decay + μ·(1 − decay), runVar' = runVar·decay + σ²·(1 − decay)·N/(N − 1). The gradient is
  * ∂β = Σ dy, ∂γ = Σ dy·x̂, ∂x = γ/(σ·N)·(N·dy − ∂β − x̂·∂γ), x̂ = (x − μ)/σ, σ = √(σ² + ε).
  *
- * cpu and wasm: JavaScript loops with float64 sums (more exact than the composed float32 reductions). WebGPU: the
+ * cpu and wasm: JavaScript loops with float64 sums (more exact than the composed float32 reductions; batch_norm_math.ts,
+ * on wasm split among the threads by rows: js_pool.ts). WebGPU: the
  * per-channel sums as chunked partial sums (one invocation per channel and chunk of rows, like the filter gradient)
  * reduced by the backend's own Sum, and elementwise programs for the rest.
  */
@@ -18,6 +19,9 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, type BackendHandle } from './kernel_call';
 import { reductionChunks } from './conv2d_backprop_filter_webgpu';
 import { MEMORY, requireFloat32 } from './memory';
+import { INLINE_PASSES, batchNormGradInto, momentsInto, normalizeInto, type ChannelPasses } from './batch_norm_math';
+import { jsPool } from './js_pool';
+import { wasmThreadCount } from '../wasm_threads';
 import { elementwiseProgram, wgslF32, type WebGPUBackendLike } from './webgpu_program';
 
 export const BATCH_NORM_KERNELS = {
@@ -41,122 +45,6 @@ function rowsAndChannels(x: TensorInfo): { n: number; c: number } {
 
 // ---- the arithmetic, on float32 arrays (cpu, wasm) ----
 
-/**
- * Rows per block of the channel loops below. Within a block each channel is swept with its sums in locals (registers)
- * while the block's rows stay in L1; a row-major sweep instead reads and writes a Float64Array of sums per element,
- * about 2.5× slower.
- */
-const BLOCK_ROWS = 64;
-
-export function momentsInto(x: Float32Array, c: number, mean: Float32Array, variance: Float32Array): void {
-  const n = x.length / c;
-  const len = x.length;
-  const step = BLOCK_ROWS * c;
-  const sum = new Float64Array(c);
-  for (let s = 0; s < len; s += step) {
-    const e = Math.min(len, s + step);
-    for (let k = 0; k < c; k++) {
-      let acc = 0;
-      for (let i = s + k; i < e; i += c) acc += x[i]!;
-      sum[k]! += acc;
-    }
-  }
-  for (let k = 0; k < c; k++) sum[k]! /= n;
-  const sq = new Float64Array(c);
-  for (let s = 0; s < len; s += step) {
-    const e = Math.min(len, s + step);
-    for (let k = 0; k < c; k++) {
-      const mu = sum[k]!;
-      let acc = 0;
-      for (let i = s + k; i < e; i += c) {
-        const d = x[i]! - mu;
-        acc += d * d;
-      }
-      sq[k]! += acc;
-    }
-  }
-  for (let k = 0; k < c; k++) {
-    mean[k] = sum[k]!;
-    variance[k] = sq[k]! / n;
-  }
-}
-
-/** out[i] = a[k]·u[i] + b[k]·v[i] + c0[k] for channel k of element i (v null: without the middle term). */
-function affineInto(u: Float32Array, v: Float32Array | null, a: Float64Array, b: Float64Array, c0: Float64Array, out: Float32Array): void {
-  const c = a.length;
-  const len = u.length;
-  const step = BLOCK_ROWS * c;
-  for (let s = 0; s < len; s += step) {
-    const e = Math.min(len, s + step);
-    for (let k = 0; k < c; k++) {
-      const ak = a[k]!;
-      const bk = b[k]!;
-      const ck = c0[k]!;
-      if (v === null) for (let i = s + k; i < e; i += c) out[i] = ak * u[i]! + ck;
-      else for (let i = s + k; i < e; i += c) out[i] = ak * u[i]! + bk * v[i]! + ck;
-    }
-  }
-}
-
-export function normalizeInto(
-  x: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  gamma: Float32Array,
-  beta: Float32Array,
-  eps: number,
-  y: Float32Array,
-): void {
-  const c = mean.length;
-  // y = β + (x − μ)·s = s·x + (β − μ·s), s = γ/√(σ² + ε)
-  const scale = Float64Array.from(gamma, (g, k) => g / Math.sqrt(variance[k]! + eps));
-  const shift = Float64Array.from(beta, (b, k) => b - mean[k]! * scale[k]!);
-  affineInto(x, null, scale, new Float64Array(c), shift, y);
-}
-
-export function batchNormGradInto(
-  dy: Float32Array,
-  x: Float32Array,
-  gamma: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  eps: number,
-  out: { dx: Float32Array; dGamma: Float32Array; dBeta: Float32Array },
-): void {
-  const c = mean.length;
-  const n = x.length / c;
-  const len = x.length;
-  const step = BLOCK_ROWS * c;
-  const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
-  const sBeta = new Float64Array(c);
-  const sGamma = new Float64Array(c);
-  for (let s = 0; s < len; s += step) {
-    const e = Math.min(len, s + step);
-    for (let k = 0; k < c; k++) {
-      const mu = mean[k]!;
-      let sb = 0;
-      let sg = 0;
-      for (let i = s + k; i < e; i += c) {
-        const d = dy[i]!;
-        sb += d;
-        sg += d * (x[i]! - mu);
-      }
-      sBeta[k]! += sb;
-      sGamma[k]! += sg;
-    }
-  }
-  for (let k = 0; k < c; k++) sGamma[k]! *= inv[k]!;
-  // ∂x = γ/(σN)·(N·dy − ∂β − x̂·∂γ) = A·dy + B·x + C, with A = γ/σ, B = −γ/σ²·∂γ/N, C = −γ/(σN)·(∂β − μ/σ·∂γ)
-  const a = Float64Array.from(gamma, (g, k) => g * inv[k]!);
-  const b = Float64Array.from(gamma, (g, k) => (-g * inv[k]! * inv[k]! * sGamma[k]!) / n);
-  const c0 = Float64Array.from(gamma, (g, k) => ((-g * inv[k]!) / n) * (sBeta[k]! - mean[k]! * inv[k]! * sGamma[k]!));
-  affineInto(dy, x, a, b, c0, out.dx);
-  for (let k = 0; k < c; k++) {
-    out.dGamma[k] = sGamma[k]!;
-    out.dBeta[k] = sBeta[k]!;
-  }
-}
-
 // ---- cpu and wasm kernels ----
 
 type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: { decay?: number; eps?: number } };
@@ -167,6 +55,10 @@ function requireNhwcFloat32(kernel: string, tensors: Record<string, TensorInfo>)
 
 function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
   const memoryOf = MEMORY[backendName];
+  // On wasm the passes over the rows of normalize and grad are split among the backend's threads (js_pool.ts); cpu
+  // arrays are not shared. Moments stays on this thread: it follows a convolution, whose XNNPACK threads still spin
+  // on the cores for a while, and split it measured 2.2× slower in the ResNet-20 step (121 against 55 ms).
+  const passes = (): ChannelPasses => (backendName === 'wasm' ? jsPool(wasmThreadCount()).channelPasses() : INLINE_PASSES);
   const moments = (({ inputs, backend, attrs }: Args) => {
     const { x, runMean, runVar } = inputs as Record<'x' | 'runMean' | 'runVar', TensorInfo>;
     requireNhwcFloat32(BATCH_NORM_KERNELS.moments, { x });
@@ -174,7 +66,7 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const { n, c } = rowsAndChannels(x);
     const k = runningFactors(attrs.decay!, n);
     return m.outputs([[c], [c], [c], [c]], ([mean, variance, rm, rv]) => {
-      momentsInto(m.read(x), c, mean!, variance!);
+      momentsInto(m.read(x), c, mean!, variance!, INLINE_PASSES);
       const [oldMean, oldVar] = [m.read(runMean), m.read(runVar)];
       for (let i = 0; i < c; i++) {
         rm![i] = f(oldMean[i]! * k.keep) + f(mean![i]! * k.mean);
@@ -186,7 +78,9 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const { x, mean, variance, gamma, beta } = inputs as Record<'x' | 'mean' | 'variance' | 'gamma' | 'beta', TensorInfo>;
     requireNhwcFloat32(BATCH_NORM_KERNELS.normalize, { x });
     const m = memoryOf(backend);
-    return m.outputs([x.shape], ([y]) => normalizeInto(m.read(x), m.read(mean), m.read(variance), m.read(gamma), m.read(beta), attrs.eps!, y!))[0]!;
+    return m.outputs([x.shape], ([y]) =>
+      normalizeInto(m.read(x), m.read(mean), m.read(variance), m.read(gamma), m.read(beta), attrs.eps!, y!, passes()),
+    )[0]!;
   }) as unknown as KernelFunc;
   const grad = (({ inputs, backend, attrs }: Args) => {
     const { dy, x, gamma, mean, variance } = inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance', TensorInfo>;
@@ -194,11 +88,20 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const m = memoryOf(backend);
     const c = mean.shape[0]!;
     return m.outputs([x.shape, [c], [c]], ([dx, dGamma, dBeta]) =>
-      batchNormGradInto(m.read(dy), m.read(x), m.read(gamma), m.read(mean), m.read(variance), attrs.eps!, {
-        dx: dx!,
-        dGamma: dGamma!,
-        dBeta: dBeta!,
-      }),
+      batchNormGradInto(
+        m.read(dy),
+        m.read(x),
+        m.read(gamma),
+        m.read(mean),
+        m.read(variance),
+        attrs.eps!,
+        {
+          dx: dx!,
+          dGamma: dGamma!,
+          dBeta: dBeta!,
+        },
+        passes(),
+      ),
     );
   }) as unknown as KernelFunc;
   return [

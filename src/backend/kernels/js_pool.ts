@@ -11,21 +11,28 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../../util/worker';
-import { CONTROL_BYTES, CTRL, IO, MAX_ARRAYS, MAX_PARAMS, controlViews } from './js_pool_layout';
-import { runTask, type TaskId } from './js_pool_tasks';
+import type { ChannelPasses } from './batch_norm_math';
+import { CONTROL_BYTES, CTRL, IO, MAX_ARRAYS, MAX_CHANNELS, MAX_PARAMS, controlViews, type ControlViews } from './js_pool_layout';
+import { TASK, runTask, type TaskId } from './js_pool_tasks';
 
 /** Below this many elements a task runs inline (a helper's wake-up costs tens of microseconds). */
 const MIN_SPLIT = 1 << 16;
 /** How long the main thread waits for a helper before calling it lost. */
 const HELPER_TIMEOUT_MS = 60_000;
 
-interface Helper {
+interface Helper extends ControlViews {
   worker: Worker;
   port: MessagePort;
-  ctrl: Int32Array;
-  io: Float64Array;
   heap: SharedArrayBuffer | undefined;
   seq: number;
+}
+
+/** Per-channel vectors of a batch-norm task: inputs handed to every range, and partial sums given back. */
+interface ChannelVectors {
+  c: number;
+  vecIn: Float64Array;
+  /** Length of the partial sums (0: none); the ranges' sums are added in range order into the result. */
+  outLength: number;
 }
 
 export class JsPool {
@@ -33,8 +40,14 @@ export class JsPool {
   /** Tasks run split among threads so far (the rest ran inline). */
   splitRuns = 0;
 
-  /** `threads` in all, this one included (1: everything inline). */
-  constructor(readonly threads: number) {
+  /**
+   * `threads` in all, this one included (1: everything inline); `timeoutMs`: how long to wait for a helper's answer
+   * before calling it lost.
+   */
+  constructor(
+    readonly threads: number,
+    private readonly timeoutMs = HELPER_TIMEOUT_MS,
+  ) {
     for (let k = 1; k < threads; k++) {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
       const { port1, port2 } = new MessageChannel();
@@ -50,21 +63,55 @@ export class JsPool {
    * the sums of its two partial sums.
    */
   run(task: TaskId, arrays: Float32Array[], params: readonly number[]): [number, number] {
+    return this.split(task, arrays, params, 16, undefined).sums;
+  }
+
+  /** A batch-norm task over whole rows of `vectors.c` channels; returns its per-channel sums (added over the ranges). */
+  runChannels(task: TaskId, arrays: Float32Array[], vectors: ChannelVectors): Float64Array {
+    return this.split(task, arrays, [vectors.c], vectors.c, vectors).vec;
+  }
+
+  /** Batch norm's passes on this pool (rows split among the threads). */
+  channelPasses(): ChannelPasses {
+    const sums = (task: TaskId, arrays: Float32Array[], c: number, vecIn: Float64Array, outLength: number) =>
+      this.runChannels(task, arrays, { c, vecIn, outLength });
+    return {
+      sums: (x, c) => sums(TASK.channelSums, [x], c, new Float64Array(0), c),
+      squaredDeviations: (x, c, mean) => sums(TASK.squaredDeviations, [x], c, mean, c),
+      gradSums: (dy, x, c, mean) => sums(TASK.gradSums, [dy, x], c, mean, 2 * c),
+      affine: (u, v, a, b, c0, out) => {
+        const c = a.length;
+        const vecIn = new Float64Array(3 * c);
+        vecIn.set(a, 0);
+        vecIn.set(b, c);
+        vecIn.set(c0, 2 * c);
+        sums(TASK.affine, v === null ? [u, out] : [u, v, out], c, vecIn, 0);
+      },
+    };
+  }
+
+  private split(
+    task: TaskId,
+    arrays: Float32Array[],
+    params: readonly number[],
+    align: number,
+    vectors: ChannelVectors | undefined,
+  ): { sums: [number, number]; vec: Float64Array } {
     const n = arrays[0]!.length;
     const heap = arrays[0]!.buffer;
-    if (
+    const vec = new Float64Array(vectors?.outLength ?? 0);
+    const inline =
       this.helpers.length === 0 ||
       n < MIN_SPLIT ||
       !(heap instanceof SharedArrayBuffer) ||
-      arrays.some((a) => a.buffer !== heap || a.length !== n)
-    ) {
-      return runTask(task, arrays, params);
-    }
+      arrays.some((a) => a.buffer !== heap || a.length !== n) ||
+      (vectors !== undefined && vectors.c > MAX_CHANNELS);
+    if (inline) return { sums: runTask(task, arrays, params, vectors?.vecIn, vec), vec };
     if (arrays.length > MAX_ARRAYS || params.length > MAX_PARAMS) throw new Error(`mixprec: JavaScript kernel task ${task} has too many arguments`);
     this.splitRuns++;
     const parts = this.helpers.length + 1;
-    // Ranges of whole cache lines (16 floats), the first one the main thread's.
-    const chunk = Math.ceil(n / parts / 16) * 16;
+    // Ranges of whole rows (batch norm) or cache lines (16 floats), the first one the main thread's.
+    const chunk = Math.ceil(n / parts / align) * align;
     const used: Helper[] = [];
     this.helpers.forEach((h, k) => {
       const start = chunk * (k + 1);
@@ -79,31 +126,40 @@ export class JsPool {
       h.io[IO.arrays] = arrays.length;
       arrays.forEach((a, i) => (h.io[IO.offsets + i] = a.byteOffset));
       params.forEach((p, i) => (h.io[IO.params + i] = p));
+      if (vectors !== undefined) h.vecIn.set(vectors.vecIn);
       h.seq = (h.seq + 1) % 0x7fffffff;
       Atomics.store(h.ctrl, CTRL.request, h.seq);
       Atomics.notify(h.ctrl, CTRL.request);
       used.push(h);
     });
+    const own = Math.min(n, chunk);
     let [s0, s1] = runTask(
       task,
-      arrays.map((a) => a.subarray(0, Math.min(n, chunk))),
+      arrays.map((a) => a.subarray(0, own)),
       params,
+      vectors?.vecIn,
+      vec,
     );
     const failures: string[] = [];
     for (const h of used) {
-      const deadline = performance.now() + HELPER_TIMEOUT_MS;
-      while (Atomics.load(h.ctrl, CTRL.done) !== h.seq) {
+      const deadline = performance.now() + this.timeoutMs;
+      // Wait on the value just compared: reading `done` a second time for the wait could see the helper's answer,
+      // whose notify has then already gone, and sleep until the deadline.
+      for (let done = Atomics.load(h.ctrl, CTRL.done); done !== h.seq; done = Atomics.load(h.ctrl, CTRL.done)) {
         const left = deadline - performance.now();
-        if (left <= 0)
-          throw new Error(`mixprec: a JavaScript kernel helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s (task ${task})`);
-        Atomics.wait(h.ctrl, CTRL.done, Atomics.load(h.ctrl, CTRL.done), left);
+        if (left <= 0 || Atomics.wait(h.ctrl, CTRL.done, done, left) === 'timed-out')
+          throw new Error(`mixprec: a JavaScript kernel helper thread did not answer within ${this.timeoutMs / 1000} s (task ${task})`);
       }
-      if (Atomics.load(h.ctrl, CTRL.failed) === 1) failures.push(String(receiveMessageOnPort(h.port)?.message ?? 'no message'));
+      if (Atomics.load(h.ctrl, CTRL.failed) === 1) {
+        failures.push(String(receiveMessageOnPort(h.port)?.message ?? 'no message'));
+        continue;
+      }
       s0 += h.io[IO.sums]!;
       s1 += h.io[IO.sums + 1]!;
+      for (let k = 0; k < vec.length; k++) vec[k]! += h.vecOut[k]!;
     }
     if (failures.length > 0) throw new Error(`mixprec: a JavaScript kernel helper thread failed (task ${task}): ${failures[0]}`);
-    return [s0, s1];
+    return { sums: [s0, s1], vec };
   }
 
   /** Stops the helpers. */

@@ -8,7 +8,7 @@ import { CTRL, IO, controlViews } from './js_pool_layout';
 import { runTask, type TaskId } from './js_pool_tasks';
 
 const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
-const { ctrl, io } = controlViews(control);
+const { ctrl, io, vecIn, vecOut } = controlViews(control);
 let heap: SharedArrayBuffer | undefined;
 let seen = 0;
 
@@ -23,7 +23,7 @@ for (;;) {
     const start = io[IO.start]!;
     const length = io[IO.end]! - start;
     const arrays = Array.from({ length: io[IO.arrays]! }, (_, k) => new Float32Array(heap!, io[IO.offsets + k]! + start * 4, length));
-    const [s0, s1] = runTask(io[IO.task] as TaskId, arrays, io.subarray(IO.params));
+    const [s0, s1] = runTask(io[IO.task] as TaskId, arrays, io.subarray(IO.params), vecIn, vecOut);
     io[IO.sums] = s0;
     io[IO.sums + 1] = s1;
     Atomics.store(ctrl, CTRL.failed, 0);
