@@ -37,6 +37,7 @@ interface ChannelVectors {
 
 export class JsPool {
   private readonly helpers: Helper[] = [];
+  private passes: ChannelPasses | undefined;
   /** Tasks run split among threads so far (the rest ran inline). */
   splitRuns = 0;
 
@@ -71,8 +72,12 @@ export class JsPool {
     return this.split(task, arrays, [vectors.c], vectors.c, vectors).vec;
   }
 
-  /** Batch norm's passes on this pool (rows split among the threads). */
+  /** Batch norm's passes on this pool (rows split among the threads); built once, since kernels ask on every call. */
   channelPasses(): ChannelPasses {
+    return (this.passes ??= this.makeChannelPasses());
+  }
+
+  private makeChannelPasses(): ChannelPasses {
     const sums = (task: TaskId, arrays: Float32Array[], c: number, vecIn: Float64Array, outLength: number) =>
       this.runChannels(task, arrays, { c, vecIn, outLength });
     return {
