@@ -9,6 +9,9 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { transposeJs } from '../../src/backend/kernels/transpose_js';
+import { filterGradPlan, filterGradSimdStats } from '../../src/backend/kernels/filter_grad_simd';
+import { jsPool } from '../../src/backend/kernels/js_pool';
+import { wasmThreadCount } from '../../src/backend/wasm_threads';
 import { Random, testSeed } from '../helpers/random';
 import { testBackends } from '../helpers/backends';
 
@@ -200,6 +203,48 @@ describe('training kernels mixprec registers', () => {
       }
     }
     if (hasWebGpu) assert.ok(webgpuChecked > 30, `only ${webgpuChecked} webgpu cases`);
+  });
+
+  it("wasm Conv2DBackpropFilter's SIMD loop nest: every block variant, stride, padding and image split vs the definition", async () => {
+    await initBackend('wasm');
+    const r = new Random(seed);
+    const pool = jsPool(wasmThreadCount());
+    const [calls, splits] = [filterGradSimdStats.calls, pool.splitRuns];
+    const variants = new Set<string>();
+    let simdCases = 0;
+    for (let t = 0; t < 48; t++) {
+      const c = randomCase(r, false);
+      // Channel counts the SIMD variants cover (x: blocks of 4, 3, 2, 1; dy: 8 or 4), more images to split.
+      c.cin = r.pick([1, 2, 3, 4, 6, 8, 12, 16]);
+      c.cout = r.pick([4, 8, 12, 16, 24]);
+      c.n = r.int(1, 7);
+      if (t === 0) Object.assign(c, { n: 5, h: 16, w: 16, cin: 16, cout: 32, k: [3, 3], stride: [1, 1], pad: 'same' });
+      const xShape = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, 1, c.pad);
+      } catch {
+        continue;
+      }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const plan = filterGradPlan({ ci: c.cin, co: c.cout });
+      assert.ok(plan !== undefined, `a SIMD variant for ${c.cin} → ${c.cout} channels`);
+      variants.add(`${plan.ciBlock}x${plan.coVectors}`);
+      const x: Dense = { shape: xShape, values: data(r, xShape) };
+      const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
+      const before = filterGradSimdStats.calls;
+      const wasm = await kernel('Conv2DBackpropFilter', { x, dy }, attrs);
+      assert.equal(filterGradSimdStats.calls, before + 1, `the SIMD path ran for ${JSON.stringify(c)}`);
+      assertAllClose(wasm, filterGradRef(x, dy, info, false), `SIMD Conv2DBackpropFilter vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      simdCases++;
+    }
+    assert.ok(simdCases > 30, `only ${simdCases} SIMD cases`);
+    assert.equal(variants.size, 8, `variants covered: ${[...variants].join(', ')}`);
+    assert.equal(filterGradSimdStats.calls - calls, simdCases);
+    if (wasmThreadCount() > 1) assert.ok(pool.splitRuns > splits, 'some cases were split among the helper threads');
+    assert.equal(filterGradPlan({ ci: 4, co: 6 }), undefined, 'dy channels that are not a multiple of 4 keep the XNNPACK path');
   });
 
   it('Conv2DBackpropInput (wasm: the XNNPACK convolution replacing the scalar loop)', async () => {

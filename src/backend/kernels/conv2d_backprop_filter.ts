@@ -7,10 +7,79 @@
  * with dy as a [Ho, Wo, N, Co] filter dilated by the forward stride gives [Ci, kh, kw, Co]. That runs on the
  * backend's XNNPACK convolution instead of a scalar loop. The two transposes are JavaScript loops (transpose_js.ts):
  * tfjs-wasm's own Transpose cost as much as the convolution.
+ *
+ * On the wasm backend, dy with a multiple of 4 channels takes a SIMD loop nest of our own instead
+ * (filter_grad_simd.ts), split among the threads by images: the swapped convolution hands XNNPACK a new "filter"
+ * every call, whose packing cost more than the arithmetic.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, withScratch, type BackendHandle } from './kernel_call';
 import { transposeJs } from './transpose_js';
+import {
+  filterGradPlan,
+  filterGradSimdStats,
+  filterGradTableWords,
+  filterGradVariant,
+  writeFilterGradTable,
+  type FilterGradGeometry,
+  type FilterGradPlan,
+} from './filter_grad_simd';
+import { jsPool } from './js_pool';
+import { TASK } from './js_pool_tasks';
+import type { BackendWasm } from './kernel_call';
+import type { HeapMemory } from './wasm_asm';
+import { wasmThreadCount } from '../wasm_threads';
+
+/** dW from x and dy in place with the SIMD kernel, images split among the pool's threads, partial sums added in order. */
+function filterGradSimd(
+  backend: BackendWasm,
+  memory: HeapMemory,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: FilterGradGeometry,
+  plan: FilterGradPlan,
+): TensorInfo {
+  filterGradSimdStats.calls++;
+  const size = g.kh * g.kw * g.ci * g.co;
+  const pool = jsPool(wasmThreadCount());
+  const parts = Math.max(1, Math.min(pool.threads, g.n));
+  const words = filterGradTableWords(g);
+  const out = backend.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
+  // Parts 1 … parts−1 accumulate into scratch, then the table; part 0 into the output.
+  const scratch = backend.makeOutput([(parts - 1) * size + words], 'float32');
+  try {
+    // Views after both allocations: growing the heap detaches earlier ones.
+    const result = backend.typedArrayFromHeap(out) as Float32Array;
+    const partials = backend.typedArrayFromHeap(scratch) as Float32Array;
+    result.fill(0);
+    partials.fill(0, 0, (parts - 1) * size);
+    const tableOffset = partials.byteOffset + (parts - 1) * size * 4;
+    writeFilterGradTable(g, plan, new Int32Array(partials.buffer, tableOffset, words));
+    const xOffset = (backend.typedArrayFromHeap(x) as Float32Array).byteOffset;
+    const dyOffset = (backend.typedArrayFromHeap(dy) as Float32Array).byteOffset;
+    const used = pool.runParts(TASK.filterGrad, memory, g.n, (k, n0, n1) => [
+      xOffset,
+      dyOffset,
+      k === 0 ? result.byteOffset : partials.byteOffset + (k - 1) * size * 4,
+      tableOffset,
+      n0,
+      n1,
+      filterGradVariant(plan),
+    ]);
+    for (let k = 1; k < used; k++) {
+      const partial = partials.subarray((k - 1) * size, k * size);
+      for (let e = 0; e < size; e++) result[e]! += partial[e]!;
+    }
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+  return out;
+}
+
+/** The wasm heap's WebAssembly.Memory, where the build exposes it. */
+function wasmHeapMemory(backend: unknown): HeapMemory | undefined {
+  return (backend as { wasm?: { wasmMemory?: HeapMemory } }).wasm?.wasmMemory;
+}
 
 function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendHandle['backend'];
@@ -29,6 +98,24 @@ function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string
     'channelsLast',
   );
   const [n, h, w, ci] = shape4(x, 'x');
+  const memory = backendName === 'wasm' ? wasmHeapMemory(backend) : undefined;
+  const geometry: FilterGradGeometry = {
+    n,
+    h,
+    w,
+    ci,
+    ho: info.outHeight,
+    wo: info.outWidth,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+  const plan = memory !== undefined && x.dtype === 'float32' && dy.dtype === 'float32' ? filterGradPlan(geometry) : undefined;
+  if (plan !== undefined) return filterGradSimd(backend as BackendWasm, memory!, x, dy, geometry, plan);
   const rows = fitExtent(h, info.padInfo.top, info.filterHeight - 1 + (info.outHeight - 1) * info.strideHeight + 1);
   const cols = fitExtent(w, info.padInfo.left, info.filterWidth - 1 + (info.outWidth - 1) * info.strideWidth + 1);
 

@@ -13,7 +13,8 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { startWorker } from '../../util/worker';
 import type { ChannelPasses } from './batch_norm_math';
 import { CONTROL_BYTES, CTRL, IO, MAX_ARRAYS, MAX_CHANNELS, MAX_PARAMS, controlViews, type ControlViews } from './js_pool_layout';
-import { TASK, runTask, type TaskId } from './js_pool_tasks';
+import { TASK, runTask, useHeapMemory, type TaskId } from './js_pool_tasks';
+import type { HeapMemory } from './wasm_asm';
 
 /** Below this many elements a task runs inline (a helper's wake-up costs tens of microseconds). */
 const MIN_SPLIT = 1 << 16;
@@ -24,6 +25,8 @@ interface Helper extends ControlViews {
   worker: Worker;
   port: MessagePort;
   heap: SharedArrayBuffer | undefined;
+  /** The WebAssembly memory last sent (SIMD kernels instantiate on it). */
+  memory: HeapMemory | undefined;
   seq: number;
 }
 
@@ -55,7 +58,7 @@ export class JsPool {
       const worker = startWorker(__filename, 'js_pool_worker', { workerData: { control, port: port2 }, transferList: [port2] });
       worker.unref();
       port1.unref();
-      this.helpers.push({ worker, port: port1, ...controlViews(control), heap: undefined, seq: 0 });
+      this.helpers.push({ worker, port: port1, ...controlViews(control), heap: undefined, memory: undefined, seq: 0 });
     }
   }
 
@@ -112,7 +115,7 @@ export class JsPool {
       arrays.some((a) => a.buffer !== heap || a.length !== n) ||
       (vectors !== undefined && vectors.c > MAX_CHANNELS);
     if (inline) return { sums: runTask(task, arrays, params, vectors?.vecIn, vec), vec };
-    if (arrays.length > MAX_ARRAYS || params.length > MAX_PARAMS) throw new Error(`mixprec: JavaScript kernel task ${task} has too many arguments`);
+    if (arrays.length > MAX_ARRAYS) throw new Error(`mixprec: JavaScript kernel task ${task} has too many arguments`);
     this.splitRuns++;
     const parts = this.helpers.length + 1;
     // Ranges of whole rows (batch norm) or cache lines (16 floats), the first one the main thread's.
@@ -121,20 +124,13 @@ export class JsPool {
     this.helpers.forEach((h, k) => {
       const start = chunk * (k + 1);
       if (start >= n) return;
-      if (h.heap !== heap) {
-        h.port.postMessage(heap);
-        h.heap = heap;
-      }
-      h.io[IO.task] = task;
+      this.sendHeap(h, heap);
       h.io[IO.start] = start;
       h.io[IO.end] = Math.min(n, start + chunk);
       h.io[IO.arrays] = arrays.length;
       arrays.forEach((a, i) => (h.io[IO.offsets + i] = a.byteOffset));
-      params.forEach((p, i) => (h.io[IO.params + i] = p));
       if (vectors !== undefined) h.vecIn.set(vectors.vecIn);
-      h.seq = (h.seq + 1) % 0x7fffffff;
-      Atomics.store(h.ctrl, CTRL.request, h.seq);
-      Atomics.notify(h.ctrl, CTRL.request);
+      this.request(h, task, params);
       used.push(h);
     });
     const own = Math.min(n, chunk);
@@ -145,6 +141,58 @@ export class JsPool {
       vectors?.vecIn,
       vec,
     );
+    this.collect(used, task, (h) => {
+      s0 += h.io[IO.sums]!;
+      s1 += h.io[IO.sums + 1]!;
+      for (let k = 0; k < vec.length; k++) vec[k]! += h.vecOut[k]!;
+    });
+    return { sums: [s0, s1], vec };
+  }
+
+  /**
+   * Runs a task that works on the heap through its own pointers (a SIMD kernel) once per part: part k covers units
+   * [start, end) of [0, n) and gets `paramsFor(k, start, end)`. Part 0 runs here; at most `threads` parts.
+   * Returns how many parts there were.
+   */
+  runParts(task: TaskId, memory: HeapMemory, n: number, paramsFor: (part: number, start: number, end: number) => number[]): number {
+    const parts = memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, n)) : 1;
+    const chunk = Math.ceil(n / parts);
+    useHeapMemory(memory);
+    const used: Helper[] = [];
+    for (let k = 1; k < parts; k++) {
+      const h = this.helpers[k - 1]!;
+      if (h.memory !== memory) {
+        h.port.postMessage({ memory });
+        h.memory = memory;
+      }
+      h.io[IO.arrays] = 0;
+      this.request(h, task, paramsFor(k, chunk * k, Math.min(n, chunk * (k + 1))));
+      used.push(h);
+    }
+    if (parts > 1) this.splitRuns++;
+    runTask(task, [], paramsFor(0, 0, Math.min(n, chunk)));
+    this.collect(used, task, () => undefined);
+    return parts;
+  }
+
+  private sendHeap(h: Helper, heap: SharedArrayBuffer): void {
+    if (h.heap !== heap) {
+      h.port.postMessage(heap);
+      h.heap = heap;
+    }
+  }
+
+  private request(h: Helper, task: TaskId, params: readonly number[]): void {
+    if (params.length > MAX_PARAMS) throw new Error(`mixprec: JavaScript kernel task ${task} has too many parameters`);
+    h.io[IO.task] = task;
+    params.forEach((p, i) => (h.io[IO.params + i] = p));
+    h.seq = (h.seq + 1) % 0x7fffffff;
+    Atomics.store(h.ctrl, CTRL.request, h.seq);
+    Atomics.notify(h.ctrl, CTRL.request);
+  }
+
+  /** Waits for each helper's answer and hands the ones that succeeded to `take`; then throws the first failure. */
+  private collect(used: Helper[], task: TaskId, take: (h: Helper) => void): void {
     const failures: string[] = [];
     for (const h of used) {
       const deadline = performance.now() + this.timeoutMs;
@@ -159,12 +207,9 @@ export class JsPool {
         failures.push(String(receiveMessageOnPort(h.port)?.message ?? 'no message'));
         continue;
       }
-      s0 += h.io[IO.sums]!;
-      s1 += h.io[IO.sums + 1]!;
-      for (let k = 0; k < vec.length; k++) vec[k]! += h.vecOut[k]!;
+      take(h);
     }
     if (failures.length > 0) throw new Error(`mixprec: a JavaScript kernel helper thread failed (task ${task}): ${failures[0]}`);
-    return { sums: [s0, s1], vec };
   }
 
   /** Stops the helpers. */

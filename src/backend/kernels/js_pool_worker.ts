@@ -1,11 +1,12 @@
 /**
  * A {@link JsPool} helper thread: waits on its control block, runs its range of a task on the shared wasm heap, and
- * reports done. The heap's SharedArrayBuffer arrives on a port (again after the heap grows), read synchronously
- * after each wake-up, since this thread never returns to its event loop.
+ * reports done. The heap's SharedArrayBuffer arrives on a port (again after the heap grows), and the heap's
+ * WebAssembly.Memory for the SIMD tasks, read synchronously after each wake-up, since this thread never returns to its event loop.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CTRL, IO, controlViews } from './js_pool_layout';
-import { runTask, type TaskId } from './js_pool_tasks';
+import { runTask, useHeapMemory, type TaskId } from './js_pool_tasks';
+import type { HeapMemory } from './wasm_asm';
 
 const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
 const { ctrl, io, vecIn, vecOut } = controlViews(control);
@@ -17,12 +18,18 @@ for (;;) {
   const request = Atomics.load(ctrl, CTRL.request);
   if (request < 0) break;
   seen = request;
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) heap = m.message as SharedArrayBuffer;
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const message = m.message as SharedArrayBuffer | { memory: HeapMemory };
+    if (message instanceof SharedArrayBuffer) heap = message;
+    else useHeapMemory(message.memory);
+  }
   try {
-    if (heap === undefined) throw new Error('no heap was sent');
+    const count = io[IO.arrays]!;
+    // Tasks without arrays (the SIMD kernels) work on the heap memory through their own pointers.
+    if (count > 0 && heap === undefined) throw new Error('no heap was sent');
     const start = io[IO.start]!;
     const length = io[IO.end]! - start;
-    const arrays = Array.from({ length: io[IO.arrays]! }, (_, k) => new Float32Array(heap!, io[IO.offsets + k]! + start * 4, length));
+    const arrays = Array.from({ length: count }, (_, k) => new Float32Array(heap!, io[IO.offsets + k]! + start * 4, length));
     const [s0, s1] = runTask(io[IO.task] as TaskId, arrays, io.subarray(IO.params), vecIn, vecOut);
     io[IO.sums] = s0;
     io[IO.sums + 1] = s1;

@@ -1,0 +1,301 @@
+/**
+ * The filter gradient of a 2-D convolution as a WebAssembly SIMD loop nest on the wasm backend's heap:
+ * dW[i,j,ci,co] = Σ_{n,oh,ow} x[n, oh·sh + i − pT, ow·sw + j − pL, ci] · dy[n, oh, ow, co], read in place from the
+ * NHWC tensors. Each pass keeps a 4 (ci) × 8 (co) block of dW in eight f32x4 registers over one image's rows: four
+ * broadcasts of x and two loads of dy feed 16 multiply-adds (smaller blocks where the channel counts need them).
+ * Padding costs nothing: each tap's valid output rows and columns are precomputed, so no zero is read.
+ *
+ * Why not XNNPACK: through tfjs-wasm the filter gradient is a convolution whose "filter" is dy (Ho·Wo·N·Co values),
+ * which tfjs-wasm transposes and XNNPACK packs anew on every call, about 7 ns per value (measured: 15 of a stage-1
+ * layer's 28 ms), plus two transposes in JavaScript.
+ */
+import { FunctionBody, I32, V128, assemble, compileModule, instantiateOn, type HeapMemory, type Local } from './wasm_asm';
+
+/** Byte offsets of the kernel's parameter table (i32 words), written by {@link writeFilterGradTable}. */
+const TAB = {
+  xImageBytes: 0,
+  dyImageBytes: 4,
+  kh: 8,
+  kw: 12,
+  ciBlocks: 16,
+  coBlocks: 20,
+  xColStep: 24,
+  dyPixelBytes: 28,
+  xRowStep: 32,
+  dyRowBytes: 36,
+  tapBytes: 40,
+  taps: 44,
+} as const;
+
+/**
+ * A kernel variant: how many channels of x are broadcast per pass (4, 3, 2 or 1: the largest dividing the channel
+ * count) and how many f32x4 vectors of dy channels (2, or 1 when the count is a multiple of 4 but not of 8).
+ */
+export interface FilterGradPlan {
+  ciBlock: number;
+  coVectors: number;
+}
+const CI_BLOCKS = [4, 3, 2, 1] as const;
+const CO_VECTORS = [2, 1] as const;
+/** Every variant, in export order. */
+const VARIANTS: FilterGradPlan[] = CI_BLOCKS.flatMap((ciBlock) => CO_VECTORS.map((coVectors) => ({ ciBlock, coVectors })));
+const variantName = (p: FilterGradPlan) => `filterGrad_${p.ciBlock}x${4 * p.coVectors}`;
+
+/** Geometry of one filter gradient, as tfjs's conv info gives it (NHWC, no dilation). */
+export interface FilterGradGeometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  ho: number;
+  wo: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/** The variant for these channel counts, or undefined where dy's channels are not a multiple of 4 (XNNPACK path). */
+export function filterGradPlan(g: Pick<FilterGradGeometry, 'ci' | 'co'>): FilterGradPlan | undefined {
+  const coVectors = CO_VECTORS.find((v) => g.co % (4 * v) === 0);
+  if (coVectors === undefined) return undefined;
+  return { ciBlock: CI_BLOCKS.find((b) => g.ci % b === 0)!, coVectors };
+}
+
+/** Calls of the SIMD filter gradient so far (tests check that a case took this path). */
+export const filterGradSimdStats = { calls: 0 };
+
+/** The index of a plan among the module's exports (what a pool task carries). */
+export function filterGradVariant(plan: FilterGradPlan): number {
+  return VARIANTS.findIndex((p) => p.ciBlock === plan.ciBlock && p.coVectors === plan.coVectors);
+}
+
+/** Int32 words the parameter table takes. */
+export function filterGradTableWords(g: Pick<FilterGradGeometry, 'kh' | 'kw'>): number {
+  return TAB.taps / 4 + 3 * (g.kh + g.kw);
+}
+
+/** Output positions o in [lo, lo + count) whose input position o·s + k − pad lies in [0, size). */
+function validRange(out: number, size: number, stride: number, k: number, pad: number): { lo: number; count: number } {
+  let lo = Math.max(0, Math.ceil((pad - k) / stride));
+  const hi = Math.min(out, Math.floor((size - 1 + pad - k) / stride) + 1);
+  if (hi <= lo) lo = 0;
+  return { lo, count: Math.max(0, hi - lo) };
+}
+
+/** Fills the table the kernel reads: byte strides, then per filter row and per filter column its valid range. */
+export function writeFilterGradTable(g: FilterGradGeometry, plan: FilterGradPlan, tab: Int32Array): void {
+  const xPixel = g.ci * 4;
+  const dyPixel = g.co * 4;
+  tab.set([
+    g.h * g.w * xPixel,
+    g.ho * g.wo * dyPixel,
+    g.kh,
+    g.kw,
+    g.ci / plan.ciBlock,
+    g.co / (4 * plan.coVectors),
+    g.sw * xPixel,
+    dyPixel,
+    g.sh * g.w * xPixel,
+    g.wo * dyPixel,
+    g.ci * g.co * 4,
+  ]);
+  let k = TAB.taps / 4;
+  for (let i = 0; i < g.kh; i++) {
+    const { lo, count } = validRange(g.ho, g.h, g.sh, i, g.padTop);
+    tab.set([count, count > 0 ? (lo * g.sh + i - g.padTop) * g.w * xPixel : 0, lo * g.wo * dyPixel], k);
+    k += 3;
+  }
+  for (let j = 0; j < g.kw; j++) {
+    const { lo, count } = validRange(g.wo, g.w, g.sw, j, g.padLeft);
+    tab.set([count, count > 0 ? (lo * g.sw + j - g.padLeft) * xPixel : 0, lo * dyPixel], k);
+    k += 3;
+  }
+}
+
+/**
+ * `filterGrad(x, dy, acc, tab, n0, n1)`: adds images n0 … n1−1's filter gradient into acc ([kh, kw, ci, co] f32),
+ * all pointers byte offsets into the imported memory.
+ */
+function filterGradBody({ ciBlock, coVectors }: FilterGradPlan): FunctionBody {
+  const f = new FunctionBody(6);
+  const [x, dy, acc, tab, n0, n1] = [f.param(0), f.param(1), f.param(2), f.param(3), f.param(4), f.param(5)];
+  const { xImageBytes, dyImageBytes, kh, kw, ciBlocks, coBlocks, xColStep, dyPixel, xRowStep, dyRowBytes, tapBytes } = f.named(I32, [
+    'xImageBytes',
+    'dyImageBytes',
+    'kh',
+    'kw',
+    'ciBlocks',
+    'coBlocks',
+    'xColStep',
+    'dyPixel',
+    'xRowStep',
+    'dyRowBytes',
+    'tapBytes',
+  ]);
+  const { images, cN, cI, cJ, cCi, cCo, cOh, cOw } = f.named(I32, ['images', 'cN', 'cI', 'cJ', 'cCi', 'cCo', 'cOh', 'cOw']);
+  const { xImg, dyImg, rowI, colJ, accTap, ohCount, xOffI, dyOffI, owCount, xTap, dyTap } = f.named(I32, [
+    'xImg',
+    'dyImg',
+    'rowI',
+    'colJ',
+    'accTap',
+    'ohCount',
+    'xOffI',
+    'dyOffI',
+    'owCount',
+    'xTap',
+    'dyTap',
+  ]);
+  const { accCi, xCi, accCo, dyCo, a, xr, dr, xp, dp } = f.named(I32, ['accCi', 'xCi', 'accCo', 'dyCo', 'a', 'xr', 'dr', 'xp', 'dp']);
+  const accs = Array.from({ length: ciBlock * coVectors }, () => f.local(V128));
+  const s = Array.from({ length: ciBlock }, () => f.local(V128));
+  const d = Array.from({ length: coVectors }, () => f.local(V128));
+  const block = (r: number, c: number) => accs[r * coVectors + c]!;
+
+  const fromTable = (l: Local, offset: number) => f.get(tab).load(offset).set(l);
+  fromTable(xImageBytes, TAB.xImageBytes);
+  fromTable(dyImageBytes, TAB.dyImageBytes);
+  fromTable(kh, TAB.kh);
+  fromTable(kw, TAB.kw);
+  fromTable(ciBlocks, TAB.ciBlocks);
+  fromTable(coBlocks, TAB.coBlocks);
+  fromTable(xColStep, TAB.xColStep);
+  fromTable(dyPixel, TAB.dyPixelBytes);
+  fromTable(xRowStep, TAB.xRowStep);
+  fromTable(dyRowBytes, TAB.dyRowBytes);
+  fromTable(tapBytes, TAB.tapBytes);
+  f.get(n1).get(n0).sub().set(images);
+  f.get(x).get(n0).get(xImageBytes).mul().add().set(xImg);
+  f.get(dy).get(n0).get(dyImageBytes).mul().add().set(dyImg);
+
+  // block(r, c) holds dW[ci0 + r, co0 + 4c … 4c+3]; rows of dW lie dyPixel bytes apart (co values).
+  const eachRow = (body: (r: number) => void) => {
+    f.get(accCo).set(a);
+    for (let r = 0; r < ciBlock; r++) {
+      body(r);
+      if (r < ciBlock - 1) f.addTo(a, dyPixel);
+    }
+  };
+
+  f.repeat(images, cN, () => {
+    f.get(tab).i32(TAB.taps).add().set(rowI);
+    f.get(acc).set(accTap);
+    f.repeat(kh, cI, () => {
+      f.get(rowI).load(0).set(ohCount);
+      f.get(rowI).load(4).set(xOffI);
+      f.get(rowI).load(8).set(dyOffI);
+      f.get(tab).i32(TAB.taps).add().get(kh).i32(12).mul().add().set(colJ);
+      f.repeat(kw, cJ, () => {
+        f.get(colJ).load(0).set(owCount);
+        f.get(xImg).get(xOffI).add().get(colJ).load(4).add().set(xTap);
+        f.get(dyImg).get(dyOffI).add().get(colJ).load(8).add().set(dyTap);
+        f.get(accTap).set(accCi);
+        f.get(xTap).set(xCi);
+        f.repeat(ciBlocks, cCi, () => {
+          f.get(accCi).set(accCo);
+          f.get(dyTap).set(dyCo);
+          f.repeat(coBlocks, cCo, () => {
+            eachRow((r) => {
+              for (let c = 0; c < coVectors; c++)
+                f.get(a)
+                  .v128Load(16 * c)
+                  .set(block(r, c));
+            });
+            f.get(xCi).set(xr);
+            f.get(dyCo).set(dr);
+            f.repeat(ohCount, cOh, () => {
+              f.get(xr).set(xp);
+              f.get(dr).set(dp);
+              f.repeat(owCount, cOw, () => {
+                for (let r = 0; r < ciBlock; r++)
+                  f.get(xp)
+                    .load32Splat(4 * r)
+                    .set(s[r]!);
+                for (let c = 0; c < coVectors; c++)
+                  f.get(dp)
+                    .v128Load(16 * c)
+                    .set(d[c]!);
+                for (let r = 0; r < ciBlock; r++) {
+                  for (let c = 0; c < coVectors; c++) f.get(block(r, c)).get(s[r]!).get(d[c]!).f32x4Mul().f32x4Add().set(block(r, c));
+                }
+                f.addTo(xp, xColStep);
+                f.addTo(dp, dyPixel);
+              });
+              f.addTo(xr, xRowStep);
+              f.addTo(dr, dyRowBytes);
+            });
+            eachRow((r) => {
+              for (let c = 0; c < coVectors; c++)
+                f.get(a)
+                  .get(block(r, c))
+                  .v128Store(16 * c);
+            });
+            f.get(accCo)
+              .i32(16 * coVectors)
+              .add()
+              .set(accCo);
+            f.get(dyCo)
+              .i32(16 * coVectors)
+              .add()
+              .set(dyCo);
+          });
+          f.get(accCi).get(dyPixel).i32(ciBlock).mul().add().set(accCi);
+          f.get(xCi)
+            .i32(ciBlock * 4)
+            .add()
+            .set(xCi);
+        });
+        f.addTo(accTap, tapBytes);
+        f.get(colJ).i32(12).add().set(colJ);
+      });
+      f.get(rowI).i32(12).add().set(rowI);
+    });
+    f.addTo(xImg, xImageBytes);
+    f.addTo(dyImg, dyImageBytes);
+  });
+  return f;
+}
+
+type FilterGrad = (x: number, dy: number, acc: number, tab: number, n0: number, n1: number) => void;
+
+/** The kernels' exports. */
+export interface SimdKernels {
+  /** The variant {@link filterGradVariant} numbers: adds images n0 … n1−1's filter gradient into acc. */
+  filterGrad(variant: number): FilterGrad;
+}
+
+const compiled = new Map<boolean, object>();
+const instances = new WeakMap<HeapMemory, SimdKernels>();
+
+/** The kernels instantiated on `memory` (once per memory and thread). */
+export function simdKernels(memory: HeapMemory): SimdKernels {
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    let module = compiled.get(shared);
+    if (module === undefined) {
+      module = compileModule(
+        assemble(
+          VARIANTS.map((p) => ({ name: variantName(p), body: filterGradBody(p) })),
+          shared,
+        ),
+      );
+      compiled.set(shared, module);
+    }
+    const exports = instantiateOn(module, memory) as Record<string, FilterGrad>;
+    const functions = VARIANTS.map((p) => exports[variantName(p)]!);
+    kernels = {
+      filterGrad: (variant) => {
+        const fn = functions[variant];
+        if (fn === undefined) throw new Error(`mixprec: no SIMD filter gradient variant ${variant}`);
+        return fn;
+      },
+    };
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
