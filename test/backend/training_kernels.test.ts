@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { transposeJs } from '../../src/backend/kernels/transpose_js';
 import { filterGradPlan, filterGradSimdStats } from '../../src/backend/kernels/filter_grad_simd';
+import { convSimdStats } from '../../src/backend/kernels/conv2d_simd';
 import { jsPool } from '../../src/backend/kernels/js_pool';
 import { wasmThreadCount } from '../../src/backend/wasm_threads';
 import { Random, testSeed } from '../helpers/random';
@@ -163,6 +164,28 @@ function inputGradRef(dy: Dense, filter: Dense, info: Info): { shape: number[]; 
   return { shape, values: out };
 }
 
+/** out[n, oh, ow, co] = Σ x[n, oh·s + i·dil − pad, ow·s + j·dil − pad, ci] · W[i, j, ci, co], by definition. */
+function convRef(x: Dense, filter: Dense, info: Info): { shape: number[]; values: Float64Array } {
+  const shape = info.outShape;
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let n = 0; n < info.batchSize; n++)
+    for (let oh = 0; oh < info.outHeight; oh++)
+      for (let ow = 0; ow < info.outWidth; ow++)
+        for (let co = 0; co < info.outChannels; co++) {
+          let sum = 0;
+          for (let i = 0; i < info.filterHeight; i++)
+            for (let j = 0; j < info.filterWidth; j++) {
+              const h = oh * info.strideHeight + i * info.dilationHeight - info.padInfo.top;
+              const w = ow * info.strideWidth + j * info.dilationWidth - info.padInfo.left;
+              if (h < 0 || w < 0 || h >= info.inHeight || w >= info.inWidth) continue;
+              for (let ci = 0; ci < info.inChannels; ci++)
+                sum += x.values[at4(x.shape, n, h, w, ci)]! * filter.values[at4(filter.shape, i, j, ci, co)]!;
+            }
+          out[at4(shape, n, oh, ow, co)] = sum;
+        }
+  return { shape, values: out };
+}
+
 async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<number> }>) {
   await initBackend('cpu');
   const cpu = await fn();
@@ -214,11 +237,28 @@ describe('training kernels mixprec registers', () => {
     let simdCases = 0;
     for (let t = 0; t < 48; t++) {
       const c = randomCase(r, false);
-      // Channel counts the SIMD variants cover (x: blocks of 4, 3, 2, 1; dy: 8 or 4), more images to split.
-      c.cin = r.pick([1, 2, 3, 4, 6, 8, 12, 16]);
-      c.cout = r.pick([4, 8, 12, 16, 24]);
+      // Each variant in turn (x channels in blocks of 4, 3, 2, 1; dy channels in 8s or 4s), more images to split.
+      c.cin = [r.pick([4, 8, 16]), r.pick([3, 9]), r.pick([2, 10]), r.pick([1, 5, 7])][t % 4]!;
+      c.cout = (t >> 2) % 2 === 0 ? r.pick([8, 16, 24]) : r.pick([4, 12, 20]);
       c.n = r.int(1, 7);
       if (t === 0) Object.assign(c, { n: 5, h: 16, w: 16, cin: 16, cout: 32, k: [3, 3], stride: [1, 1], pad: 'same' });
+      // A filter column that meets no input column (left padding 1, one output column at stride 2): its gradient is 0.
+      if (t === 1)
+        Object.assign(c, {
+          n: 1,
+          h: 5,
+          w: 4,
+          cin: 3,
+          cout: 4,
+          k: [5, 4],
+          stride: [1, 2],
+          pad: [
+            [0, 0],
+            [0, 2],
+            [1, 0],
+            [0, 0],
+          ],
+        });
       const xShape = [c.n, c.h, c.w, c.cin];
       const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
       let info;
@@ -245,6 +285,50 @@ describe('training kernels mixprec registers', () => {
     assert.equal(filterGradSimdStats.calls - calls, simdCases);
     if (wasmThreadCount() > 1) assert.ok(pool.splitRuns > splits, 'some cases were split among the helper threads');
     assert.equal(filterGradPlan({ ci: 4, co: 6 }), undefined, 'dy channels that are not a multiple of 4 keep the XNNPACK path');
+  });
+
+  it("wasm Conv2D's generated SIMD programs (and Conv2DBackpropInput through them) vs the definition; the rest on XNNPACK", async () => {
+    await initBackend('wasm');
+    const r = new Random(seed + 5);
+    const pool = jsPool(wasmThreadCount());
+    const splits = pool.splitRuns;
+    let [simd, fallback] = [0, 0];
+    for (let t = 0; t < 48; t++) {
+      const c = randomCase(r, false);
+      c.cin = r.int(1, 17);
+      // Output channels in groups of 8 and of 4 run generated; 6 and a dilation keep XNNPACK.
+      c.cout = t % 8 === 7 ? 6 : r.pick([4, 8, 12, 16, 24]);
+      c.n = r.int(1, 6);
+      const dilation: [number, number] = t % 8 === 3 && c.stride[0] === 1 && c.stride[1] === 1 ? [2, 1] : [1, 1];
+      if (t === 0) Object.assign(c, { n: 5, h: 13, w: 11, cin: 16, cout: 32, k: [3, 3], stride: [1, 1], pad: 'same' });
+      const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
+      let info;
+      try {
+        info = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, dilation, c.pad);
+      } catch {
+        continue;
+      }
+      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const x: Dense = { shape: xShape, values: data(r, xShape) };
+      const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
+      const before = convSimdStats.calls;
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: dilation, dimRoundingMode: undefined };
+      const out = await kernel('Conv2D', { x, filter }, attrs);
+      const generated = c.cout % 4 === 0 && dilation[0] === 1;
+      assert.equal(convSimdStats.calls, before + (generated ? 1 : 0), `SIMD path taken (${generated}) for ${JSON.stringify(c)}`);
+      assertAllClose(out, convRef(x, filter, info), `wasm Conv2D vs definition ${JSON.stringify({ ...c, dilation })} [seed ${seed}]`);
+      if (generated) simd++;
+      else fallback++;
+      if (dilation[0] === 1 && c.cin % 4 === 0) {
+        // The input gradient is a convolution with cin output channels: generated too.
+        const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
+        const grad = await kernel('Conv2DBackpropInput', { dy, filter }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: xShape });
+        assertAllClose(grad, inputGradRef(dy, filter, info), `wasm Conv2DBackpropInput vs definition ${JSON.stringify(c)} [seed ${seed}]`);
+      }
+    }
+    assert.ok(simd > 25 && fallback > 3, `SIMD cases ${simd}, XNNPACK cases ${fallback}`);
+    if (wasmThreadCount() > 1) assert.ok(pool.splitRuns > splits, 'some cases were split among the helper threads');
   });
 
   it('Conv2DBackpropInput (wasm: the XNNPACK convolution replacing the scalar loop)', async () => {

@@ -12,7 +12,7 @@
  * (filter_grad_simd.ts), split among the threads by images: the swapped convolution hands XNNPACK a new "filter"
  * every call, whose packing cost more than the arithmetic.
  */
-import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import { Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, withScratch, type BackendHandle } from './kernel_call';
 import { transposeJs } from './transpose_js';
 import {
@@ -28,6 +28,7 @@ import { jsPool } from './js_pool';
 import { TASK } from './js_pool_tasks';
 import type { BackendWasm } from './kernel_call';
 import type { HeapMemory } from './wasm_asm';
+import { convGeometry, nhwcConvInfo, wasmHeapMemory } from './conv_geometry';
 import { wasmThreadCount } from '../wasm_threads';
 
 /** dW from x and dy in place with the SIMD kernel, images split among the pool's threads, partial sums added in order. */
@@ -76,44 +77,16 @@ function filterGradSimd(
   return out;
 }
 
-/** The wasm heap's WebAssembly.Memory, where the build exposes it. */
-function wasmHeapMemory(backend: unknown): HeapMemory | undefined {
-  return (backend as { wasm?: { wasmMemory?: HeapMemory } }).wasm?.wasmMemory;
-}
-
 function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendHandle['backend'];
   const handle: BackendHandle = { name: backendName, backend };
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   if (dataFormat === 'NCHW') throw new Error(`mixprec: ${backendName} Conv2DBackpropFilter supports NHWC only`);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(x.shape, filterShape, strides, pad, dimRoundingMode);
   const [n, h, w, ci] = shape4(x, 'x');
   const memory = backendName === 'wasm' ? wasmHeapMemory(backend) : undefined;
-  const geometry: FilterGradGeometry = {
-    n,
-    h,
-    w,
-    ci,
-    ho: info.outHeight,
-    wo: info.outWidth,
-    co: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+  const geometry = convGeometry(info);
   const plan = memory !== undefined && x.dtype === 'float32' && dy.dtype === 'float32' ? filterGradPlan(geometry) : undefined;
   if (plan !== undefined) return filterGradSimd(backend as BackendWasm, memory!, x, dy, geometry, plan);
   const rows = fitExtent(h, info.padInfo.top, info.filterHeight - 1 + (info.outHeight - 1) * info.strideHeight + 1);

@@ -6,7 +6,8 @@
  * grid (zeros between samples) makes this a stride-1 correlation with the spatially flipped filter whose in and out
  * channels swap roles, which runs on the backend's XNNPACK convolution.
  */
-import { backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import { nhwcConvInfo } from './conv_geometry';
+import { Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
 
 function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
@@ -16,16 +17,7 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
   if (dataFormat === 'NCHW') throw new Error('mixprec: wasm Conv2DBackpropInput supports NHWC only');
   const [kh, kw, , co] = shape4(filter, 'filter');
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(inputShape, filter.shape, strides, pad, dimRoundingMode);
   const [n, h, w] = inputShape;
 
   return withScratch(backend, (track) => {

@@ -9,6 +9,7 @@
  * which tfjs-wasm transposes and XNNPACK packs anew on every call, about 7 ns per value (measured: 15 of a stage-1
  * layer's 28 ms), plus two transposes in JavaScript.
  */
+import type { ConvGeometry } from './conv_geometry';
 import { FunctionBody, I32, V128, assemble, compileModule, instantiateOn, type HeapMemory, type Local } from './wasm_asm';
 
 /** Byte offsets of the kernel's parameter table (i32 words), written by {@link writeFilterGradTable}. */
@@ -41,22 +42,8 @@ const CO_VECTORS = [2, 1] as const;
 const VARIANTS: FilterGradPlan[] = CI_BLOCKS.flatMap((ciBlock) => CO_VECTORS.map((coVectors) => ({ ciBlock, coVectors })));
 const variantName = (p: FilterGradPlan) => `filterGrad_${p.ciBlock}x${4 * p.coVectors}`;
 
-/** Geometry of one filter gradient, as tfjs's conv info gives it (NHWC, no dilation). */
-export interface FilterGradGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  ho: number;
-  wo: number;
-  co: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
-}
+/** Geometry of one filter gradient (no dilation). */
+export type FilterGradGeometry = ConvGeometry;
 
 /** The variant for these channel counts, or undefined where dy's channels are not a multiple of 4 (XNNPACK path). */
 export function filterGradPlan(g: Pick<FilterGradGeometry, 'ci' | 'co'>): FilterGradPlan | undefined {
@@ -80,10 +67,10 @@ export function filterGradTableWords(g: Pick<FilterGradGeometry, 'kh' | 'kw'>): 
 
 /** Output positions o in [lo, lo + count) whose input position o·s + k − pad lies in [0, size). */
 function validRange(out: number, size: number, stride: number, k: number, pad: number): { lo: number; count: number } {
-  let lo = Math.max(0, Math.ceil((pad - k) / stride));
+  const lo = Math.max(0, Math.ceil((pad - k) / stride));
   const hi = Math.min(out, Math.floor((size - 1 + pad - k) / stride) + 1);
-  if (hi <= lo) lo = 0;
-  return { lo, count: Math.max(0, hi - lo) };
+  // An empty range reads nothing; lo 0 keeps the table's offsets in bounds.
+  return hi > lo ? { lo, count: hi - lo } : { lo: 0, count: 0 };
 }
 
 /** Fills the table the kernel reads: byte strides, then per filter row and per filter column its valid range. */
@@ -105,13 +92,13 @@ export function writeFilterGradTable(g: FilterGradGeometry, plan: FilterGradPlan
   ]);
   let k = TAB.taps / 4;
   for (let i = 0; i < g.kh; i++) {
-    const { lo, count } = validRange(g.ho, g.h, g.sh, i, g.padTop);
-    tab.set([count, count > 0 ? (lo * g.sh + i - g.padTop) * g.w * xPixel : 0, lo * g.wo * dyPixel], k);
+    const { lo, count } = validRange(g.ho, g.h, g.sh, i, g.top);
+    tab.set([count, count > 0 ? (lo * g.sh + i - g.top) * g.w * xPixel : 0, lo * g.wo * dyPixel], k);
     k += 3;
   }
   for (let j = 0; j < g.kw; j++) {
-    const { lo, count } = validRange(g.wo, g.w, g.sw, j, g.padLeft);
-    tab.set([count, count > 0 ? (lo * g.sw + j - g.padLeft) * xPixel : 0, lo * dyPixel], k);
+    const { lo, count } = validRange(g.wo, g.w, g.sw, j, g.left);
+    tab.set([count, count > 0 ? (lo * g.sw + j - g.left) * xPixel : 0, lo * dyPixel], k);
     k += 3;
   }
 }

@@ -8,6 +8,8 @@ import { findBackend, getBackend, getKernel, registerKernel, unregisterKernel, t
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropFilterWebGpuConfig, depthwiseBackpropFilterWebGpuConfig } from './conv2d_backprop_filter_webgpu';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
+import { conv2dSimdConfig } from './conv2d_simd';
+import { displaced } from './displaced';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
 import { registerWasmEmptyGuards } from './empty_guards';
@@ -32,6 +34,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
 export const replacementKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('cpu'),
   conv2DBackpropInputConfig,
+  conv2dSimdConfig,
   wasmIdentityConfig,
   conv2DBackpropFilterWebGpuConfig,
   depthwiseBackpropFilterWebGpuConfig,
@@ -76,8 +79,7 @@ export function fusedBatchNorm(): boolean {
   return fast && getKernel(BATCH_NORM_KERNELS.grad, getBackend()) !== undefined;
 }
 
-/** The backend's own kernels that a replacement displaced, to restore them. */
-const originals = new Map<string, KernelConfig | undefined>();
+const originals = displaced;
 let fast = true;
 
 function swapIn(config: KernelConfig): boolean {

@@ -27,6 +27,8 @@ interface Helper extends ControlViews {
   heap: SharedArrayBuffer | undefined;
   /** The WebAssembly memory last sent (SIMD kernels instantiate on it). */
   memory: HeapMemory | undefined;
+  /** Ids of the generated SIMD programs sent. */
+  programs: Set<number>;
   seq: number;
 }
 
@@ -58,7 +60,7 @@ export class JsPool {
       const worker = startWorker(__filename, 'js_pool_worker', { workerData: { control, port: port2 }, transferList: [port2] });
       worker.unref();
       port1.unref();
-      this.helpers.push({ worker, port: port1, ...controlViews(control), heap: undefined, memory: undefined, seq: 0 });
+      this.helpers.push({ worker, port: port1, ...controlViews(control), heap: undefined, memory: undefined, programs: new Set(), seq: 0 });
     }
   }
 
@@ -154,7 +156,13 @@ export class JsPool {
    * [start, end) of [0, n) and gets `paramsFor(k, start, end)`. Part 0 runs here; at most `threads` parts.
    * Returns how many parts there were.
    */
-  runParts(task: TaskId, memory: HeapMemory, n: number, paramsFor: (part: number, start: number, end: number) => number[]): number {
+  runParts(
+    task: TaskId,
+    memory: HeapMemory,
+    n: number,
+    paramsFor: (part: number, start: number, end: number) => number[],
+    program?: { id: number; module: object },
+  ): number {
     const parts = memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, n)) : 1;
     const chunk = Math.ceil(n / parts);
     useHeapMemory(memory);
@@ -164,6 +172,10 @@ export class JsPool {
       if (h.memory !== memory) {
         h.port.postMessage({ memory });
         h.memory = memory;
+      }
+      if (program !== undefined && !h.programs.has(program.id)) {
+        h.port.postMessage({ program });
+        h.programs.add(program.id);
       }
       h.io[IO.arrays] = 0;
       this.request(h, task, paramsFor(k, chunk * k, Math.min(n, chunk * (k + 1))));

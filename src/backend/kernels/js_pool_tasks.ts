@@ -7,10 +7,33 @@
  */
 import { affineInto, channelSumsInto, gradSumsInto, squaredDeviationsInto } from './batch_norm_math';
 import { simdKernels } from './filter_grad_simd';
+import { instantiateOn } from './wasm_asm';
 import { pow2BackwardSums, pow2Forward, uniformBackwardSums, uniformForward } from './quantize_math';
 import type { HeapMemory } from './wasm_asm';
 
 let heapMemory: HeapMemory | undefined;
+
+/** Generated programs by id (compiled modules exporting `run(n0, n1, pointers …)`), known to this thread. */
+const programs = new Map<number, object>();
+const programInstances = new WeakMap<HeapMemory, Map<number, (...args: number[]) => void>>();
+
+/** Makes a compiled program known to this thread under `id`. */
+export function adoptProgram(id: number, module: object): void {
+  programs.set(id, module);
+}
+
+function programOn(memory: HeapMemory, id: number): (...args: number[]) => void {
+  let byId = programInstances.get(memory);
+  if (byId === undefined) programInstances.set(memory, (byId = new Map()));
+  let run = byId.get(id);
+  if (run === undefined) {
+    const module = programs.get(id);
+    if (module === undefined) throw new Error(`mixprec: SIMD program ${id} was not sent to this thread`);
+    run = (instantiateOn(module, memory) as { run: (...args: number[]) => void }).run;
+    byId.set(id, run);
+  }
+  return run;
+}
 
 /** The WebAssembly memory the SIMD tasks run on, in this thread. */
 export function useHeapMemory(memory: HeapMemory): void {
@@ -30,6 +53,8 @@ export const TASK = {
   affine: 5,
   /** No arrays; params [x, dy, acc, table, n0, n1, variant] (heap byte offsets, images): the SIMD filter gradient. */
   filterGrad: 6,
+  /** No arrays; params [program, n0, n1, pointers …]: a generated SIMD program ({@link adoptProgram}) on images n0 … n1−1. */
+  program: 7,
 } as const;
 export type TaskId = (typeof TASK)[keyof typeof TASK];
 
@@ -80,6 +105,11 @@ export function runTask(
     case TASK.filterGrad: {
       if (heapMemory === undefined) throw new Error('mixprec: the SIMD filter gradient ran before the heap memory arrived');
       simdKernels(heapMemory).filterGrad(p[6]!)(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!);
+      return [0, 0];
+    }
+    case TASK.program: {
+      if (heapMemory === undefined) throw new Error('mixprec: a SIMD program ran before the heap memory arrived');
+      programOn(heapMemory, p[0]!)(...Array.from(p).slice(1));
       return [0, 0];
     }
     default:

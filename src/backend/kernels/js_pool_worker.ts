@@ -5,7 +5,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CTRL, IO, controlViews } from './js_pool_layout';
-import { runTask, useHeapMemory, type TaskId } from './js_pool_tasks';
+import { adoptProgram, runTask, useHeapMemory, type TaskId } from './js_pool_tasks';
 import type { HeapMemory } from './wasm_asm';
 
 const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
@@ -19,9 +19,10 @@ for (;;) {
   if (request < 0) break;
   seen = request;
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const message = m.message as SharedArrayBuffer | { memory: HeapMemory };
+    const message = m.message as SharedArrayBuffer | { memory: HeapMemory } | { program: { id: number; module: object } };
     if (message instanceof SharedArrayBuffer) heap = message;
-    else useHeapMemory(message.memory);
+    else if ('memory' in message) useHeapMemory(message.memory);
+    else adoptProgram(message.program.id, message.program.module);
   }
   try {
     const count = io[IO.arrays]!;

@@ -118,6 +118,20 @@ export class FunctionBody {
   v128Store(offset = 0): this {
     return this.simd(0x0b).u(4).u(offset);
   }
+  /** memory.copy: destination, source, byte count on the stack. */
+  memoryCopy(): this {
+    return this.op(0xfc).u(10).op(0x00, 0x00);
+  }
+  /** memory.fill: destination, byte value, byte count on the stack. */
+  memoryFill(): this {
+    return this.op(0xfc).u(11).op(0x00);
+  }
+  /** A v128 of zeros. */
+  v128Zero(): this {
+    this.simd(0x0c);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
   f32x4Add(): this {
     return this.simd(0xe4);
   }
