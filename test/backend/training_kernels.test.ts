@@ -186,6 +186,22 @@ function convRef(x: Dense, filter: Dense, info: Info): { shape: number[]; values
   return { shape, values: out };
 }
 
+/**
+ * A regular (not depthwise) case's shapes and tfjs's conv info, or undefined where tfjs refuses the case or its
+ * output is empty (the loops skip those).
+ */
+function convCaseInfo(c: ConvCase, dilation: [number, number] | 1 = 1) {
+  const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+  const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
+  let info: Info;
+  try {
+    info = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, dilation, c.pad);
+  } catch {
+    return undefined;
+  }
+  return info.outHeight > 0 && info.outWidth > 0 ? { xShape, filterShape, info } : undefined;
+}
+
 async function onBoth(fn: () => Promise<{ shape: number[]; values: ArrayLike<number> }>) {
   await initBackend('cpu');
   const cpu = await fn();
@@ -201,15 +217,9 @@ describe('training kernels mixprec registers', () => {
     const r = new Random(seed);
     for (let t = 0; t < 60; t++) {
       const c = randomCase(r, false);
-      const xShape = [c.n, c.h, c.w, c.cin];
-      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
-      let info;
-      try {
-        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, 1, c.pad);
-      } catch {
-        continue;
-      }
-      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const shaped = convCaseInfo(c);
+      if (shaped === undefined) continue;
+      const { xShape, filterShape, info } = shaped;
       const x: Dense = { shape: xShape, values: data(r, xShape) };
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
@@ -259,15 +269,9 @@ describe('training kernels mixprec registers', () => {
             [0, 0],
           ],
         });
-      const xShape = [c.n, c.h, c.w, c.cin];
-      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
-      let info;
-      try {
-        info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, c.stride, 1, c.pad);
-      } catch {
-        continue;
-      }
-      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const shaped = convCaseInfo(c);
+      if (shaped === undefined) continue;
+      const { xShape, filterShape, info } = shaped;
       const plan = filterGradPlan({ ci: c.cin, co: c.cout });
       assert.ok(plan !== undefined, `a SIMD variant for ${c.cin} → ${c.cout} channels`);
       variants.add(`${plan.ciBlock}x${plan.coVectors}`);
@@ -301,15 +305,9 @@ describe('training kernels mixprec registers', () => {
       c.n = r.int(1, 6);
       const dilation: [number, number] = t % 8 === 3 && c.stride[0] === 1 && c.stride[1] === 1 ? [2, 1] : [1, 1];
       if (t === 0) Object.assign(c, { n: 5, h: 13, w: 11, cin: 16, cout: 32, k: [3, 3], stride: [1, 1], pad: 'same' });
-      const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
-      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
-      let info;
-      try {
-        info = tf.backend_util.computeConv2DInfo(xShape, filterShape, c.stride, dilation, c.pad);
-      } catch {
-        continue;
-      }
-      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const shaped = convCaseInfo(c, dilation);
+      if (shaped === undefined) continue;
+      const { xShape, filterShape, info } = shaped;
       const x: Dense = { shape: xShape, values: data(r, xShape) };
       const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
       const before = convSimdStats.calls;
@@ -336,15 +334,9 @@ describe('training kernels mixprec registers', () => {
     let checked = 0;
     for (let t = 0; t < 60; t++) {
       const c = randomCase(r, false);
-      const inputShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
-      const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.cin, c.cout];
-      let info;
-      try {
-        info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, c.stride, 1, c.pad);
-      } catch {
-        continue;
-      }
-      if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+      const shaped = convCaseInfo(c);
+      if (shaped === undefined) continue;
+      const { xShape: inputShape, filterShape, info } = shaped;
       const dy: Dense = { shape: info.outShape, values: data(r, info.outShape) };
       const filter: Dense = { shape: filterShape, values: data(r, filterShape) };
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape };

@@ -15,67 +15,9 @@
 import { Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import { callKernel, fitExtent, shape4, withScratch, type BackendHandle } from './kernel_call';
 import { transposeJs } from './transpose_js';
-import {
-  filterGradPlan,
-  filterGradSimdStats,
-  filterGradTableWords,
-  filterGradVariant,
-  writeFilterGradTable,
-  type FilterGradGeometry,
-  type FilterGradPlan,
-} from './filter_grad_simd';
-import { jsPool } from './js_pool';
-import { TASK } from './js_pool_tasks';
+import { filterGradPlan, filterGradSimd } from './filter_grad_simd';
 import type { BackendWasm } from './kernel_call';
-import type { HeapMemory } from './wasm_asm';
 import { convGeometry, nhwcConvInfo, wasmHeapMemory } from './conv_geometry';
-import { wasmThreadCount } from '../wasm_threads';
-
-/** dW from x and dy in place with the SIMD kernel, images split among the pool's threads, partial sums added in order. */
-function filterGradSimd(
-  backend: BackendWasm,
-  memory: HeapMemory,
-  x: TensorInfo,
-  dy: TensorInfo,
-  g: FilterGradGeometry,
-  plan: FilterGradPlan,
-): TensorInfo {
-  filterGradSimdStats.calls++;
-  const size = g.kh * g.kw * g.ci * g.co;
-  const pool = jsPool(wasmThreadCount());
-  const parts = Math.max(1, Math.min(pool.threads, g.n));
-  const words = filterGradTableWords(g);
-  const out = backend.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
-  // Parts 1 … parts−1 accumulate into scratch, then the table; part 0 into the output.
-  const scratch = backend.makeOutput([(parts - 1) * size + words], 'float32');
-  try {
-    // Views after both allocations: growing the heap detaches earlier ones.
-    const result = backend.typedArrayFromHeap(out) as Float32Array;
-    const partials = backend.typedArrayFromHeap(scratch) as Float32Array;
-    result.fill(0);
-    partials.fill(0, 0, (parts - 1) * size);
-    const tableOffset = partials.byteOffset + (parts - 1) * size * 4;
-    writeFilterGradTable(g, plan, new Int32Array(partials.buffer, tableOffset, words));
-    const xOffset = (backend.typedArrayFromHeap(x) as Float32Array).byteOffset;
-    const dyOffset = (backend.typedArrayFromHeap(dy) as Float32Array).byteOffset;
-    const used = pool.runParts(TASK.filterGrad, memory, g.n, (k, n0, n1) => [
-      xOffset,
-      dyOffset,
-      k === 0 ? result.byteOffset : partials.byteOffset + (k - 1) * size * 4,
-      tableOffset,
-      n0,
-      n1,
-      filterGradVariant(plan),
-    ]);
-    for (let k = 1; k < used; k++) {
-      const partial = partials.subarray((k - 1) * size, k * size);
-      for (let e = 0; e < size; e++) result[e]! += partial[e]!;
-    }
-  } finally {
-    backend.disposeData(scratch.dataId);
-  }
-  return out;
-}
 
 function conv2DBackpropFilter(backendName: string, args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendHandle['backend'];

@@ -10,13 +10,11 @@
  * XNNPACK's convolution through tfjs-wasm: README Performance item 17.
  */
 import { backend_util, Conv2D, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
-import { FunctionBody, I32, V128, assemble, compileModule, type HeapMemory, type Local } from './wasm_asm';
-import { adoptProgram, TASK } from './js_pool_tasks';
-import { jsPool } from './js_pool';
+import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
+import { programPool, runProgram, simdProgram } from './simd_program';
 import { displacedKernel } from './displaced';
 import type { BackendWasm } from './kernel_call';
 import { convGeometry, nhwcConvInfo, wasmHeapMemory, type ConvGeometry } from './conv_geometry';
-import { wasmThreadCount } from '../wasm_threads';
 
 /** A convolution's shape as the generated program bakes it in (the batch size stays a parameter). */
 interface ProgramGeometry extends ConvGeometry {
@@ -203,29 +201,13 @@ function convBody(g: ProgramGeometry): FunctionBody {
   return f;
 }
 
-/** Programs by shape: a compiled module and the id the pool's threads know it by. */
-const programs = new Map<string, { id: number; module: object }>();
-let nextProgramId = 1;
-
-function programFor(g: ProgramGeometry, shared: boolean): { id: number; module: object } {
-  const key = `${shared ? 's' : 'u'}:${[g.h, g.w, g.top, g.left, g.hp, g.wp, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw].join(',')}`;
-  let program = programs.get(key);
-  if (program === undefined) {
-    program = { id: nextProgramId++, module: compileModule(assemble([{ name: 'run', body: convBody(g) }], shared)) };
-    adoptProgram(program.id, program.module);
-    programs.set(key, program);
-  }
-  return program;
-}
-
 function conv2dSimd(backend: BackendWasm, memory: HeapMemory, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const [n, , , ci] = x.shape as [number, number, number, number];
   const base = convGeometry(info);
   const g: ProgramGeometry = { ...base, hp: (base.ho - 1) * base.sh + base.kh, wp: (base.wo - 1) * base.sw + base.kw };
-  const shared = memory.buffer instanceof SharedArrayBuffer;
-  const program = programFor(g, shared);
-  const pool = jsPool(wasmThreadCount());
-  const parts = shared ? Math.max(1, Math.min(pool.threads, n)) : 1;
+  const key = [g.h, g.w, g.top, g.left, g.hp, g.wp, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw].join(',');
+  const program = simdProgram(`conv2d:${key}`, memory.buffer instanceof SharedArrayBuffer, () => convBody(g));
+  const parts = programPool().partsFor(memory, n);
   const padFloats = padded(g) ? g.hp * g.wp * ci : 0;
   const out = backend.makeOutput(info.outShape, 'float32');
   const scratch = padFloats > 0 ? backend.makeOutput([parts * padFloats], 'float32') : undefined;
@@ -235,13 +217,7 @@ function conv2dSimd(backend: BackendWasm, memory: HeapMemory, x: TensorInfo, fil
     const [xOffset, filterOffset, outOffset] = [offset(x), offset(filter), offset(out)];
     const padOffset = scratch === undefined ? 0 : offset(scratch);
     convSimdStats.calls++;
-    pool.runParts(
-      TASK.program,
-      memory,
-      n,
-      (k, n0, n1) => [program.id, n0, n1, xOffset, filterOffset, outOffset, padOffset + k * padFloats * 4],
-      program,
-    );
+    runProgram(memory, program, n, (k) => [xOffset, filterOffset, outOffset, padOffset + k * padFloats * 4]);
   } finally {
     if (scratch !== undefined) backend.disposeData(scratch.dataId);
   }

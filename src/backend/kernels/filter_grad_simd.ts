@@ -10,7 +10,10 @@
  * layer's 28 ms), plus two transposes in JavaScript.
  */
 import type { ConvGeometry } from './conv_geometry';
-import { FunctionBody, I32, V128, assemble, compileModule, instantiateOn, type HeapMemory, type Local } from './wasm_asm';
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from './kernel_call';
+import { programPool, runProgram, simdProgram } from './simd_program';
+import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
 
 /** Byte offsets of the kernel's parameter table (i32 words), written by {@link writeFilterGradTable}. */
 const TAB = {
@@ -38,9 +41,6 @@ export interface FilterGradPlan {
 }
 const CI_BLOCKS = [4, 3, 2, 1] as const;
 const CO_VECTORS = [2, 1] as const;
-/** Every variant, in export order. */
-const VARIANTS: FilterGradPlan[] = CI_BLOCKS.flatMap((ciBlock) => CO_VECTORS.map((coVectors) => ({ ciBlock, coVectors })));
-const variantName = (p: FilterGradPlan) => `filterGrad_${p.ciBlock}x${4 * p.coVectors}`;
 
 /** Geometry of one filter gradient (no dilation). */
 export type FilterGradGeometry = ConvGeometry;
@@ -54,11 +54,6 @@ export function filterGradPlan(g: Pick<FilterGradGeometry, 'ci' | 'co'>): Filter
 
 /** Calls of the SIMD filter gradient so far (tests check that a case took this path). */
 export const filterGradSimdStats = { calls: 0 };
-
-/** The index of a plan among the module's exports (what a pool task carries). */
-export function filterGradVariant(plan: FilterGradPlan): number {
-  return VARIANTS.findIndex((p) => p.ciBlock === plan.ciBlock && p.coVectors === plan.coVectors);
-}
 
 /** Int32 words the parameter table takes. */
 export function filterGradTableWords(g: Pick<FilterGradGeometry, 'kh' | 'kw'>): number {
@@ -104,12 +99,12 @@ export function writeFilterGradTable(g: FilterGradGeometry, plan: FilterGradPlan
 }
 
 /**
- * `filterGrad(x, dy, acc, tab, n0, n1)`: adds images n0 … n1−1's filter gradient into acc ([kh, kw, ci, co] f32),
- * all pointers byte offsets into the imported memory.
+ * `run(n0, n1, x, dy, acc, tab)`: adds images n0 … n1−1's filter gradient into acc ([kh, kw, ci, co] f32), all
+ * pointers byte offsets into the imported memory; the shape comes from the table, so one program serves a variant.
  */
 function filterGradBody({ ciBlock, coVectors }: FilterGradPlan): FunctionBody {
   const f = new FunctionBody(6);
-  const [x, dy, acc, tab, n0, n1] = [f.param(0), f.param(1), f.param(2), f.param(3), f.param(4), f.param(5)];
+  const [n0, n1, x, dy, acc, tab] = [f.param(0), f.param(1), f.param(2), f.param(3), f.param(4), f.param(5)];
   const { xImageBytes, dyImageBytes, kh, kw, ciBlocks, coBlocks, xColStep, dyPixel, xRowStep, dyRowBytes, tapBytes } = f.named(I32, [
     'xImageBytes',
     'dyImageBytes',
@@ -247,42 +242,43 @@ function filterGradBody({ ciBlock, coVectors }: FilterGradPlan): FunctionBody {
   return f;
 }
 
-type FilterGrad = (x: number, dy: number, acc: number, tab: number, n0: number, n1: number) => void;
-
-/** The kernels' exports. */
-export interface SimdKernels {
-  /** The variant {@link filterGradVariant} numbers: adds images n0 … n1−1's filter gradient into acc. */
-  filterGrad(variant: number): FilterGrad;
-}
-
-const compiled = new Map<boolean, object>();
-const instances = new WeakMap<HeapMemory, SimdKernels>();
-
-/** The kernels instantiated on `memory` (once per memory and thread). */
-export function simdKernels(memory: HeapMemory): SimdKernels {
-  let kernels = instances.get(memory);
-  if (kernels === undefined) {
-    const shared = memory.buffer instanceof SharedArrayBuffer;
-    let module = compiled.get(shared);
-    if (module === undefined) {
-      module = compileModule(
-        assemble(
-          VARIANTS.map((p) => ({ name: variantName(p), body: filterGradBody(p) })),
-          shared,
-        ),
-      );
-      compiled.set(shared, module);
+/**
+ * dW from x and dy in place, images split among the pool's threads, each part into its own partial dW (part 0 into
+ * the output), added in part order.
+ */
+export function filterGradSimd(
+  backend: BackendWasm,
+  memory: HeapMemory,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: FilterGradGeometry,
+  plan: FilterGradPlan,
+): TensorInfo {
+  filterGradSimdStats.calls++;
+  const program = simdProgram(`filterGrad:${plan.ciBlock}x${plan.coVectors}`, memory.buffer instanceof SharedArrayBuffer, () => filterGradBody(plan));
+  const size = g.kh * g.kw * g.ci * g.co;
+  const parts = programPool().partsFor(memory, g.n);
+  const words = filterGradTableWords(g);
+  const out = backend.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
+  // Parts 1 … parts−1 accumulate into scratch, then the table.
+  const scratch = backend.makeOutput([(parts - 1) * size + words], 'float32');
+  try {
+    // Views after both allocations: growing the heap detaches earlier ones.
+    const result = backend.typedArrayFromHeap(out) as Float32Array;
+    const partials = backend.typedArrayFromHeap(scratch) as Float32Array;
+    result.fill(0);
+    partials.fill(0, 0, (parts - 1) * size);
+    const tableOffset = partials.byteOffset + (parts - 1) * size * 4;
+    writeFilterGradTable(g, plan, new Int32Array(partials.buffer, tableOffset, words));
+    const xOffset = (backend.typedArrayFromHeap(x) as Float32Array).byteOffset;
+    const dyOffset = (backend.typedArrayFromHeap(dy) as Float32Array).byteOffset;
+    runProgram(memory, program, g.n, (k) => [xOffset, dyOffset, k === 0 ? result.byteOffset : partials.byteOffset + (k - 1) * size * 4, tableOffset]);
+    for (let k = 1; k < parts; k++) {
+      const partial = partials.subarray((k - 1) * size, k * size);
+      for (let e = 0; e < size; e++) result[e]! += partial[e]!;
     }
-    const exports = instantiateOn(module, memory) as Record<string, FilterGrad>;
-    const functions = VARIANTS.map((p) => exports[variantName(p)]!);
-    kernels = {
-      filterGrad: (variant) => {
-        const fn = functions[variant];
-        if (fn === undefined) throw new Error(`mixprec: no SIMD filter gradient variant ${variant}`);
-        return fn;
-      },
-    };
-    instances.set(memory, kernels);
+  } finally {
+    backend.disposeData(scratch.dataId);
   }
-  return kernels;
+  return out;
 }

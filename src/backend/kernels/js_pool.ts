@@ -163,7 +163,7 @@ export class JsPool {
     paramsFor: (part: number, start: number, end: number) => number[],
     program?: { id: number; module: object },
   ): number {
-    const parts = memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, n)) : 1;
+    const parts = this.partsFor(memory, n);
     const chunk = Math.ceil(n / parts);
     useHeapMemory(memory);
     const used: Helper[] = [];
@@ -185,6 +185,11 @@ export class JsPool {
     runTask(task, [], paramsFor(0, 0, Math.min(n, chunk)));
     this.collect(used, task, () => undefined);
     return parts;
+  }
+
+  /** How many parts {@link runParts} makes of n units on `memory` (one where the heap is not shared). */
+  partsFor(memory: HeapMemory, n: number): number {
+    return memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, n)) : 1;
   }
 
   private sendHeap(h: Helper, heap: SharedArrayBuffer): void {

@@ -6,10 +6,8 @@
  * into `vecOut`.
  */
 import { affineInto, channelSumsInto, gradSumsInto, squaredDeviationsInto } from './batch_norm_math';
-import { simdKernels } from './filter_grad_simd';
-import { instantiateOn } from './wasm_asm';
 import { pow2BackwardSums, pow2Forward, uniformBackwardSums, uniformForward } from './quantize_math';
-import type { HeapMemory } from './wasm_asm';
+import { instantiateOn, type HeapMemory } from './wasm_asm';
 
 let heapMemory: HeapMemory | undefined;
 
@@ -51,10 +49,8 @@ export const TASK = {
   gradSums: 4,
   /** [u, out] or [u, v, out]; params [c]; vecIn a, b, c0: out = a·u (+ b·v) + c0 per channel. */
   affine: 5,
-  /** No arrays; params [x, dy, acc, table, n0, n1, variant] (heap byte offsets, images): the SIMD filter gradient. */
-  filterGrad: 6,
   /** No arrays; params [program, n0, n1, pointers …]: a generated SIMD program ({@link adoptProgram}) on images n0 … n1−1. */
-  program: 7,
+  program: 6,
 } as const;
 export type TaskId = (typeof TASK)[keyof typeof TASK];
 
@@ -100,11 +96,6 @@ export function runTask(
       const [a, b, c0] = [vecIn.subarray(0, c), vecIn.subarray(c, 2 * c), vecIn.subarray(2 * c, 3 * c)];
       if (arrays.length === 2) affineInto(arrays[0]!, null, a, b, c0, arrays[1]!);
       else affineInto(arrays[0]!, arrays[1]!, a, b, c0, arrays[2]!);
-      return [0, 0];
-    }
-    case TASK.filterGrad: {
-      if (heapMemory === undefined) throw new Error('mixprec: the SIMD filter gradient ran before the heap memory arrived');
-      simdKernels(heapMemory).filterGrad(p[6]!)(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!);
       return [0, 0];
     }
     case TASK.program: {

@@ -1,7 +1,8 @@
 /**
  * A {@link JsPool} helper thread: waits on its control block, runs its range of a task on the shared wasm heap, and
- * reports done. The heap's SharedArrayBuffer arrives on a port (again after the heap grows), and the heap's
- * WebAssembly.Memory for the SIMD tasks, read synchronously after each wake-up, since this thread never returns to its event loop.
+ * reports done. Messages arrive on a port: the heap's SharedArrayBuffer (again after the heap grows), its
+ * WebAssembly.Memory and the compiled SIMD programs; they are read synchronously after each wake-up, since this
+ * thread never returns to its event loop.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { CTRL, IO, controlViews } from './js_pool_layout';
