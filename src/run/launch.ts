@@ -80,7 +80,8 @@ const PORT_ATTEMPTS = 3;
 /**
  * Starts the kernel named `kernel` (or given as a spec) and resolves once it answers kernel_info. Ports are chosen
  * free, but another process can take one before the kernel binds it (an outgoing connection's ephemeral port, say):
- * a kernel that exits at start saying so is started again on fresh ports.
+ * a kernel that says so at start is stopped and started again on fresh ports, whether it exits (mixprec's) or stays
+ * up half-started (Debian's ipykernel 6: its other threads keep the process alive after the failed bind).
  */
 export async function launchKernel(kernel: string | FoundKernelSpec, o: LaunchOptions = {}): Promise<RunningKernel> {
   const found = typeof kernel === 'string' ? resolveKernelSpec(kernel) : kernel;
@@ -121,10 +122,18 @@ async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<Run
   let startupStderr = '';
   let starting = true;
   let partial = '';
+  let reportPortTaken: (() => void) | undefined;
+  const portTakenReported = new Promise<never>((_, reject) => {
+    reportPortTaken = () => reject(new Error('it reported that one of its ports is already in use'));
+  });
+  portTakenReported.catch(() => undefined);
   child.stderr!.on('error', () => undefined);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
-    if (starting) startupStderr = (startupStderr + chunk).slice(-4000);
+    if (starting) {
+      startupStderr = (startupStderr + chunk).slice(-4000);
+      if (PORT_TAKEN.test(startupStderr)) reportPortTaken?.();
+    }
     if (destination === 'inherit') process.stderr.write(chunk);
     else if (destination === 'pipe' && o.onStderr) {
       const lines = (partial + chunk).split('\n');
@@ -160,7 +169,7 @@ async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<Run
       throw new Error('the kernel exited before it answered');
     });
     exitedFirst.catch(() => undefined);
-    kernelInfo = await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError, exitedFirst]);
+    kernelInfo = await Promise.race([client.waitForReady(o.startupTimeoutMs ?? 60_000, () => alive), spawnError, exitedFirst, portTakenReported]);
   } catch (err) {
     client.close();
     const diedOnItsOwn = !alive;
@@ -170,7 +179,7 @@ async function launchOnce(found: FoundKernelSpec, o: LaunchOptions): Promise<Run
     await Promise.race([stderrClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
     throw new KernelStartError(
       `kernel "${name}" did not start: ${(err as Error).message}${diedOnItsOwn ? ` (exit ${code ?? signal})` : ''}`,
-      diedOnItsOwn && PORT_TAKEN.test(startupStderr),
+      PORT_TAKEN.test(startupStderr),
     );
   }
   starting = false;

@@ -1,7 +1,8 @@
 /**
  * Starting kernels when a port is taken: a port chosen free can be taken by another process before the kernel binds
  * it. The kernel must then exit at once saying which channel and address (not sit half-started until the client's
- * start-up timeout), and launchKernel starts it again on fresh ports. Real kernels, real sockets.
+ * start-up timeout), and launchKernel starts it again on fresh ports; a kernel that says so and stays up (Debian's
+ * ipykernel) is stopped and started again too. Real kernels, real sockets.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import * as path from 'node:path';
 import { createConnectionFile } from '../../src/jupyter/connection';
 import { launchKernel } from '../../src/run/launch';
 import { mixprecKernelSpec } from '../../src/kernel/install';
+import { missingPython, PYTHON } from '../helpers/jupyter';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixprec-launch-'));
 const KERNEL_MAIN = mixprecKernelSpec().argv[1]!;
@@ -121,4 +123,60 @@ else net.createServer().listen(JSON.parse(fs.readFileSync(file, 'utf8')).hb_port
     assert.equal(fs.readFileSync(attempts, 'utf8'), 'x');
     assert.deepEqual(lines, ['no such model']);
   });
+
+  it(
+    "is stopped and started again when it says a port is taken but stays up (Debian's ipykernel 6)",
+    { skip: missingPython('ipykernel', 'python3-ipykernel') || false },
+    async () => {
+      // The first start: a holder takes the iopub port, then the shell becomes ipykernel on the same connection file
+      // (exec, so that the process launchKernel stops is the kernel itself). ipykernel prints ZMQError: Address
+      // already in use and keeps running; launchKernel used to wait for its start-up timeout and give up.
+      const attempts = path.join(work, 'attempts-ipykernel');
+      const held = path.join(work, 'iopub-held');
+      const release = path.join(work, 'iopub-release');
+      const holder = path.join(work, 'holder.js');
+      fs.writeFileSync(
+        holder,
+        `
+const fs = require('fs'), net = require('net');
+const [file, held, release] = process.argv.slice(2);
+const server = net.createServer().listen(JSON.parse(fs.readFileSync(file, 'utf8')).iopub_port, '127.0.0.1', () => fs.writeFileSync(held, ''));
+const deadline = Date.now() + 120000;
+const poll = setInterval(() => { if (fs.existsSync(release) || Date.now() > deadline) { clearInterval(poll); server.close(); } }, 50);
+`,
+      );
+      const script = [
+        'echo x >> "$2"',
+        'if [ "$(wc -l < "$2")" -eq 1 ]; then',
+        '  "$3" "$4" "$1" "$5" "$6" &',
+        '  until [ -e "$5" ]; do sleep 0.05; done',
+        'fi',
+        `exec ${PYTHON} -m ipykernel_launcher -f "$1"`,
+      ].join('\n');
+      const spec = {
+        argv: ['/bin/sh', '-c', script, 'sh', '{connection_file}', attempts, process.execPath, holder, held, release],
+        display_name: 'Python 3 (ipykernel), first start on a taken port',
+        language: 'python',
+      };
+      const lines: string[] = [];
+      try {
+        const kernel = await launchKernel({ name: 'python3-taken', resourceDir: '', spec }, { stderr: 'pipe', onStderr: (l) => lines.push(l) });
+        try {
+          assert.equal(fs.readFileSync(attempts, 'utf8'), 'x\nx\n', 'started twice');
+          assert.ok(
+            lines.some((l) => /Address already in use/.test(l)),
+            lines.join('\n'),
+          );
+          const result = await kernel.client.execute('6 * 7').done;
+          assert.equal(result.reply.content.status, 'ok');
+          const value = result.outputs.find((m) => m.header.msg_type === 'execute_result');
+          assert.equal((value?.content.data as Record<string, string> | undefined)?.['text/plain'], '42');
+        } finally {
+          await kernel.shutdown();
+        }
+      } finally {
+        fs.writeFileSync(release, '');
+      }
+    },
+  );
 });
