@@ -21,6 +21,9 @@ import { reductionChunks } from './conv2d_backprop_filter_webgpu';
 import { MEMORY, requireFloat32 } from './memory';
 import { INLINE_PASSES, batchNormGradInto, momentsInto, normalizeInto, type ChannelPasses } from './batch_norm_math';
 import { jsPool } from './js_pool';
+import { simdChannelPasses } from './batch_norm_simd';
+import { wasmHeapMemory } from './conv_geometry';
+import type { BackendWasm } from './kernel_call';
 import { wasmThreadCount } from '../wasm_threads';
 import { elementwiseProgram, wgslF32, type WebGPUBackendLike } from './webgpu_program';
 
@@ -55,18 +58,26 @@ function requireNhwcFloat32(kernel: string, tensors: Record<string, TensorInfo>)
 
 function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
   const memoryOf = MEMORY[backendName];
-  // On wasm the passes over the rows of normalize and grad are split among the backend's threads (js_pool.ts); cpu
-  // arrays are not shared. Moments stays on this thread: it follows a convolution, whose XNNPACK threads still spin
-  // on the cores for a while, and split it measured 2.2× slower in the ResNet-20 step (121 against 55 ms).
-  const passes = (): ChannelPasses => (backendName === 'wasm' ? jsPool(wasmThreadCount()).channelPasses() : INLINE_PASSES);
+  // On wasm the passes over the rows are SIMD programs split among the backend's threads (batch_norm_simd.ts), or the
+  // loops split so (js_pool.ts) for channel counts the programs do not cover; cpu arrays are not shared. They reserve
+  // heap scratch, so they are made before any view is taken. Moments stays on this thread (`split` false): it follows a
+  // convolution, and split it measured slower in the ResNet-20 step (loops: 121 against 55 ms with XNNPACK's threads
+  // still spinning; SIMD: 21 against 15 ms after mixprec's own convolution).
+  const passes = (backend: unknown, c: number, split = true): ChannelPasses => {
+    if (backendName === 'cpu') return INLINE_PASSES;
+    const loops = split ? jsPool(wasmThreadCount()).channelPasses() : INLINE_PASSES;
+    const memory = wasmHeapMemory(backend);
+    return memory === undefined ? loops : simdChannelPasses(backend as BackendWasm, memory, c, loops, split);
+  };
   const moments = (({ inputs, backend, attrs }: Args) => {
     const { x, runMean, runVar } = inputs as Record<'x' | 'runMean' | 'runVar', TensorInfo>;
     requireNhwcFloat32(BATCH_NORM_KERNELS.moments, { x });
     const m = memoryOf(backend);
     const { n, c } = rowsAndChannels(x);
     const k = runningFactors(attrs.decay!, n);
+    const p = passes(backend, c, false);
     return m.outputs([[c], [c], [c], [c]], ([mean, variance, rm, rv]) => {
-      momentsInto(m.read(x), c, mean!, variance!, INLINE_PASSES);
+      momentsInto(m.read(x), c, mean!, variance!, p);
       const [oldMean, oldVar] = [m.read(runMean), m.read(runVar)];
       for (let i = 0; i < c; i++) {
         rm![i] = f(oldMean[i]! * k.keep) + f(mean![i]! * k.mean);
@@ -78,8 +89,9 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const { x, mean, variance, gamma, beta } = inputs as Record<'x' | 'mean' | 'variance' | 'gamma' | 'beta', TensorInfo>;
     requireNhwcFloat32(BATCH_NORM_KERNELS.normalize, { x });
     const m = memoryOf(backend);
+    const p = passes(backend, mean.shape[0]!);
     return m.outputs([x.shape], ([y]) =>
-      normalizeInto(m.read(x), m.read(mean), m.read(variance), m.read(gamma), m.read(beta), attrs.eps!, y!, passes()),
+      normalizeInto(m.read(x), m.read(mean), m.read(variance), m.read(gamma), m.read(beta), attrs.eps!, y!, p),
     )[0]!;
   }) as unknown as KernelFunc;
   const grad = (({ inputs, backend, attrs }: Args) => {
@@ -87,6 +99,7 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     requireNhwcFloat32(BATCH_NORM_KERNELS.grad, { dy, x });
     const m = memoryOf(backend);
     const c = mean.shape[0]!;
+    const p = passes(backend, c);
     return m.outputs([x.shape, [c], [c]], ([dx, dGamma, dBeta]) =>
       batchNormGradInto(
         m.read(dy),
@@ -100,7 +113,7 @@ function jsKernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
           dGamma: dGamma!,
           dBeta: dBeta!,
         },
-        passes(),
+        p,
       ),
     );
   }) as unknown as KernelFunc;

@@ -17,7 +17,7 @@ import { TASK, runTask, useHeapMemory, type TaskId } from './js_pool_tasks';
 import type { HeapMemory } from './wasm_asm';
 
 /** Below this many elements a task runs inline (a helper's wake-up costs tens of microseconds). */
-const MIN_SPLIT = 1 << 16;
+export const MIN_SPLIT = 1 << 16;
 /** How long the main thread waits for a helper before calling it lost. */
 const HELPER_TIMEOUT_MS = 60_000;
 
@@ -162,8 +162,9 @@ export class JsPool {
     n: number,
     paramsFor: (part: number, start: number, end: number) => number[],
     program?: { id: number; module: object },
+    minPerPart = 1,
   ): number {
-    const parts = this.partsFor(memory, n);
+    const parts = this.partsFor(memory, n, minPerPart);
     const chunk = Math.ceil(n / parts);
     useHeapMemory(memory);
     const used: Helper[] = [];
@@ -187,9 +188,12 @@ export class JsPool {
     return parts;
   }
 
-  /** How many parts {@link runParts} makes of n units on `memory` (one where the heap is not shared). */
-  partsFor(memory: HeapMemory, n: number): number {
-    return memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, n)) : 1;
+  /**
+   * How many parts {@link runParts} makes of n units on `memory`: one where the heap is not shared, else up to one per
+   * thread with at least `minPerPart` units each (a helper's wake-up costs tens of microseconds).
+   */
+  partsFor(memory: HeapMemory, n: number, minPerPart = 1): number {
+    return memory.buffer instanceof SharedArrayBuffer ? Math.max(1, Math.min(this.threads, Math.floor(n / minPerPart))) : 1;
   }
 
   private sendHeap(h: Helper, heap: SharedArrayBuffer): void {

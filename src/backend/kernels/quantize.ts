@@ -14,7 +14,10 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { MEMORY, requireFloat32, type Memory } from './memory';
 import { parametrizationInfo, type LearnedKind } from '../../quant/parametrizations';
 import { chainRule, parametricGrid, projectPair, type GridJacobian, type ParametricAttrs } from './parametric_math';
-import { pow2Backward, pow2Finish, pow2Forward, uniformBackward, uniformFinish, uniformForward } from './quantize_math';
+import { pow2Backward, pow2Finish, pow2Forward, uniformBackward, uniformFinish, uniformForward, type UniformGrid } from './quantize_math';
+import { uniformBackwardSimd, uniformForwardSimd, uniformSimdApplies } from './quantize_simd';
+import { wasmHeapMemory } from './conv_geometry';
+import type { BackendWasm } from './kernel_call';
 import { jsPool } from './js_pool';
 import { TASK, type QuantizerParams } from './js_pool_tasks';
 import { wasmThreadCount } from '../wasm_threads';
@@ -54,17 +57,36 @@ const taskParams = (g: GridJacobian, attrs: ParametricAttrs): QuantizerParams =>
   g.g1,
 ];
 
+/** The uniform grid of a parametric grid, or undefined for the power-of-two family. */
+const uniformGrid = (g: GridJacobian, attrs: ParametricAttrs): UniformGrid | undefined =>
+  familyOf(attrs) === 'uniform' ? { step: g.g0, X: g.g1, signed: attrs.signed } : undefined;
+
 /**
- * The elementwise passes, on wasm split among the threads of the backend's build (js_pool.ts); on cpu, whose arrays
- * are not shared, inline.
+ * The elementwise passes: on wasm, uniform grids as SIMD programs (quantize_simd.ts) and the rest as JavaScript loops
+ * split among the threads of the backend's build (js_pool.ts); on cpu, whose arrays are not shared, inline.
  */
-function quantizeOn(backendName: 'cpu' | 'wasm', x: Float32Array, out: Float32Array, g: GridJacobian, attrs: ParametricAttrs): void {
-  if (backendName === 'cpu') quantizeInto(x, out, g, attrs);
-  else jsPool(wasmThreadCount()).run(TASK.quantize, [x, out], taskParams(g, attrs));
+function quantizeOn(
+  backendName: 'cpu' | 'wasm',
+  backend: unknown,
+  x: Float32Array,
+  out: Float32Array,
+  g: GridJacobian,
+  attrs: ParametricAttrs,
+): void {
+  if (backendName === 'cpu') return quantizeInto(x, out, g, attrs);
+  const memory = wasmHeapMemory(backend);
+  const grid = uniformGrid(g, attrs);
+  if (memory !== undefined && grid !== undefined && uniformSimdApplies(grid)) {
+    if (uniformForwardSimd(backend as BackendWasm, memory, x.byteOffset, out.byteOffset, x.length, grid)) return;
+    // Non-finite inputs: the loop below, over views taken again (the SIMD pass's scratch may have grown the heap).
+    [x, out] = [x, out].map((a) => new Float32Array(memory.buffer, a.byteOffset, a.length)) as [Float32Array, Float32Array];
+  }
+  jsPool(wasmThreadCount()).run(TASK.quantize, [x, out], taskParams(g, attrs));
 }
 
 function backwardOn(
   backendName: 'cpu' | 'wasm',
+  backend: unknown,
   dy: Float32Array,
   x: Float32Array,
   dx: Float32Array,
@@ -72,8 +94,15 @@ function backwardOn(
   attrs: ParametricAttrs,
 ): [number, number] {
   if (backendName === 'cpu') return backwardInto(dy, x, dx, g, attrs);
+  const memory = wasmHeapMemory(backend);
+  const grid = uniformGrid(g, attrs);
+  if (memory !== undefined && grid !== undefined && uniformSimdApplies(grid)) {
+    const sums = uniformBackwardSimd(backend as BackendWasm, memory, { dy: dy.byteOffset, x: x.byteOffset, dx: dx.byteOffset }, x.length, grid);
+    if (sums !== undefined) return uniformFinish(sums, grid);
+    [dy, x, dx] = [dy, x, dx].map((a) => new Float32Array(memory.buffer, a.byteOffset, a.length)) as [Float32Array, Float32Array, Float32Array];
+  }
   const sums = jsPool(wasmThreadCount()).run(TASK.quantizeGrad, [dy, x, dx], taskParams(g, attrs));
-  return familyOf(attrs) === 'uniform' ? uniformFinish(sums, { step: g.g0, X: g.g1, signed: attrs.signed }) : pow2Finish(sums);
+  return grid !== undefined ? uniformFinish(sums, grid) : pow2Finish(sums);
 }
 
 function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
@@ -84,7 +113,7 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     const { x, p0, p1 } = inputs as { x: TensorInfo; p0: TensorInfo; p1: TensorInfo };
     requireFloat32(FUSED_QUANTIZER_KERNELS.quantize, x, 'x');
     const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
-    return m.outputs([x.shape], ([out]) => quantizeOn(backendName, m.read(x), out!, g, attrs))[0]!;
+    return m.outputs([x.shape], ([out]) => quantizeOn(backendName, backend, m.read(x), out!, g, attrs))[0]!;
   }) as unknown as KernelFunc;
   const quantizeGrad = (({ inputs, backend, attrs }: Args) => {
     const m = memoryOf(backend);
@@ -93,7 +122,7 @@ function kernels(backendName: 'cpu' | 'wasm'): KernelConfig[] {
     requireFloat32(FUSED_QUANTIZER_KERNELS.quantizeGrad, dy, 'dy');
     const g = parametricGrid(scalar(m, p0), scalar(m, p1), attrs);
     return m.outputs([x.shape, [], []], ([dx, d0, d1]) => {
-      const [dg0, dg1] = backwardOn(backendName, m.read(dy), m.read(x), dx!, g, attrs);
+      const [dg0, dg1] = backwardOn(backendName, backend, m.read(dy), m.read(x), dx!, g, attrs);
       [d0![0], d1![0]] = chainRule(g, dg0, dg1);
     });
   }) as unknown as KernelFunc;

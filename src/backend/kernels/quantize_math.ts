@@ -42,7 +42,9 @@ export function uniformForward(x: Float32Array, out: Float32Array, g: UniformGri
   // The quantizers' steps are powers of two, so x/d = x·(1/d) exactly and products with d are exact. Rounding commutes
   // with the clip up to the end levels: round(clip(x, lo, X)/d) = clamp(round(x/d), −r, r) with r = round(X/d)
   // (rounding is monotone), which replaces the float min/max (slow: NaN and ±0 rules, unpredictable branches on
-  // activations that straddle zero) with one integer comparison that is almost always false. Same bits as above.
+  // activations that straddle zero) with one integer comparison that is almost always false (a branch that predicts
+  // well; the arithmetic select a − (a − top)·[a > top] it replaced lost top in a − top once |x|/d passed 2^53, and
+  // gave 0 for x = 3e38). Same bits as above.
   const inv = 1 / step;
   const top = roundHalfAway(f(X / step));
   const signed = g.signed;
@@ -55,7 +57,7 @@ export function uniformForward(x: Float32Array, out: Float32Array, g: UniformGri
     }
     const z = xi * inv;
     const a = Math.floor(Math.abs(z) + 0.5);
-    const m = a - (a - top) * +(a > top);
+    const m = a > top ? top : a;
     // signed: sign(z)·m, with −0 for −½ < z < 0 and +0 for z = ±0; unsigned: the clip at 0 gives +0 for z ≤ 0.
     out[i] = (signed ? m * (1 - 2 * +(z < 0)) : m * +(z > 0)) * step;
   }
@@ -120,7 +122,7 @@ function uniformBackwardSigned(dy: Float32Array, x: Float32Array, dx: Float32Arr
     nonFinite += +(xi - xi !== 0);
     const z = xi * inv;
     const a = Math.floor(Math.abs(z) + 0.5);
-    const m = a - (a - top) * +(a > top);
+    const m = a > top ? top : a;
     const c = xi > X ? X : xi < -X ? -X : xi;
     sStep += d * (m * (1 - 2 * +(z < 0)) * step - c);
     dx[i] = d * (+(xi > -X) * +(xi < X));
@@ -143,7 +145,7 @@ function uniformBackwardUnsigned(dy: Float32Array, x: Float32Array, dx: Float32A
     // For x ≤ 0 both q and c are 0: the factor (x > 0) zeroes the term without a branch.
     const pos = +(xi > 0);
     const a = Math.floor(xi * inv * pos + 0.5);
-    const m = a - (a - top) * +(a > top);
+    const m = a > top ? top : a;
     const c = xi > X ? X : xi;
     sStep += d * (m * step - c) * pos;
     dx[i] = d * (pos * +(xi < X));

@@ -132,11 +132,83 @@ export class FunctionBody {
     for (let i = 0; i < 16; i++) this.code.push(0);
     return this;
   }
+  /** A v128 constant from four i32 lanes (float lanes: their bits). */
+  i32x4Const(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0c);
+    for (const lane of lanes) for (let b = 0; b < 4; b++) this.code.push((lane >>> (8 * b)) & 0xff);
+    return this;
+  }
+  /** An i32 (a float's bits, say) in all four lanes. */
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  /** The bytes of two v128s picked by 16 lane indices (0–15 the first operand, 16–31 the second). */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16) throw new Error('wasm_asm: a shuffle takes 16 lane indices');
+    this.simd(0x0d);
+    this.code.push(...lanes);
+    return this;
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  /** Lane masks (all ones where true) of signed i32 a > b. */
+  i32x4GtS(): this {
+    return this.simd(0x3b);
+  }
+  f32x4Lt(): this {
+    return this.simd(0x43);
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  f32x4Le(): this {
+    return this.simd(0x45);
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  f32x4Trunc(): this {
+    return this.simd(0x69);
+  }
+  f32x4Abs(): this {
+    return this.simd(0xe0);
+  }
   f32x4Add(): this {
     return this.simd(0xe4);
   }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
   f32x4Mul(): this {
     return this.simd(0xe6);
+  }
+  /** IEEE minimum (NaN if either lane is NaN). */
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  /** The two low f32 lanes as f64. */
+  f64x2PromoteLow(): this {
+    return this.simd(0x5f);
+  }
+  /** Two f64 lanes rounded to f32 in lanes 0–1, lanes 2–3 zero. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Sub(): this {
+    return this.simd(0xf1);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
   }
   /** `l += value` for an i32 local, value from a local. */
   addTo(l: Local, value: Local): this {
