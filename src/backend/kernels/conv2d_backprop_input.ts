@@ -8,7 +8,22 @@
  */
 import { nhwcConvInfo } from './conv_geometry';
 import { Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
-import { callKernel, fitExtent, shape4, spreadByStride, withScratch, type BackendHandle, type BackendWasm } from './kernel_call';
+import {
+  callKernel,
+  fitExtent,
+  flippedSwappedFilter,
+  shape4,
+  spreadByStride,
+  withScratch,
+  type BackendHandle,
+  type BackendWasm,
+} from './kernel_call';
+
+/** The flipped, channel-swapped filter through the backend's kernels (dtypes the loop does not take). */
+function flipSwapByKernels(handle: BackendHandle, filter: TensorInfo, track: (t: TensorInfo) => TensorInfo): TensorInfo {
+  const flipped = track(callKernel(handle, 'Reverse', { x: filter }, { dims: [0, 1] }));
+  return callKernel(handle, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+}
 
 function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: unknown }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -36,8 +51,8 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
     if (skipTop > 0 || skipLeft > 0 || rows.keep !== hu - skipTop || cols.keep !== wu - skipLeft) {
       source = track(callKernel(handle, 'Slice', { x: spread }, { begin: [0, skipTop, skipLeft, 0], size: [n, rows.keep, cols.keep, co] }));
     }
-    const flipped = track(callKernel(handle, 'Reverse', { x: filter }, { dims: [0, 1] }));
-    const swapped = track(callKernel(handle, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }));
+    // One loop instead of tfjs-wasm's Reverse and Transpose (~0.5 ms per filter, 10 ms of a ResNet-20 step).
+    const swapped = track(filter.dtype === 'float32' ? flippedSwappedFilter(backend, filter) : flipSwapByKernels(handle, filter, track));
     return callKernel(
       handle,
       'Conv2D',

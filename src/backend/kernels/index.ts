@@ -9,6 +9,7 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropFilterWebGpuConfig, depthwiseBackpropFilterWebGpuConfig } from './conv2d_backprop_filter_webgpu';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { conv2dSimdConfig } from './conv2d_simd';
+import { avgPoolGradConfig } from './avg_pool_grad';
 import { displaced } from './displaced';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
@@ -35,6 +36,7 @@ export const replacementKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig('cpu'),
   conv2DBackpropInputConfig,
   conv2dSimdConfig,
+  avgPoolGradConfig,
   wasmIdentityConfig,
   conv2DBackpropFilterWebGpuConfig,
   depthwiseBackpropFilterWebGpuConfig,

@@ -58,11 +58,14 @@ export function fitExtent(size: number, padBefore: number, needed: number): { ke
   return padAfter >= 0 ? { keep: size, padAfter } : { keep: size + padAfter, padAfter: 0 };
 }
 
-/** dy [N,Ho,Wo,K] → [N,(Ho−1)·sh+1,(Wo−1)·sw+1,K] with the samples at multiples of the stride and zeros between. */
-export function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+/**
+ * dy [N,Ho,Wo,K] → [N,Hu,Wu,K] with the samples at multiples of the stride and zeros elsewhere; Hu, Wu are
+ * (Ho−1)·sh+1, (Wo−1)·sw+1 unless `size` asks for more (zero rows and columns after).
+ */
+export function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number, size?: [number, number]): TensorInfo {
   const [n, ho, wo, k] = shape4(dy, 'dy');
-  const hu = (ho - 1) * sh + 1;
-  const wu = (wo - 1) * sw + 1;
+  const hu = Math.max((ho - 1) * sh + 1, size?.[0] ?? 0);
+  const wu = Math.max((wo - 1) * sw + 1, size?.[1] ?? 0);
   const out = backend.makeOutput([n, hu, wu, k], 'float32');
   // Views are taken after makeOutput: allocating may grow the wasm heap and detach earlier views.
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
@@ -75,6 +78,22 @@ export function spreadByStride(backend: BackendWasm, dy: TensorInfo, sh: number,
         const to = ((b * hu + oh * sh) * wu + ow * sw) * k;
         dst.set(src.subarray(from, from + k), to);
       }
+    }
+  }
+  return out;
+}
+
+/** The filter of the input gradient's correlation: out[i, j, co, ci] = W[kh−1−i, kw−1−j, ci, co] (float32, wasm). */
+export function flippedSwappedFilter(backend: BackendWasm, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = shape4(filter, 'filter');
+  const out = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = backend.typedArrayFromHeap(filter) as Float32Array;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+      const to = (i * kw + j) * co * ci;
+      for (let a = 0; a < ci; a++) for (let b = 0; b < co; b++) dst[to + b * ci + a] = src[from + a * co + b]!;
     }
   }
   return out;
