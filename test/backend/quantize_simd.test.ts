@@ -13,7 +13,8 @@ import { wasmHeapMemory } from '../../src/backend/kernels/conv_geometry';
 import type { BackendWasm } from '../../src/backend/kernels/kernel_call';
 import { jsPool } from '../../src/backend/kernels/js_pool';
 import { roundHalfAway, uniformBackwardSums, uniformForward, type UniformGrid } from '../../src/backend/kernels/quantize_math';
-import { heapOffset, quantizeSimdStats, uniformBackwardSimd, uniformForwardSimd, uniformSimdApplies } from '../../src/backend/kernels/quantize_simd';
+import { quantizeSimdStats, uniformBackwardSimd, uniformForwardSimd, uniformSimdApplies } from '../../src/backend/kernels/quantize_simd';
+import { heapOffset } from '../../src/backend/kernels/simd_program';
 import { wasmThreadCount } from '../../src/backend/wasm_threads';
 import { Random, f32Neighbours, testSeed } from '../helpers/random';
 

@@ -11,7 +11,7 @@
  * of 4, or above {@link MAX_SIMD_CHANNELS}, and arrays outside the heap take the loops. Measured: README Performance
  * item 18.
  */
-import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
+import { FunctionBody, I32, V128, type HeapMemory } from './wasm_asm';
 import { programPool, programScratch, runProgram, simdProgram } from './simd_program';
 import { MIN_SPLIT } from './js_pool';
 import type { ChannelPasses } from './batch_norm_math';
@@ -19,18 +19,10 @@ import type { BackendWasm } from './kernel_call';
 
 /** Widest channel count with a generated program (c/4 unrolled vectors per row). */
 export const MAX_SIMD_CHANNELS = 1024;
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** Lanes 0–1 of the first operand, then lanes 0–1 of the second. */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 type Pass = 'sums' | 'squaredDeviations' | 'gradSums' | 'affine' | 'affine2';
-
-/** Pushes f32 lanes 0–1 (high: 2–3) of `v` as f64x2. */
-function promoted(f: FunctionBody, v: Local, high: boolean): void {
-  f.get(v);
-  if (high) f.get(v).i8x16Shuffle(HIGH_HALF);
-  f.f64x2PromoteLow();
-}
 
 /**
  * `run(r0, r1, …)` over rows r0 … r1−1 of c floats:
@@ -63,24 +55,24 @@ function rowsBody(pass: Pass, c: number): FunctionBody {
         if (pass === 'sums') {
           const acc = ptr[1]!;
           f.get(acc).get(acc).v128Load(k8);
-          promoted(f, a, high);
+          f.promoteHalf(a, high);
           f.f64x2Add().v128Store(k8);
         } else if (pass === 'squaredDeviations') {
           const [mu, acc] = [ptr[1]!, ptr[2]!];
-          promoted(f, a, high);
+          f.promoteHalf(a, high);
           f.get(mu).v128Load(k8).f64x2Sub().set(t);
           f.get(acc).get(acc).v128Load(k8).get(t).get(t).f64x2Mul().f64x2Add().v128Store(k8);
         } else if (pass === 'gradSums') {
           // a = dy, b = x.
           const [mu, acc] = [ptr[2]!, ptr[3]!];
-          promoted(f, a, high);
+          f.promoteHalf(a, high);
           f.set(t);
           f.get(acc).get(acc).v128Load(k8).get(t).f64x2Add().v128Store(k8);
           f.get(acc)
             .get(acc)
             .v128Load(8 * c + k8)
             .get(t);
-          promoted(f, b, high);
+          f.promoteHalf(b, high);
           f.get(mu)
             .v128Load(k8)
             .f64x2Sub()
@@ -90,11 +82,11 @@ function rowsBody(pass: Pass, c: number): FunctionBody {
         } else {
           const coef = pass === 'affine' ? ptr[1]! : ptr[2]!;
           f.get(coef).v128Load(k8);
-          promoted(f, a, high);
+          f.promoteHalf(a, high);
           f.f64x2Mul();
           if (pass === 'affine2') {
             f.get(coef).v128Load(8 * c + k8);
-            promoted(f, b, high);
+            f.promoteHalf(b, high);
             f.f64x2Mul().f64x2Add();
           }
           f.get(coef)

@@ -11,7 +11,7 @@
  */
 import { backend_util, Conv2D, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
-import { programPool, runProgram, simdProgram } from './simd_program';
+import { heapOffset, programPool, runProgram, simdProgram } from './simd_program';
 import { displacedKernel } from './displaced';
 import type { BackendWasm } from './kernel_call';
 import { convGeometry, nhwcConvInfo, wasmHeapMemory, type ConvGeometry } from './conv_geometry';
@@ -213,7 +213,7 @@ function conv2dSimd(backend: BackendWasm, memory: HeapMemory, x: TensorInfo, fil
   const scratch = padFloats > 0 ? backend.makeOutput([parts * padFloats], 'float32') : undefined;
   try {
     // Offsets after the allocations (growing the heap moves nothing, but detaches earlier views).
-    const offset = (t: TensorInfo) => (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
+    const offset = (t: TensorInfo) => heapOffset(backend, t);
     const [xOffset, filterOffset, outOffset] = [offset(x), offset(filter), offset(out)];
     const padOffset = scratch === undefined ? 0 : offset(scratch);
     convSimdStats.calls++;

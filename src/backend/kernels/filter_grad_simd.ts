@@ -12,7 +12,7 @@
 import type { ConvGeometry } from './conv_geometry';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from './kernel_call';
-import { programPool, runProgram, simdProgram } from './simd_program';
+import { heapOffset, programPool, runProgram, simdProgram } from './simd_program';
 import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
 
 /** Byte offsets of the kernel's parameter table (i32 words), written by {@link writeFilterGradTable}. */
@@ -270,8 +270,8 @@ export function filterGradSimd(
     partials.fill(0, 0, (parts - 1) * size);
     const tableOffset = partials.byteOffset + (parts - 1) * size * 4;
     writeFilterGradTable(g, plan, new Int32Array(partials.buffer, tableOffset, words));
-    const xOffset = (backend.typedArrayFromHeap(x) as Float32Array).byteOffset;
-    const dyOffset = (backend.typedArrayFromHeap(dy) as Float32Array).byteOffset;
+    const xOffset = heapOffset(backend, x);
+    const dyOffset = heapOffset(backend, dy);
     runProgram(memory, program, g.n, (k) => [xOffset, dyOffset, k === 0 ? result.byteOffset : partials.byteOffset + (k - 1) * size * 4, tableOffset]);
     for (let k = 1; k < parts; k++) {
       const partial = partials.subarray((k - 1) * size, k * size);

@@ -15,7 +15,6 @@
  *
  * Measured against the JavaScript loops: README Performance item 18.
  */
-import type { TensorInfo } from '@tensorflow/tfjs';
 import { FunctionBody, I32, V128, type HeapMemory, type Local } from './wasm_asm';
 import { programPool, programScratch, runProgram, simdProgram } from './simd_program';
 import { MIN_SPLIT } from './js_pool';
@@ -39,8 +38,6 @@ const ONE = 0x3f800000;
 const ABS_MASK = 0x7fffffff;
 const MAX_FINITE = 0x7f7fffff;
 const SIGN_BIT = 0x80000000 | 0;
-/** The lanes 2–3 of a v128 moved to 0–1 (for f64x2.promote_low). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /** Whether the SIMD passes cover a grid: a power-of-two step away from the float32 range's ends, top below 2^23. */
 export function uniformSimdApplies(g: UniformGrid): boolean {
@@ -145,11 +142,7 @@ function backwardBody(signed: boolean): FunctionBody {
       [hi, true],
     ] as const) {
       f.get(acc);
-      for (const v of b === undefined ? [a] : [a, b]) {
-        f.get(v);
-        if (high) f.get(v).i8x16Shuffle(HIGH_HALF);
-        f.f64x2PromoteLow();
-      }
+      for (const v of b === undefined ? [a] : [a, b]) f.promoteHalf(v, high);
       if (b !== undefined) f.f64x2Mul();
       f.f64x2Add().set(acc);
     }
@@ -273,9 +266,4 @@ export function uniformBackwardSimd(
   const tail = (offset: number) => floats(memory, offset + 4 * done, n - done);
   const [t0, t1] = uniformBackwardSums(tail(offsets.dy), tail(offsets.x), tail(offsets.dx), g);
   return [sStep + t0, sX + t1];
-}
-
-/** The heap offset of a tensor's data. */
-export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
-  return (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
 }

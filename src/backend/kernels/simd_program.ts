@@ -59,5 +59,10 @@ export function programScratch(backend: BackendWasm, bytes: number): number {
     block = { info: backend.makeOutput([Math.ceil(size / 4)], 'float32'), bytes: size };
     scratchBlocks.set(backend, block);
   }
-  return (backend.typedArrayFromHeap(block.info) as Float32Array).byteOffset;
+  return heapOffset(backend, block.info);
+}
+
+/** The byte offset of a tensor's data in the wasm heap (what the programs take as pointers). */
+export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
+  return (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
 }

@@ -10,6 +10,9 @@ export const I32 = 0x7f;
 export const V128 = 0x7b;
 type ValueType = typeof I32 | typeof V128;
 
+/** Shuffle lanes that move a v128's bytes 8–15 to 0–7 (its f32 lanes 2–3 to 0–1). */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
 /** Unsigned LEB128. */
 function uleb(value: number, out: number[]): void {
   let v = value >>> 0;
@@ -200,6 +203,12 @@ export class FunctionBody {
   /** Two f64 lanes rounded to f32 in lanes 0–1, lanes 2–3 zero. */
   f32x4DemoteF64x2Zero(): this {
     return this.simd(0x5e);
+  }
+  /** f32 lanes 0–1 (high: 2–3) of the v128 in `v` as f64x2 on the stack. */
+  promoteHalf(v: Local, high: boolean): this {
+    this.get(v);
+    if (high) this.get(v).i8x16Shuffle(HIGH_HALF);
+    return this.f64x2PromoteLow();
   }
   f64x2Add(): this {
     return this.simd(0xf0);
