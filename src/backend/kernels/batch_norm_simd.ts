@@ -98,7 +98,7 @@ function rowsBody(pass: Pass, c: number): FunctionBody {
       }
       if (out !== undefined) f.get(out).get(halves.lo).get(halves.hi).i8x16Shuffle(LOW_HALVES).v128Store(at);
     }
-    for (const p of rowPointers) f.get(p).i32(rowBytes).add().set(p);
+    for (const p of rowPointers) f.bump(p, rowBytes);
   });
   return f;
 }

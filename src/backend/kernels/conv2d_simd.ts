@@ -73,7 +73,6 @@ function convBody(g: ProgramGeometry): FunctionBody {
   const xPixel = g.ci * 4;
   const oPixel = g.co * 4;
   const constant = (l: Local, v: number) => f.i32(v).set(l);
-  const bump = (l: Local, v: number) => f.get(l).i32(v).add().set(l);
 
   /** One block of `pixels` output pixels at xp / op, over all output channel groups. */
   const block = (pixels: number) => {
@@ -106,8 +105,8 @@ function convBody(g: ProgramGeometry): FunctionBody {
             for (let p = 0; p < pixels; p++) {
               for (let c = 0; c < coVectors; c++) f.get(acc(p, c)).get(s[p]!).get(d[c]!).f32x4Mul().f32x4Add().set(acc(p, c));
             }
-            bump(xq, 4);
-            bump(wq, oPixel);
+            f.bump(xq, 4);
+            f.bump(wq, oPixel);
           });
         }
       }
@@ -116,8 +115,8 @@ function convBody(g: ProgramGeometry): FunctionBody {
           f.get(opc)
             .get(acc(p, c))
             .v128Store(p * oPixel + 16 * c);
-      bump(wp, 16 * coVectors);
-      bump(opc, 16 * coVectors);
+      f.bump(wp, 16 * coVectors);
+      f.bump(opc, 16 * coVectors);
     });
   };
 
@@ -171,11 +170,11 @@ function convBody(g: ProgramGeometry): FunctionBody {
             .get(srcRow)
             .i32(colsIn * xPixel)
             .memoryCopy();
-          bump(srcRow, g.w * xPixel);
-          bump(dst, g.wp * xPixel);
+          f.bump(srcRow, g.w * xPixel);
+          f.bump(dst, g.wp * xPixel);
         });
       }
-      bump(src, g.h * g.w * xPixel);
+      f.bump(src, g.h * g.w * xPixel);
     }
     f.get(xImg).set(xr);
     f.get(oImg).set(orow);
@@ -187,16 +186,16 @@ function convBody(g: ProgramGeometry): FunctionBody {
         constant(cols, fullBlocks);
         f.repeat(cols, cW, () => {
           block(PIXELS);
-          bump(xp, PIXELS * g.sw * xPixel);
-          bump(op, PIXELS * oPixel);
+          f.bump(xp, PIXELS * g.sw * xPixel);
+          f.bump(op, PIXELS * oPixel);
         });
       }
       if (rest > 0) block(rest);
-      bump(xr, g.sh * g.wp * xPixel);
-      bump(orow, g.wo * oPixel);
+      f.bump(xr, g.sh * g.wp * xPixel);
+      f.bump(orow, g.wo * oPixel);
     });
-    if (!copies) bump(xImg, g.hp * g.wp * xPixel);
-    bump(oImg, g.ho * g.wo * oPixel);
+    if (!copies) f.bump(xImg, g.hp * g.wp * xPixel);
+    f.bump(oImg, g.ho * g.wo * oPixel);
   });
   return f;
 }

@@ -216,25 +216,16 @@ function filterGradBody({ ciBlock, coVectors }: FilterGradPlan): FunctionBody {
                   .get(block(r, c))
                   .v128Store(16 * c);
             });
-            f.get(accCo)
-              .i32(16 * coVectors)
-              .add()
-              .set(accCo);
-            f.get(dyCo)
-              .i32(16 * coVectors)
-              .add()
-              .set(dyCo);
+            f.bump(accCo, 16 * coVectors);
+            f.bump(dyCo, 16 * coVectors);
           });
           f.get(accCi).get(dyPixel).i32(ciBlock).mul().add().set(accCi);
-          f.get(xCi)
-            .i32(ciBlock * 4)
-            .add()
-            .set(xCi);
+          f.bump(xCi, ciBlock * 4);
         });
         f.addTo(accTap, tapBytes);
-        f.get(colJ).i32(12).add().set(colJ);
+        f.bump(colJ, 12);
       });
-      f.get(rowI).i32(12).add().set(rowI);
+      f.bump(rowI, 12);
     });
     f.addTo(xImg, xImageBytes);
     f.addTo(dyImg, dyImageBytes);

@@ -104,8 +104,8 @@ function forwardBody(signed: boolean): FunctionBody {
     f.get(op);
     emitQuantized(f, r, xv, z, w, signed);
     f.v128Store();
-    f.get(xp).i32(16).add().set(xp);
-    f.get(op).i32(16).add().set(op);
+    f.bump(xp, 16);
+    f.bump(op, 16);
   });
   f.get(status).get(r.nonFinite).v128Store();
   return f;
@@ -165,7 +165,7 @@ function backwardBody(signed: boolean): FunctionBody {
     f.get(op).get(d).get(gate).get(r.one).v128And().f32x4Mul().v128Store();
     accumulate(s0lo, s0hi, d, diff);
     accumulate(s1lo, s1hi, tX);
-    for (const p of [xp, dp, op]) f.get(p).i32(16).add().set(p);
+    for (const p of [xp, dp, op]) f.bump(p, 16);
   });
   f.get(status).get(r.nonFinite).v128Store();
   [s0lo, s0hi, s1lo, s1hi].forEach((s, i) =>

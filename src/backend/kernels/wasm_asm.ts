@@ -131,9 +131,7 @@ export class FunctionBody {
   }
   /** A v128 of zeros. */
   v128Zero(): this {
-    this.simd(0x0c);
-    for (let i = 0; i < 16; i++) this.code.push(0);
-    return this;
+    return this.i32x4Const([0, 0, 0, 0]);
   }
   /** A v128 constant from four i32 lanes (float lanes: their bits). */
   i32x4Const(lanes: readonly [number, number, number, number]): this {
@@ -222,6 +220,10 @@ export class FunctionBody {
   /** `l += value` for an i32 local, value from a local. */
   addTo(l: Local, value: Local): this {
     return this.get(l).get(value).add().set(l);
+  }
+  /** `l += value` for an i32 local and a constant (a pointer's step, say). */
+  bump(l: Local, value: number): this {
+    return this.get(l).i32(value).add().set(l);
   }
 
   /**
